@@ -1,0 +1,21 @@
+//! The service's own tests (FastAPI's test client) and the Dockerfile
+//! linter, run from `cargo test` so that one command runs everything.
+
+mod common;
+
+use std::process::Command;
+
+use common::{root, run_ok, tools_python};
+
+#[test]
+fn the_app_passes_its_own_tests() {
+    let output = run_ok(Command::new(tools_python()).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "app"]).current_dir(root()));
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn hadolint_has_nothing_to_say_about_the_dockerfile() {
+    let hadolint = tools_python().with_file_name("hadolint");
+    let output = run_ok(Command::new(hadolint).arg("docker/Dockerfile").current_dir(root()));
+    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+}

@@ -1,0 +1,158 @@
+//! `cargo xtask image` on a real engine, and its answers to bad input.
+
+mod common;
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+use common::*;
+
+/// Builds the project's image under a tag of the test's own.
+fn build(tag: &TagGuard) -> Run {
+    let run = xtask(&["image", "--tag", &tag.0]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    run
+}
+
+#[test]
+fn the_report_matches_docker_image_inspect() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("inspect");
+    let run = build(&tag);
+    let mut fields: Vec<&str> = run.json.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["imageId", "message", "size", "success", "tag"]);
+    assert_eq!(run.json["success"], true);
+    assert_eq!(run.str("tag"), tag.0);
+    assert_eq!(run.str("imageId"), image_id(&tag.0));
+    let size = docker_ok(&["image", "inspect", "--format", "{{.Size}}", &tag.0]);
+    assert_eq!(run.json["size"].as_u64().unwrap().to_string(), size);
+    assert!(run.stderr.contains("Step") || run.stderr.contains("#"), "docker's progress goes to stderr");
+}
+
+#[test]
+fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("keep");
+    let before = build(&tag).str("imageId").to_string();
+    let context = copy_of_build_context(&["docker/libraries.list"]);
+    let dockerfile = context.path().join("docker/Dockerfile");
+    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    assert_ne!(run.code, 0);
+    assert_eq!(run.json["success"], false);
+    assert!(run.str("message").starts_with("The Dockerfile copies `docker/libraries.list`, but the build context"), "{}", run.json);
+    assert_eq!(image_id(&tag.0), before, "a failed build must not move the tag");
+}
+
+#[test]
+fn a_package_that_does_not_exist_is_named() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("nopkg");
+    let before = build(&tag).str("imageId").to_string();
+    let context = copy_of_build_context(&[]);
+    context.write("docker/libraries.list", "no-such-package-for-xtask-tests==9.9.9\n");
+    let dockerfile = context.path().join("docker/Dockerfile");
+    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.str("message"),
+        "pip found no `no-such-package-for-xtask-tests==9.9.9` on the package index: check that name and version in libraries.list."
+    );
+    assert_eq!(image_id(&tag.0), before);
+}
+
+/// GET `path` on localhost:`port`; the status code, or None while nothing answers.
+fn http_status(port: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("serve");
+    build(&tag);
+    let name = unique("xtask-test-serve");
+    let container = ContainerGuard(name.clone());
+    docker_ok(&["run", "--detach", "--name", &container.0, "--publish", "127.0.0.1::8000", &tag.0]);
+    let port = docker_ok(&["port", &name, "8000/tcp"]);
+    let port = port.lines().next().unwrap().rsplit(':').next().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_status(&port, "/health") != Some(200) {
+        assert!(Instant::now() < deadline, "no 200 on /health in 30 s: {}", docker_ok(&["logs", &name]));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(http_status(&port, "/"), Some(200));
+
+    assert_eq!(docker_ok(&["exec", &name, "id", "-u"]), "10001");
+    let user = docker_ok(&["image", "inspect", "--format", "{{.Config.User}}", &tag.0]);
+    assert!(!matches!(user.as_str(), "" | "root" | "0" | "0:0"), "the image's user is {user:?}");
+
+    let started = Instant::now();
+    docker_ok(&["stop", &name]);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "docker stop took {took:?}");
+}
+
+#[test]
+fn only_the_allow_listed_files_reach_the_image() {
+    if !docker_ready() {
+        return;
+    }
+    let context = copy_of_build_context(&[]);
+    for junk in [".env", "target/debug/junk", ".git/HEAD", "app/tests/test_main.py", "app/.env", "README.md", "app/__pycache__/main.cpython-311.pyc"] {
+        context.write(junk, "junk\n");
+    }
+    let tag = TagGuard::new("allow");
+    let dockerfile = context.path().join("docker/Dockerfile");
+    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.json);
+    let files = docker_ok(&["run", "--rm", "--entrypoint", "find", &tag.0, "/app", "-mindepth", "1"]);
+    assert_eq!(files, "/app/main.py");
+}
+
+/// Bad input: a clear message, success false, a non-zero exit, valid JSON.
+fn assert_refused(args: &[&str], env: &[(&str, &str)], code: i32, says: &str) {
+    let run = xtask_with(args, env);
+    assert_eq!(run.code, code, "{args:?}: {}", run.json);
+    assert_eq!(run.json["success"], false);
+    assert_eq!(run.json["imageId"], "");
+    assert!(run.str("message").contains(says), "{args:?}: {}", run.json);
+}
+
+#[test]
+fn bad_input_is_named() {
+    assert_refused(&["image", "--dockerfile", "no/such/Dockerfile"], &[], 1, "no/such/Dockerfile does not exist");
+    assert_refused(&["image", "--context", "docker/Dockerfile"], &[], 1, "docker/Dockerfile is not a directory");
+    assert_refused(&["image", "--build-arg", "NOEQUALS"], &[], 2, "`--build-arg NOEQUALS` must have the form KEY=VALUE");
+    assert_refused(&["image", "--tag", "Not:A:Tag"], &[], 2, "`Not:A:Tag` is not a valid image tag");
+    assert_refused(&["image", "--no-such-flag"], &[], 2, "`--no-such-flag` is not a flag of `cargo xtask image`");
+    assert_refused(&["no-such-task"], &[], 2, "`no-such-task` is not a task");
+    assert_refused(&["image"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")], 1, "No Docker engine answers");
+}
+
+#[test]
+fn an_unpullable_base_points_to_offline_mode() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("pull");
+    // An image no registry has, so that the test never pulls anything.
+    let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
+    assert_refused(&["image", "--tag", &tag.0, base], &[("XTASK_OFFLINE", "0")], 1, "could not be pulled");
+}

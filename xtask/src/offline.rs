@@ -1,0 +1,275 @@
+//! Offline mode: stand-in base images for machines that reach no registry.
+//!
+//! They are made once, from Debian's packages with debootstrap, and kept
+//! in the engine under a name no official image has. Like the official
+//! images they have Python under /usr/local: a venv over Debian's python3
+//! at /usr/local puts site-packages at /usr/local/lib/pythonX.Y/site-packages,
+//! the path the Dockerfile copies. The builder has a compiler (like
+//! `python:3.10`), the runtime has none (like `python:3.10-slim`).
+
+use std::{collections::BTreeMap, fs::File};
+
+use anyhow::{bail, Context, Result};
+use camino::Utf8Path;
+use xshell::{cmd, Shell};
+
+use crate::{docker, project};
+
+const REPOSITORY: &str = "xtask-standin/python";
+/// The machine's trust store: TLS to the package index may be intercepted
+/// by a proxy only it trusts, so the builder carries it.
+const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// `--offline`, or XTASK_OFFLINE set to anything but `0`/`false`/empty.
+pub fn requested(flag: bool) -> bool {
+    flag || std::env::var("XTASK_OFFLINE").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Builder,
+    Runtime,
+}
+
+impl Kind {
+    fn tag(self, suite: &str) -> String {
+        match self {
+            Kind::Builder => format!("{REPOSITORY}:{suite}"),
+            Kind::Runtime => format!("{REPOSITORY}:{suite}-slim"),
+        }
+    }
+
+    fn packages(self) -> &'static str {
+        match self {
+            Kind::Builder => "python3,python3-venv,python3-dev,build-essential,ca-certificates",
+            Kind::Runtime => "python3",
+        }
+    }
+
+    /// The runtime, like slim, has no pip.
+    fn venv_flags(self) -> &'static [&'static str] {
+        match self {
+            Kind::Builder => &[],
+            Kind::Runtime => &["--without-pip"],
+        }
+    }
+
+    /// Caches, and for the runtime, like slim, the documentation too.
+    fn removed(self) -> Vec<&'static str> {
+        let mut paths = vec!["var/lib/apt/lists", "var/cache/apt", "usr/local/bin/Activate.ps1"];
+        if let Kind::Runtime = self {
+            paths.extend(["usr/share/doc", "usr/share/man", "usr/share/locale"]);
+        }
+        paths
+    }
+
+    /// `docker import --change` arguments: the environment the official
+    /// images set, PYTHON_VERSION included (we read it back).
+    fn image_changes(self, python_version: &str) -> Vec<String> {
+        let mut env = vec![
+            "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            "LANG=C.UTF-8".to_string(),
+            format!("PYTHON_VERSION={python_version}"),
+        ];
+        if let Kind::Builder = self {
+            env.push(format!("PIP_CERT={HOST_CA_BUNDLE}"));
+        }
+        let mut changes: Vec<String> = env.into_iter().flat_map(|e| ["--change".to_string(), format!("ENV {e}")]).collect();
+        changes.extend(["--change".to_string(), r#"CMD ["python3"]"#.to_string()]);
+        changes
+    }
+}
+
+/// The stand-in base images, ready in the engine.
+pub struct StandIns {
+    builder: String,
+    runtime: String,
+    /// X.Y, which names the site-packages folder.
+    python: String,
+}
+
+impl StandIns {
+    pub fn ensure(sh: &Shell) -> Result<StandIns> {
+        let suite = suite();
+        if let Some(ready) = StandIns::existing(sh, &suite)? {
+            return Ok(ready);
+        }
+        // Concurrent runs wait here for the one that builds them.
+        let lock_path = project::scratch_dir()?.join("standin.lock");
+        let lock = File::create(&lock_path).with_context(|| format!("cannot create {lock_path}"))?;
+        lock.lock().with_context(|| format!("cannot lock {lock_path}"))?;
+        for kind in [Kind::Builder, Kind::Runtime] {
+            if docker::inspect_image(sh, &kind.tag(&suite))?.is_none() {
+                build(sh, kind, &suite).with_context(|| format!("cannot make the offline {kind:?} image {}", kind.tag(&suite)))?;
+            }
+        }
+        StandIns::existing(sh, &suite)?.context("the offline base images are missing right after they were made")
+    }
+
+    fn existing(sh: &Shell, suite: &str) -> Result<Option<StandIns>> {
+        let (Some(_), Some(runtime)) =
+            (docker::inspect_image(sh, &Kind::Builder.tag(suite))?, docker::inspect_image(sh, &Kind::Runtime.tag(suite))?)
+        else {
+            return Ok(None);
+        };
+        let version = runtime.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
+        Ok(Some(StandIns {
+            builder: Kind::Builder.tag(suite),
+            runtime: Kind::Runtime.tag(suite),
+            python: minor_version(version).to_string(),
+        }))
+    }
+
+    /// Points the Dockerfile at the stand-ins, unless the user already
+    /// chose a base with `--build-arg`.
+    pub fn add_build_args(&self, build_args: &mut BTreeMap<String, String>) {
+        for (key, value) in [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)] {
+            build_args.entry(key.to_string()).or_insert_with(|| value.clone());
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("offline base images {} and {} (Python {})", self.builder, self.runtime, self.python)
+    }
+}
+
+fn build(sh: &Shell, kind: Kind, suite: &str) -> Result<()> {
+    if cmd!(sh, "debootstrap --version").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+        bail!("offline mode makes its base images with debootstrap, which is not installed here: `sudo apt-get install debootstrap`");
+    }
+    let mirror = mirror()?;
+    let scratch = project::scratch_dir()?;
+    let cache = scratch.join("debootstrap-cache");
+    let work = scratch.join(project::unique_name("standin"));
+    let rootfs = work.join("rootfs");
+    sh.create_dir(&cache)?;
+    sh.create_dir(&rootfs)?;
+    let result = make_image(sh, kind, suite, &mirror, &cache, &work);
+    // A failed debootstrap may leave /proc mounted in the root file system.
+    let _ = cmd!(sh, "umount --recursive {rootfs}/proc {rootfs}/sys").quiet().ignore_stderr().ignore_status().run();
+    sh.remove_path(&work).with_context(|| format!("cannot remove {work}"))?;
+    result
+}
+
+fn make_image(sh: &Shell, kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
+    let rootfs = work.join("rootfs");
+    let packages = kind.packages();
+    eprintln!("Making the offline {kind:?} base image from Debian {suite} (about a minute, once).");
+    docker::run_to_stderr(cmd!(
+        sh,
+        "debootstrap --variant=minbase --include={packages} --cache-dir={cache} {suite} {rootfs} {mirror}"
+    ))
+    .context("debootstrap failed (it needs root and the Debian mirror)")?;
+    let print_version = "import platform; print(platform.python_version())";
+    let python_version = cmd!(sh, "chroot {rootfs} /usr/bin/python3 -c {print_version}").quiet().read()?;
+    let venv_flags = kind.venv_flags();
+    docker::run_to_stderr(cmd!(sh, "chroot {rootfs} /usr/bin/python3 -m venv {venv_flags...} /usr/local"))
+        .context("cannot make the Python environment under /usr/local")?;
+    if let Kind::Builder = kind {
+        sh.copy_file(HOST_CA_BUNDLE, rootfs.join(&HOST_CA_BUNDLE[1..]))
+            .context("cannot copy the machine's CA bundle into the builder")?;
+    }
+    for path in kind.removed() {
+        sh.remove_path(rootfs.join(path))?;
+    }
+    // Empty, as apt leaves them, so that images built on these can still apt-get.
+    for path in ["var/lib/apt/lists/partial", "var/cache/apt/archives/partial"] {
+        sh.create_dir(rootfs.join(path))?;
+    }
+    let tarball = work.join("rootfs.tar");
+    docker::run_to_stderr(cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {tarball} ."))?;
+    let changes = kind.image_changes(&python_version);
+    let tag = kind.tag(suite);
+    cmd!(sh, "docker import {changes...} {tarball} {tag}").quiet().read().context("docker import failed")?;
+    Ok(())
+}
+
+/// X.Y of X.Y.Z.
+fn minor_version(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((i, _)) => &version[..i],
+        None => version,
+    }
+}
+
+/// XTASK_DEBIAN_SUITE, else this machine's own release, else bookworm.
+fn suite() -> String {
+    std::env::var("XTASK_DEBIAN_SUITE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        codename(&os_release).unwrap_or("bookworm").to_string()
+    })
+}
+
+fn codename(os_release: &str) -> Option<&str> {
+    os_release.lines().find_map(|l| l.strip_prefix("VERSION_CODENAME=")).map(|v| v.trim_matches('"')).filter(|v| !v.is_empty())
+}
+
+/// XTASK_DEBIAN_MIRROR, else the mirror this machine's apt uses.
+fn mirror() -> Result<String> {
+    if let Ok(mirror) = std::env::var("XTASK_DEBIAN_MIRROR") {
+        return Ok(mirror);
+    }
+    let mut sources = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        // apt reads only these two kinds; other files there are switched off.
+        let read_by_apt = |p: &std::path::Path| p.extension().is_some_and(|e| e == "list" || e == "sources");
+        for path in dir.flatten().map(|e| e.path()).filter(|p| read_by_apt(p)) {
+            sources += &std::fs::read_to_string(path).unwrap_or_default();
+        }
+    }
+    apt_mirror(&sources).map(str::to_string).context(
+        "offline mode needs a Debian mirror, and this machine's apt names none: set XTASK_DEBIAN_MIRROR to its URL",
+    )
+}
+
+/// The first main-archive URI in apt's sources, one-line or deb822 style.
+fn apt_mirror(sources: &str) -> Option<&str> {
+    sources.lines().map(str::trim).find_map(|line| {
+        let uri = match line.strip_prefix("URIs:") {
+            Some(uris) => uris.split_whitespace().next()?,
+            None => {
+                let rest = line.strip_prefix("deb ")?;
+                let rest = if rest.trim_start().starts_with('[') { rest.split_once(']')?.1 } else { rest };
+                rest.split_whitespace().next()?
+            }
+        };
+        (!uri.contains("security")).then_some(uri)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_sources_name_the_mirror() {
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: x\n\nTypes: deb\nURIs: http://mirror.example/debian\n";
+        assert_eq!(apt_mirror(deb822), Some("http://mirror.example/debian"));
+        let one_line = "# comment\ndeb [signed-by=/k.gpg] http://mirror.example/debian bookworm main\n";
+        assert_eq!(apt_mirror(one_line), Some("http://mirror.example/debian"));
+        assert_eq!(apt_mirror("deb-src http://x/debian bookworm main"), None);
+    }
+
+    #[test]
+    fn versions_and_codenames_are_read() {
+        assert_eq!(minor_version("3.11.2"), "3.11");
+        assert_eq!(minor_version("3.10"), "3.10");
+        assert_eq!(codename("NAME=\"Debian\"\nVERSION_CODENAME=bookworm\n"), Some("bookworm"));
+        assert_eq!(codename("NAME=x\n"), None);
+    }
+
+    #[test]
+    fn the_builder_trusts_the_machine_and_the_user_chooses_first() {
+        let changes = Kind::Builder.image_changes("3.11.2").join(" ");
+        assert!(changes.contains("--change ENV PYTHON_VERSION=3.11.2"), "{changes}");
+        assert!(changes.contains(&format!("ENV PIP_CERT={HOST_CA_BUNDLE}")));
+        assert!(!Kind::Runtime.image_changes("3.11.2").join(" ").contains("PIP_CERT"));
+
+        let stand_ins = StandIns { builder: "b".into(), runtime: "r".into(), python: "3.11".into() };
+        let mut args = BTreeMap::from([("RUNTIME_IMAGE".to_string(), "mine".to_string())]);
+        stand_ins.add_build_args(&mut args);
+        assert_eq!(args["RUNTIME_IMAGE"], "mine");
+        assert_eq!(args["BUILDER_IMAGE"], "b");
+        assert_eq!(args["PYTHON_MINOR"], "3.11");
+    }
+}

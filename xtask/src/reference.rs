@@ -1,0 +1,104 @@
+//! Image references (`[host[:port]/]path[:tag]`), checked before the build
+//! so that a bad `--tag` is named in plain words instead of docker's
+//! "invalid reference format".
+
+/// `tag` with `:latest` added when it names no tag, as docker reads it;
+/// or a sentence saying what is wrong with it.
+pub fn normalize(reference: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "`{reference}` is not a valid image tag: {why} (expected NAME[:TAG], such as fastapi-server:latest)"
+        ))
+    };
+    if reference.is_empty() {
+        return bad("it is empty");
+    }
+    if reference.contains('@') {
+        return bad("a digest cannot be a build tag");
+    }
+    let (name, tag) = split_tag(reference);
+    if let Some(tag) = tag {
+        if !valid_tag(tag) {
+            return bad("the tag after `:` must be 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`");
+        }
+    }
+    if name.len() > 255 {
+        return bad("the name is longer than 255 characters");
+    }
+    let mut components: Vec<&str> = name.split('/').collect();
+    if components.len() > 1 && is_domain(components[0]) {
+        components.remove(0);
+    }
+    if !components.iter().all(|c| valid_component(c)) {
+        return bad("each part of the name must be lowercase letters and digits, joined by `.`, `_`, `__` or dashes");
+    }
+    Ok(match tag {
+        Some(_) => reference.to_string(),
+        None => format!("{reference}:latest"),
+    })
+}
+
+/// Splits off the tag: a `:` after the last `/` (an earlier one is a port).
+fn split_tag(reference: &str) -> (&str, Option<&str>) {
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(i) => (&reference[..last_slash + i], Some(&reference[last_slash + i + 1..])),
+        None => (reference, None),
+    }
+}
+
+fn valid_tag(tag: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    (1..=128).contains(&tag.len())
+        && tag.starts_with(word)
+        && tag.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
+/// The first component is a registry host when it looks like one.
+fn is_domain(first: &str) -> bool {
+    let (host, port) = match first.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (first, None),
+    };
+    let looks_like_host = host.contains('.') || port.is_some() || host == "localhost";
+    looks_like_host
+        && !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+fn valid_component(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !component.starts_with(alnum) || !component.ends_with(alnum) {
+        return false;
+    }
+    component
+        .split(alnum)
+        .filter(|separator| !separator.is_empty())
+        .all(|separator| matches!(separator, "." | "_" | "__") || separator.chars().all(|c| c == '-'))
+        && component.chars().all(|c| alnum(c) || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn good_references_get_a_tag() {
+        assert_eq!(normalize("fastapi-server").unwrap(), "fastapi-server:latest");
+        assert_eq!(normalize("fastapi-server:1.0").unwrap(), "fastapi-server:1.0");
+        assert_eq!(normalize("localhost:5000/team/app").unwrap(), "localhost:5000/team/app:latest");
+        assert_eq!(normalize("registry.example.com/a__b/c-d--e:v_1.2-x").unwrap(), "registry.example.com/a__b/c-d--e:v_1.2-x");
+    }
+
+    #[test]
+    fn bad_references_say_why() {
+        for bad in ["", "Upper", "with space", "app:", "app:-x", "a..b", "-a", "a/", "app@sha256:00", "a._b"] {
+            let err = normalize(bad).unwrap_err();
+            assert!(err.contains("is not a valid image tag"), "{bad}: {err}");
+        }
+        assert!(normalize(&"a".repeat(256)).unwrap_err().contains("255"));
+        assert!(normalize(&format!("a:{}", "t".repeat(129))).is_err());
+    }
+}
