@@ -37,6 +37,12 @@ impl ImageReport {
     pub fn failure(tag: Option<String>, error: &anyhow::Error) -> ImageReport {
         ImageReport { tag, message: Some(format!("{error:#}")), ..ImageReport::default() }
     }
+
+    /// Records how a task that went on from this image ended.
+    pub fn settle(&mut self, outcome: Result<String>) {
+        self.success = outcome.is_ok();
+        self.message = Some(outcome.unwrap_or_else(|error| format!("{error:#}")));
+    }
 }
 
 /// The contract's input, for `--input FILE`: the same as the flags.
@@ -136,6 +142,23 @@ impl Image {
         self.build(sh).unwrap_or_else(|error| ImageReport::failure(Some(self.tag.clone()), &error))
     }
 
+    /// The report of the image the tag names now, if there is one.
+    pub fn existing(&self, sh: &Shell) -> Result<Option<ImageReport>> {
+        docker::ensure_engine(sh)?;
+        Ok(docker::inspect_image(sh, &self.tag)?.map(|info| self.report(info, "Using the existing image", "")))
+    }
+
+    /// "{done} TAG (N MB){more}."
+    fn report(&self, info: docker::ImageInfo, done: &str, more: &str) -> ImageReport {
+        ImageReport {
+            message: Some(format!("{done} {} ({:.1} MB){more}.", self.tag, info.size as f64 / 1e6)),
+            image_id: info.id,
+            tag: Some(self.tag.clone()),
+            size: Some(info.size),
+            success: true,
+        }
+    }
+
     pub fn build(&self, sh: &Shell) -> Result<ImageReport> {
         if !self.dockerfile.is_file() {
             bail!("The Dockerfile {} does not exist.", self.dockerfile);
@@ -164,13 +187,7 @@ impl Image {
         let image_id = image_id.context("docker build succeeded but wrote no image id")?.trim().to_string();
         let info = docker::inspect_image(sh, &image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
         let bases = stand_ins.map_or_else(|| "the Dockerfile's base images".to_string(), |s| s.describe());
-        Ok(ImageReport {
-            message: Some(format!("Built {} ({:.1} MB) on {bases}.", self.tag, info.size as f64 / 1e6)),
-            image_id: info.id,
-            tag: Some(self.tag.clone()),
-            size: Some(info.size),
-            success: true,
-        })
+        Ok(self.report(info, "Built", &format!(" on {bases}")))
     }
 
     /// `docker build`'s arguments. `--force-rm` because the legacy builder

@@ -3,14 +3,21 @@
 //! own output and our progress go to stderr.
 
 mod cli;
+mod container;
 mod diagnose;
 mod docker;
 mod image;
 mod offline;
+mod probe;
 mod project;
 mod reference;
+mod run;
+mod service;
+mod signals;
+mod smoke;
+mod stop;
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -22,9 +29,12 @@ const HELP: &str = "\
 cargo xtask <task> [flags]
 
 Tasks:
-  image   build the service's image and print it as JSON (imageId, tag, size)
+  image   build the service's image; report imageId, tag and size as JSON
+  run     start a container from the image (built if missing); report its URL once /health answers
+  smoke   build, run, GET each path, tear down; report every check and its timings
+  stop    remove the containers `run` started (--all: every container of ours)
 
-Flags of image:
+Image flags (image, run, smoke):
   --dockerfile PATH        default docker/Dockerfile
   --context DIR            default the project root (.dockerignore keeps it small)
   --build-arg KEY=VALUE    repeatable; BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases
@@ -32,30 +42,53 @@ Flags of image:
   --offline                build on stand-in base images made locally (also XTASK_OFFLINE=1)
   --input FILE             the same as JSON: {\"dockerfilePath\", \"buildContext\", \"buildArgs\", \"tag\"}
 
+run:    [--port HOSTPORT] [--env KEY=VALUE]... [--attach]
+smoke:  [--no-build] [--path /PATH]... [--timeout SECS]
+stop:   [--all]
+
 Exit codes: 0 success, 1 failure, 2 a mistake in the command line.
 ";
 
 enum Task {
     Image(image::Image),
+    Run(run::Run),
+    Smoke(smoke::Smoke),
+    Stop(stop::Stop),
 }
 
 impl Task {
     fn parse(name: &str, args: &mut Args) -> Result<Task> {
-        match name {
-            "image" => Ok(Task::Image(image::Image::parse(args)?)),
-            _ => Err(cli::usage(format!("`{name}` is not a task; `cargo xtask --help` lists them"))),
-        }
+        Ok(match name {
+            "image" => Task::Image(image::Image::parse(args)?),
+            "run" => Task::Run(run::Run::parse(args)?),
+            "smoke" => Task::Smoke(smoke::Smoke::parse(args)?),
+            "stop" => Task::Stop(stop::Stop::parse(args)?),
+            _ => return Err(cli::usage(format!("`{name}` is not a task; `cargo xtask --help` lists them"))),
+        })
     }
 
-    fn run(self, sh: &Shell) -> (bool, String) {
+    /// Runs the task, which prints its report; true on success.
+    fn run(self, sh: &Shell) -> bool {
         match self {
-            Task::Image(task) => report(&task.run(sh), |r| r.success),
+            Task::Image(task) => {
+                let report = task.run(sh);
+                emit(&report);
+                report.success
+            }
+            Task::Run(task) => task.run(sh),
+            Task::Smoke(task) => task.run(sh),
+            Task::Stop(task) => task.run(sh),
         }
     }
 }
 
-fn report<T: Serialize>(report: &T, success: impl Fn(&T) -> bool) -> (bool, String) {
-    (success(report), serde_json::to_string_pretty(report).expect("reports serialise"))
+/// Prints a task's one JSON document on stdout, flushed at once: `run
+/// --attach` goes on after it.
+pub fn emit<T: Serialize>(report: &T) {
+    let json = serde_json::to_string_pretty(report).expect("reports serialise");
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{json}");
+    let _ = stdout.flush();
 }
 
 fn main() -> ExitCode {
@@ -64,20 +97,20 @@ fn main() -> ExitCode {
         print!("{HELP}");
         return ExitCode::SUCCESS;
     };
-    let task = Task::parse(&name, &mut Args::new(args));
-    let (success, json) = match task.and_then(|task| Ok((task, Shell::new()?))) {
-        Ok((task, sh)) => task.run(&sh),
-        Err(error) => {
-            let (_, json) = report(&ImageReport::failure(None, &error), |_| false);
-            println!("{json}");
-            eprintln!("error: {error:#}");
-            return ExitCode::from(if error.downcast_ref::<cli::UsageError>().is_some() { 2 } else { 1 });
+    signals::install();
+    let task = Task::parse(&name, &mut Args::new(args)).and_then(|task| Ok((task, Shell::new()?)));
+    match task {
+        Ok((task, sh)) => {
+            if task.run(&sh) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
-    };
-    println!("{json}");
-    if success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        Err(error) => {
+            emit(&ImageReport::failure(None, &error));
+            eprintln!("error: {error:#}");
+            ExitCode::from(if error.downcast_ref::<cli::UsageError>().is_some() { 2 } else { 1 })
+        }
     }
 }

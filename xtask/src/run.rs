@@ -1,0 +1,158 @@
+//! `cargo xtask run`: starts a container from the image (built first when
+//! the tag names none) and reports it once `/health` answers 200.
+//! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
+//! then removes the container.
+
+use std::{collections::BTreeMap, process::Command, thread, time::Duration};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use xshell::Shell;
+
+use crate::{
+    cli::{self, Args},
+    container::{self, Container, Spec},
+    image::{Image, ImageFlags, ImageReport},
+    service::{self, Build},
+    signals,
+};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `image` report, plus where the service runs.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    #[serde(flatten)]
+    pub image: ImageReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    image: Image,
+    port: Option<u16>,
+    env: BTreeMap<String, String>,
+    attach: bool,
+}
+
+impl Run {
+    pub fn parse(args: &mut Args) -> Result<Run> {
+        let (mut image, mut port, mut env, mut attach) = (ImageFlags::default(), None, BTreeMap::new(), false);
+        while let Some(flag) = args.next_flag()? {
+            match flag.as_str() {
+                "--port" => port = Some(parse_port(&args.value(&flag)?)?),
+                "--env" => {
+                    let (key, value) = args.pair(&flag)?;
+                    env.insert(key, value);
+                }
+                "--attach" => attach = true,
+                _ if image.accept(&flag, args)? => {}
+                _ => return Err(cli::unknown_flag("run", &flag)),
+            }
+        }
+        Ok(Run { image: image.into_image()?, port, env, attach })
+    }
+
+    /// Prints the report; true on success.
+    pub fn run(self, sh: &Shell) -> bool {
+        let mut report = RunReport { image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() }, ..Default::default() };
+        match self.start(sh, &mut report) {
+            Ok((container, message)) => {
+                report.image.settle(Ok(message));
+                crate::emit(&report);
+                if self.attach {
+                    follow_logs(container);
+                } else {
+                    container.keep();
+                }
+                true
+            }
+            Err(error) => {
+                report.image.settle(Err(error));
+                crate::emit(&report);
+                false
+            }
+        }
+    }
+
+    fn start<'sh>(&self, sh: &'sh Shell, report: &mut RunReport) -> Result<(Container<'sh>, String)> {
+        container::sweep_leftovers(sh)?;
+        report.image = service::obtain_image(sh, &self.image, Build::IfMissing)?;
+        signals::check()?;
+        let spec = Spec { task: "run", image: &report.image.image_id, host_port: self.port, env: &self.env, owned: self.attach };
+        let container = Container::start(sh, &spec)?;
+        let port = container.host_port()?;
+        let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
+        if status != 200 {
+            bail!("GET /health answered {status}, not 200. The container's last log lines:\n{}", container.log_tail(20));
+        }
+        report.container_id = Some(container.id.clone());
+        report.url = Some(service::url(port));
+        let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
+        let message = format!("{} serves on {} as container {}; {how}.", self.image.tag, service::url(port), container.name);
+        Ok((container, message))
+    }
+}
+
+fn parse_port(value: &str) -> Result<u16> {
+    match value.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(cli::usage(format!("`--port {value}` is not a port number (1 to 65535)"))),
+    }
+}
+
+/// Streams the service's log to stderr until a signal comes or the
+/// container stops; the container is removed when `container` drops.
+fn follow_logs(container: Container<'_>) {
+    let follower = Command::new("docker")
+        .args(["logs", "--follow", &container.name])
+        .stdout(std::io::stderr())
+        .spawn()
+        .context("cannot follow the container's logs");
+    let mut follower = match follower {
+        Ok(child) => child,
+        Err(error) => return eprintln!("{error:#}"),
+    };
+    while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    eprintln!("Stopping and removing {}.", container.name);
+    let _ = container.stop();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Run> {
+        Run::parse(&mut Args::new(list.iter().map(|s| s.to_string())))
+    }
+
+    #[test]
+    fn flags_are_read() {
+        let run = parse(&["--port", "8081", "--env", "A=1", "--attach", "--tag", "t:1"]).unwrap();
+        assert_eq!((run.port, run.env["A"].as_str(), run.attach, run.image.tag.as_str()), (Some(8081), "1", true, "t:1"));
+        for bad in [&["--port", "0"][..], &["--port", "http"], &["--env", "NOEQUALS"], &["--nope"]] {
+            assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_report_adds_two_fields_to_the_image_report() {
+        let report = RunReport {
+            image: ImageReport { image_id: "sha256:a".into(), success: true, ..Default::default() },
+            container_id: Some("c".into()),
+            url: Some("http://127.0.0.1:1".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"imageId":"sha256:a","success":true,"containerId":"c","url":"http://127.0.0.1:1"}"#
+        );
+    }
+}

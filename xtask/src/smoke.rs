@@ -1,0 +1,177 @@
+//! `cargo xtask smoke`: image, run, probe, tear down, in one go, and a
+//! report of every check with its timings. The container never outlives
+//! the run: success, failure, Ctrl-C and SIGTERM all remove it.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use xshell::Shell;
+
+use crate::{
+    cli::{self, Args},
+    container::{self, Container, Spec},
+    image::{Image, ImageFlags, ImageReport},
+    probe,
+    service::{self, Build},
+    signals,
+};
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmokeReport {
+    #[serde(flatten)]
+    pub image: ImageReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub checks: Vec<Check>,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub path: String,
+    /// None: no HTTP answer.
+    pub status: Option<u16>,
+    pub ok: bool,
+}
+
+/// Milliseconds; a step that did not happen is left out.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_ms: Option<u64>,
+    /// `docker run` until the container was created and started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    /// `docker run` until the first HTTP answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_ms: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Smoke {
+    image: Image,
+    build: bool,
+    paths: Vec<String>,
+    timeout: Duration,
+}
+
+impl Smoke {
+    pub fn parse(args: &mut Args) -> Result<Smoke> {
+        let (mut image, mut build, mut paths, mut timeout) = (ImageFlags::default(), true, Vec::new(), Duration::from_secs(30));
+        while let Some(flag) = args.next_flag()? {
+            match flag.as_str() {
+                "--no-build" => build = false,
+                "--path" => {
+                    let path = args.value(&flag)?;
+                    if !path.starts_with('/') {
+                        return Err(cli::usage(format!("`--path {path}` must start with /")));
+                    }
+                    paths.push(path);
+                }
+                "--timeout" => timeout = parse_timeout(&args.value(&flag)?)?,
+                _ if image.accept(&flag, args)? => {}
+                _ => return Err(cli::unknown_flag("smoke", &flag)),
+            }
+        }
+        if paths.is_empty() {
+            paths = vec!["/health".to_string(), "/".to_string()];
+        }
+        Ok(Smoke { image: image.into_image()?, build, paths, timeout })
+    }
+
+    /// Prints the report; true when every check passed.
+    pub fn run(self, sh: &Shell) -> bool {
+        let mut report = SmokeReport { image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() }, ..Default::default() };
+        let outcome = self.check(sh, &mut report);
+        report.image.settle(outcome);
+        crate::emit(&report);
+        report.image.success
+    }
+
+    fn check(&self, sh: &Shell, report: &mut SmokeReport) -> Result<String> {
+        container::sweep_leftovers(sh)?;
+        let clock = Instant::now();
+        report.image = service::obtain_image(sh, &self.image, if self.build { Build::Always } else { Build::Never })?;
+        report.timings.build_ms = Some(millis(clock));
+        signals::check()?;
+
+        let clock = Instant::now();
+        let no_env = BTreeMap::new();
+        let spec = Spec { task: "smoke", image: &report.image.image_id, host_port: None, env: &no_env, owned: true };
+        let container = Container::start(sh, &spec)?;
+        report.timings.start_ms = Some(millis(clock));
+        let port = container.host_port()?;
+        report.url = Some(service::url(port));
+        service::wait_ready(&container, port, &self.paths[0], self.timeout)?;
+        report.timings.ready_ms = Some(millis(clock));
+
+        for path in &self.paths {
+            let status = probe::get(port, path, Duration::from_secs(5)).ok();
+            report.checks.push(Check { path: path.clone(), status, ok: status == Some(200) });
+        }
+        let logs = container.log_tail(20);
+        report.timings.stop_ms = Some(container.stop()?.as_millis() as u64);
+
+        let said: Vec<String> = report.checks.iter().map(|c| format!("GET {} {}", c.path, answer(c.status))).collect();
+        if report.checks.iter().any(|c| !c.ok) {
+            bail!("Not every path answered 200: {}. The container's last log lines:\n{logs}", said.join(", "));
+        }
+        Ok(format!("{} passed: {}; ready in {} ms.", report.image.tag.as_deref().unwrap_or("the image"), said.join(", "), report.timings.ready_ms.unwrap_or(0)))
+    }
+}
+
+fn answer(status: Option<u16>) -> String {
+    status.map_or_else(|| "no answer".to_string(), |s| s.to_string())
+}
+
+fn millis(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+fn parse_timeout(value: &str) -> Result<Duration> {
+    match value.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(cli::usage(format!("`--timeout {value}` is not a number of seconds above 0"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Smoke> {
+        Smoke::parse(&mut Args::new(list.iter().map(|s| s.to_string())))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let smoke = parse(&[]).unwrap();
+        assert_eq!((smoke.paths.join(" "), smoke.timeout, smoke.build), ("/health /".to_string(), Duration::from_secs(30), true));
+        let smoke = parse(&["--no-build", "--path", "/a", "--path=/b", "--timeout", "2.5"]).unwrap();
+        assert_eq!((smoke.paths.join(" "), smoke.timeout, smoke.build), ("/a /b".to_string(), Duration::from_millis(2500), false));
+        for bad in [&["--timeout", "0"][..], &["--timeout", "soon"], &["--path", "health"], &["--port", "1"]] {
+            assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_report_names_each_check_and_timing() {
+        let report = SmokeReport {
+            checks: vec![Check { path: "/health".into(), status: Some(500), ok: false }],
+            timings: Timings { build_ms: Some(1), ready_ms: Some(3), ..Default::default() },
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"imageId":"","success":false,"checks":[{"path":"/health","status":500,"ok":false}],"timings":{"buildMs":1,"readyMs":3}}"#
+        );
+    }
+}
