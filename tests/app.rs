@@ -9,7 +9,9 @@ use common::{root, run_ok, tools_python};
 
 #[test]
 fn the_app_passes_its_own_tests() {
-    let output = run_ok(Command::new(tools_python()).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "app"]).current_dir(root()));
+    let output = run_ok(
+        Command::new(tools_python()).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "app"]).current_dir(root()),
+    );
     eprintln!("{}", String::from_utf8_lossy(&output.stdout));
 }
 

@@ -2,11 +2,7 @@
 
 mod common;
 
-use std::{
-    io::{Read, Write},
-    net::TcpStream,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -44,10 +40,15 @@ fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
     let before = build(&tag).str("imageId").to_string();
     let context = copy_of_build_context(&["docker/libraries.list"]);
     let dockerfile = context.path().join("docker/Dockerfile");
-    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run =
+        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
     assert_ne!(run.code, 0);
     assert_eq!(run.json["success"], false);
-    assert!(run.str("message").starts_with("The Dockerfile copies `docker/libraries.list`, but the build context"), "{}", run.json);
+    assert!(
+        run.str("message").starts_with("The Dockerfile copies `docker/libraries.list`, but the build context"),
+        "{}",
+        run.json
+    );
     assert_eq!(image_id(&tag.0), before, "a failed build must not move the tag");
 }
 
@@ -61,23 +62,14 @@ fn a_package_that_does_not_exist_is_named() {
     let context = copy_of_build_context(&[]);
     context.write("docker/libraries.list", "no-such-package-for-xtask-tests==9.9.9\n");
     let dockerfile = context.path().join("docker/Dockerfile");
-    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run =
+        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert_eq!(
         run.str("message"),
         "pip found no `no-such-package-for-xtask-tests==9.9.9` on the package index: check that name and version in libraries.list."
     );
     assert_eq!(image_id(&tag.0), before);
-}
-
-/// GET `path` on localhost:`port`; the status code, or None while nothing answers.
-fn http_status(port: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[test]
@@ -90,13 +82,7 @@ fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
     let name = unique("xtask-test-serve");
     let container = ContainerGuard(name.clone());
     docker_ok(&["run", "--detach", "--name", &container.0, "--publish", "127.0.0.1::8000", &tag.0]);
-    let port = docker_ok(&["port", &name, "8000/tcp"]);
-    let port = port.lines().next().unwrap().rsplit(':').next().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_status(&port, "/health") != Some(200) {
-        assert!(Instant::now() < deadline, "no 200 on /health in 30 s: {}", docker_ok(&["logs", &name]));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let port = wait_until_healthy(&name);
     assert_eq!(http_status(&port, "/"), Some(200));
 
     assert_eq!(docker_ok(&["exec", &name, "id", "-u"]), "10001");
@@ -115,12 +101,21 @@ fn only_the_allow_listed_files_reach_the_image() {
         return;
     }
     let context = copy_of_build_context(&[]);
-    for junk in [".env", "target/debug/junk", ".git/HEAD", "app/tests/test_main.py", "app/.env", "README.md", "app/__pycache__/main.cpython-311.pyc"] {
+    for junk in [
+        ".env",
+        "target/debug/junk",
+        ".git/HEAD",
+        "app/tests/test_main.py",
+        "app/.env",
+        "README.md",
+        "app/__pycache__/main.cpython-311.pyc",
+    ] {
         context.write(junk, "junk\n");
     }
     let tag = TagGuard::new("allow");
     let dockerfile = context.path().join("docker/Dockerfile");
-    let run = xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run =
+        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.json);
     let files = docker_ok(&["run", "--rm", "--entrypoint", "find", &tag.0, "/app", "-mindepth", "1"]);
     assert_eq!(files, "/app/main.py");
@@ -139,7 +134,12 @@ fn assert_refused(args: &[&str], env: &[(&str, &str)], code: i32, says: &str) {
 fn bad_input_is_named() {
     assert_refused(&["image", "--dockerfile", "no/such/Dockerfile"], &[], 1, "no/such/Dockerfile does not exist");
     assert_refused(&["image", "--context", "docker/Dockerfile"], &[], 1, "docker/Dockerfile is not a directory");
-    assert_refused(&["image", "--build-arg", "NOEQUALS"], &[], 2, "`--build-arg NOEQUALS` must have the form KEY=VALUE");
+    assert_refused(
+        &["image", "--build-arg", "NOEQUALS"],
+        &[],
+        2,
+        "`--build-arg NOEQUALS` must have the form KEY=VALUE",
+    );
     assert_refused(&["image", "--tag", "Not:A:Tag"], &[], 2, "`Not:A:Tag` is not a valid image tag");
     assert_refused(&["image", "--no-such-flag"], &[], 2, "`--no-such-flag` is not a flag of `cargo xtask image`");
     assert_refused(&["no-such-task"], &[], 2, "`no-such-task` is not a task");

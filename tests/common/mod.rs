@@ -4,9 +4,12 @@
 #![allow(dead_code)] // each test binary uses its own part of this
 
 use std::{
+    io::{Read, Write},
+    net::TcpStream,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Child, Command, Output, Stdio},
     sync::Mutex,
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
@@ -26,6 +29,7 @@ pub struct Run {
     pub code: i32,
     pub json: Value,
     pub stderr: String,
+    pub took: Duration,
 }
 
 impl Run {
@@ -42,16 +46,32 @@ pub fn xtask(args: &[&str]) -> Run {
 }
 
 pub fn xtask_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    finish(spawn_xtask(args, env))
+}
+
+/// Starts the xtask with stdout and stderr captured, for `finish`.
+pub fn spawn_xtask(args: &[&str], env: &[(&str, &str)]) -> (Child, Instant) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.args(args).current_dir(root());
+    command.args(args).current_dir(root()).stdout(Stdio::piped()).stderr(Stdio::piped());
     if std::env::var_os("XTASK_OFFLINE").is_none() {
         command.env("XTASK_OFFLINE", "1");
     }
     command.envs(env.iter().copied());
-    let output = command.output().expect("the xtask binary runs");
+    (command.spawn().expect("the xtask binary runs"), Instant::now())
+}
+
+/// Waits for a spawned xtask and reads its one JSON document.
+pub fn finish((child, started): (Child, Instant)) -> Run {
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
-    Run { code: output.status.code().unwrap_or(-1), json, stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
+    let json =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        json,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: started.elapsed(),
+    }
 }
 
 /// True when a Docker engine answers. Outside CI a missing engine skips
@@ -176,4 +196,59 @@ pub fn run_ok(command: &mut Command) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// A build context whose app is the fixture `tests/fixtures/NAME/main.py`.
+pub fn fixture_context(name: &str) -> TempDir {
+    let context = copy_of_build_context(&[]);
+    context.write(
+        "app/main.py",
+        &std::fs::read_to_string(root().join("tests/fixtures").join(name).join("main.py")).unwrap(),
+    );
+    context
+}
+
+/// The image flags that build from `context`.
+pub fn context_flags(context: &TempDir) -> Vec<String> {
+    let dockerfile = context.path().join("docker/Dockerfile");
+    vec!["--context".into(), context.str().into(), "--dockerfile".into(), dockerfile.to_str().unwrap().into()]
+}
+
+/// Names of the containers of ours that process `pid` owns.
+pub fn containers_of(pid: u32) -> Vec<String> {
+    let listed = docker_ok(&[
+        "ps",
+        "--all",
+        "--filter",
+        "label=dev.xtask.owner",
+        "--format",
+        "{{.Names}} {{.Label \"dev.xtask.owner\"}}",
+    ]);
+    listed
+        .lines()
+        .filter(|line| line.split('/').nth(1) == Some(&pid.to_string()))
+        .map(|line| line.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+/// GET `path` on localhost:`port`; the status code, or None while nothing answers.
+pub fn http_status(port: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Waits until container NAME answers 200 on /health; its host port.
+pub fn wait_until_healthy(name: &str) -> String {
+    let port = docker_ok(&["port", name, "8000/tcp"]);
+    let port = port.lines().next().unwrap().rsplit(':').next().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_status(&port, "/health") != Some(200) {
+        assert!(Instant::now() < deadline, "no 200 on /health in 30 s: {}", docker_ok(&["logs", name]));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    port
 }

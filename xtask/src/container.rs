@@ -62,7 +62,9 @@ impl<'sh> Container<'sh> {
         if let Some(port) = spec.host_port {
             // docker's own wording for a busy port differs between versions.
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-                bail!("Port {port} on 127.0.0.1 is busy. Choose another with --port, or leave --port out for a free one.");
+                bail!(
+                    "Port {port} on 127.0.0.1 is busy. Choose another with --port, or leave --port out for a free one."
+                );
             }
         }
         let name = project::unique_name(&format!("xtask-{}", spec.task));
@@ -100,7 +102,9 @@ impl<'sh> Container<'sh> {
         let (name, lines) = (&self.name, lines.to_string());
         match cmd!(self.sh, "docker logs --tail {lines} {name}").quiet().ignore_status().output() {
             Ok(output) => {
-                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)).trim_end().to_string()
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+                    .trim_end()
+                    .to_string()
             }
             Err(_) => String::new(),
         }

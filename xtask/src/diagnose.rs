@@ -30,7 +30,8 @@ fn missing_file(output: &str, context: &str) -> Option<String> {
 }
 
 fn unpullable_base(output: &str) -> Option<String> {
-    let markers = ["registry-1.docker.io", "pull access denied", "failed to resolve source metadata", "manifest unknown"];
+    let markers =
+        ["registry-1.docker.io", "pull access denied", "failed to resolve source metadata", "manifest unknown"];
     if !markers.iter().any(|m| output.contains(m)) {
         return None;
     }
@@ -52,9 +53,7 @@ fn unknown_package(output: &str) -> Option<String> {
     let requirement = after(output, "No matching distribution found for ")
         .or_else(|| after(output, "Could not find a version that satisfies the requirement "))?;
     let requirement = requirement.split_whitespace().next().unwrap_or(requirement);
-    Some(format!(
-        "pip found no `{requirement}` on the package index: check that name and version in libraries.list."
-    ))
+    Some(format!("pip found no `{requirement}` on the package index: check that name and version in libraries.list."))
 }
 
 fn untrusted_tls(output: &str) -> Option<String> {
@@ -102,7 +101,10 @@ mod tests {
         let buildkit = "ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 4b1f::x: \"/docker/libraries.list\": not found\n";
         for output in [legacy, buildkit] {
             let message = build_failure(output, "/ctx").unwrap();
-            assert!(message.starts_with("The Dockerfile copies `docker/libraries.list`, but the build context /ctx"), "{message}");
+            assert!(
+                message.starts_with("The Dockerfile copies `docker/libraries.list`, but the build context /ctx"),
+                "{message}"
+            );
         }
     }
 
@@ -110,7 +112,9 @@ mod tests {
     fn an_unpullable_base_points_to_offline() {
         let legacy = "Step 1/9 : FROM python:3.10 AS builder\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n";
         let buildkit = "ERROR [internal] load metadata for docker.io/library/python:3.10\nfailed to solve: python:3.10: failed to resolve source metadata for docker.io/library/python:3.10: dial tcp: i/o timeout\n";
-        assert!(build_failure(legacy, "/ctx").unwrap().starts_with("The base image in `FROM python:3.10` could not be pulled"));
+        assert!(build_failure(legacy, "/ctx")
+            .unwrap()
+            .starts_with("The base image in `FROM python:3.10` could not be pulled"));
         let message = build_failure(buildkit, "/ctx").unwrap();
         assert!(message.contains("docker.io/library/python:3.10") && message.contains("--offline"), "{message}");
     }
@@ -126,8 +130,12 @@ mod tests {
 
     #[test]
     fn parse_errors_and_tls_are_explained() {
-        assert!(build_failure("Dockerfile parse error line 3: unknown instruction: FORM", "/c").unwrap().contains("line 3: unknown instruction"));
-        assert!(build_failure("SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))", "/c").unwrap().contains("TLS"));
+        assert!(build_failure("Dockerfile parse error line 3: unknown instruction: FORM", "/c")
+            .unwrap()
+            .contains("line 3: unknown instruction"));
+        assert!(build_failure("SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))", "/c")
+            .unwrap()
+            .contains("TLS"));
     }
 
     #[test]

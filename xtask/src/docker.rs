@@ -72,7 +72,9 @@ pub fn ensure_engine(sh: &Shell) -> Result<String> {
     let format = "{{.Server.Version}}";
     let output = match cmd!(sh, "docker version --format {format}").quiet().ignore_status().output() {
         Ok(output) => output,
-        Err(_) => bail!("The docker client is not installed: install Docker (https://docs.docker.com/engine/install/)."),
+        Err(_) => {
+            bail!("The docker client is not installed: install Docker (https://docs.docker.com/engine/install/).")
+        }
     };
     if !output.status.success() {
         let said = String::from_utf8_lossy(&output.stderr);
@@ -115,8 +117,8 @@ pub fn inspect_image(sh: &Shell, image: &str) -> Result<Option<ImageInfo>> {
     if !output.status.success() {
         return Ok(None);
     }
-    let mut infos: Vec<ImageInfo> =
-        serde_json::from_slice(&output.stdout).with_context(|| format!("cannot read `docker image inspect {image}`"))?;
+    let mut infos: Vec<ImageInfo> = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("cannot read `docker image inspect {image}`"))?;
     Ok(infos.pop())
 }
 

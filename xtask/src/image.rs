@@ -67,7 +67,6 @@ pub struct ImageFlags {
     offline: bool,
 }
 
-
 impl ImageFlags {
     /// Takes `flag` (and its value) if it is one of ours.
     pub fn accept(&mut self, flag: &str, args: &mut Args) -> Result<bool> {
@@ -93,8 +92,8 @@ impl ImageFlags {
         } else {
             std::fs::read_to_string(file).map_err(|e| cli::usage(format!("cannot read the input file {file}: {e}")))?
         };
-        let input: InputData =
-            serde_json::from_str(&text).map_err(|e| cli::usage(format!("the input {file} is not valid InputData: {e}")))?;
+        let input: InputData = serde_json::from_str(&text)
+            .map_err(|e| cli::usage(format!("the input {file} is not valid InputData: {e}")))?;
         self.dockerfile = Some(project::from_user(&input.dockerfile_path)?);
         self.context = input.build_context.as_deref().map(project::from_user).transpose()?;
         self.build_args.extend(input.build_args);
@@ -185,7 +184,8 @@ impl Image {
             bail!(why);
         }
         let image_id = image_id.context("docker build succeeded but wrote no image id")?.trim().to_string();
-        let info = docker::inspect_image(sh, &image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
+        let info =
+            docker::inspect_image(sh, &image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
         let bases = stand_ins.map_or_else(|| "the Dockerfile's base images".to_string(), |s| s.describe());
         Ok(self.report(info, "Built", &format!(" on {bases}")))
     }
@@ -224,7 +224,18 @@ mod tests {
 
     #[test]
     fn the_argv_carries_every_input() {
-        let image = parse(&["--dockerfile", "/d/Dockerfile", "--context=/ctx", "--tag", "app", "--build-arg", "B=2", "--build-arg", "A=1"]).unwrap();
+        let image = parse(&[
+            "--dockerfile",
+            "/d/Dockerfile",
+            "--context=/ctx",
+            "--tag",
+            "app",
+            "--build-arg",
+            "B=2",
+            "--build-arg",
+            "A=1",
+        ])
+        .unwrap();
         let argv = image.build_argv(&image.build_args, "/t/iid".into()).join(" ");
         assert_eq!(
             argv,
@@ -248,7 +259,11 @@ mod tests {
     #[test]
     fn input_data_is_the_contract() {
         let dir = std::env::temp_dir().join(project::unique_name("input"));
-        std::fs::write(&dir, r#"{"dockerfilePath":"/d/Dockerfile","buildContext":"/ctx","buildArgs":{"A":"1"},"tag":"x:2"}"#).unwrap();
+        std::fs::write(
+            &dir,
+            r#"{"dockerfilePath":"/d/Dockerfile","buildContext":"/ctx","buildArgs":{"A":"1"},"tag":"x:2"}"#,
+        )
+        .unwrap();
         let image = parse(&["--input", dir.to_str().unwrap()]).unwrap();
         std::fs::write(&dir, r#"{"dockerfilePath":"/d","extra":1}"#).unwrap();
         let error = parse(&["--input", dir.to_str().unwrap()]).unwrap_err();
@@ -260,6 +275,9 @@ mod tests {
     #[test]
     fn the_report_has_only_the_contract_fields() {
         let failed = ImageReport::failure(Some("t:1".into()), &anyhow::anyhow!("no"));
-        assert_eq!(serde_json::to_string(&failed).unwrap(), r#"{"imageId":"","tag":"t:1","success":false,"message":"no"}"#);
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap(),
+            r#"{"imageId":"","tag":"t:1","success":false,"message":"no"}"#
+        );
     }
 }

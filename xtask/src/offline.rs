@@ -74,7 +74,8 @@ impl Kind {
         if let Kind::Builder = self {
             env.push(format!("PIP_CERT={HOST_CA_BUNDLE}"));
         }
-        let mut changes: Vec<String> = env.into_iter().flat_map(|e| ["--change".to_string(), format!("ENV {e}")]).collect();
+        let mut changes: Vec<String> =
+            env.into_iter().flat_map(|e| ["--change".to_string(), format!("ENV {e}")]).collect();
         changes.extend(["--change".to_string(), r#"CMD ["python3"]"#.to_string()]);
         changes
     }
@@ -100,16 +101,18 @@ impl StandIns {
         lock.lock().with_context(|| format!("cannot lock {lock_path}"))?;
         for kind in [Kind::Builder, Kind::Runtime] {
             if docker::inspect_image(sh, &kind.tag(&suite))?.is_none() {
-                build(sh, kind, &suite).with_context(|| format!("cannot make the offline {kind:?} image {}", kind.tag(&suite)))?;
+                build(sh, kind, &suite)
+                    .with_context(|| format!("cannot make the offline {kind:?} image {}", kind.tag(&suite)))?;
             }
         }
         StandIns::existing(sh, &suite)?.context("the offline base images are missing right after they were made")
     }
 
     fn existing(sh: &Shell, suite: &str) -> Result<Option<StandIns>> {
-        let (Some(_), Some(runtime)) =
-            (docker::inspect_image(sh, &Kind::Builder.tag(suite))?, docker::inspect_image(sh, &Kind::Runtime.tag(suite))?)
-        else {
+        let (Some(_), Some(runtime)) = (
+            docker::inspect_image(sh, &Kind::Builder.tag(suite))?,
+            docker::inspect_image(sh, &Kind::Runtime.tag(suite))?,
+        ) else {
             return Ok(None);
         };
         let version = runtime.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
@@ -123,7 +126,9 @@ impl StandIns {
     /// Points the Dockerfile at the stand-ins, unless the user already
     /// chose a base with `--build-arg`.
     pub fn add_build_args(&self, build_args: &mut BTreeMap<String, String>) {
-        for (key, value) in [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)] {
+        for (key, value) in
+            [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
+        {
             build_args.entry(key.to_string()).or_insert_with(|| value.clone());
         }
     }
@@ -201,7 +206,11 @@ fn suite() -> String {
 }
 
 fn codename(os_release: &str) -> Option<&str> {
-    os_release.lines().find_map(|l| l.strip_prefix("VERSION_CODENAME=")).map(|v| v.trim_matches('"')).filter(|v| !v.is_empty())
+    os_release
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
 }
 
 /// XTASK_DEBIAN_MIRROR, else the mirror this machine's apt uses.

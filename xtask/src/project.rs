@@ -5,10 +5,7 @@ use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
 pub fn root() -> Utf8PathBuf {
-    Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask/ lives in the project root")
-        .to_path_buf()
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ lives in the project root").to_path_buf()
 }
 
 /// `target/xtask/`, made on first use. Ignored by git and by `.dockerignore`.
@@ -28,8 +25,6 @@ pub fn from_user(path: &str) -> Result<Utf8PathBuf> {
 /// A name no other process of this machine uses now: for scratch files
 /// and containers of concurrent runs.
 pub fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{prefix}-{}-{nanos:09}", std::process::id())
 }

@@ -19,7 +19,9 @@ pub fn normalize(reference: &str) -> Result<String, String> {
     let (name, tag) = split_tag(reference);
     if let Some(tag) = tag {
         if !valid_tag(tag) {
-            return bad("the tag after `:` must be 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`");
+            return bad(
+                "the tag after `:` must be 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`",
+            );
         }
     }
     if name.len() > 255 {
@@ -49,9 +51,7 @@ fn split_tag(reference: &str) -> (&str, Option<&str>) {
 
 fn valid_tag(tag: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    (1..=128).contains(&tag.len())
-        && tag.starts_with(word)
-        && tag.chars().all(|c| word(c) || c == '.' || c == '-')
+    (1..=128).contains(&tag.len()) && tag.starts_with(word) && tag.chars().all(|c| word(c) || c == '.' || c == '-')
 }
 
 /// The first component is a registry host when it looks like one.
@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(normalize("fastapi-server").unwrap(), "fastapi-server:latest");
         assert_eq!(normalize("fastapi-server:1.0").unwrap(), "fastapi-server:1.0");
         assert_eq!(normalize("localhost:5000/team/app").unwrap(), "localhost:5000/team/app:latest");
-        assert_eq!(normalize("registry.example.com/a__b/c-d--e:v_1.2-x").unwrap(), "registry.example.com/a__b/c-d--e:v_1.2-x");
+        assert_eq!(
+            normalize("registry.example.com/a__b/c-d--e:v_1.2-x").unwrap(),
+            "registry.example.com/a__b/c-d--e:v_1.2-x"
+        );
     }
 
     #[test]

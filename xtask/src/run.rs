@@ -59,7 +59,10 @@ impl Run {
 
     /// Prints the report; true on success.
     pub fn run(self, sh: &Shell) -> bool {
-        let mut report = RunReport { image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() }, ..Default::default() };
+        let mut report = RunReport {
+            image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() },
+            ..Default::default()
+        };
         match self.start(sh, &mut report) {
             Ok((container, message)) => {
                 report.image.settle(Ok(message));
@@ -83,17 +86,27 @@ impl Run {
         container::sweep_leftovers(sh)?;
         report.image = service::obtain_image(sh, &self.image, Build::IfMissing)?;
         signals::check()?;
-        let spec = Spec { task: "run", image: &report.image.image_id, host_port: self.port, env: &self.env, owned: self.attach };
+        let spec = Spec {
+            task: "run",
+            image: &report.image.image_id,
+            host_port: self.port,
+            env: &self.env,
+            owned: self.attach,
+        };
         let container = Container::start(sh, &spec)?;
         let port = container.host_port()?;
         let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
         if status != 200 {
-            bail!("GET /health answered {status}, not 200. The container's last log lines:\n{}", container.log_tail(20));
+            bail!(
+                "GET /health answered {status}, not 200. The container's last log lines:\n{}",
+                container.log_tail(20)
+            );
         }
         report.container_id = Some(container.id.clone());
         report.url = Some(service::url(port));
         let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
-        let message = format!("{} serves on {} as container {}; {how}.", self.image.tag, service::url(port), container.name);
+        let message =
+            format!("{} serves on {} as container {}; {how}.", self.image.tag, service::url(port), container.name);
         Ok((container, message))
     }
 }
@@ -137,7 +150,10 @@ mod tests {
     #[test]
     fn flags_are_read() {
         let run = parse(&["--port", "8081", "--env", "A=1", "--attach", "--tag", "t:1"]).unwrap();
-        assert_eq!((run.port, run.env["A"].as_str(), run.attach, run.image.tag.as_str()), (Some(8081), "1", true, "t:1"));
+        assert_eq!(
+            (run.port, run.env["A"].as_str(), run.attach, run.image.tag.as_str()),
+            (Some(8081), "1", true, "t:1")
+        );
         for bad in [&["--port", "0"][..], &["--port", "http"], &["--env", "NOEQUALS"], &["--nope"]] {
             assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
         }

@@ -50,7 +50,10 @@ pub fn wait_ready(container: &Container<'_>, port: u16, path: &str, timeout: Dur
             return Ok(status);
         }
         if let Some(code) = container.exit_code().context("cannot inspect the container")? {
-            bail!("The container exited with code {code} before it answered. Its last log lines:\n{}", container.log_tail(20));
+            bail!(
+                "The container exited with code {code} before it answered. Its last log lines:\n{}",
+                container.log_tail(20)
+            );
         }
         if Instant::now() >= deadline {
             bail!(

@@ -65,7 +65,8 @@ pub struct Smoke {
 
 impl Smoke {
     pub fn parse(args: &mut Args) -> Result<Smoke> {
-        let (mut image, mut build, mut paths, mut timeout) = (ImageFlags::default(), true, Vec::new(), Duration::from_secs(30));
+        let (mut image, mut build, mut paths, mut timeout) =
+            (ImageFlags::default(), true, Vec::new(), Duration::from_secs(30));
         while let Some(flag) = args.next_flag()? {
             match flag.as_str() {
                 "--no-build" => build = false,
@@ -89,7 +90,10 @@ impl Smoke {
 
     /// Prints the report; true when every check passed.
     pub fn run(self, sh: &Shell) -> bool {
-        let mut report = SmokeReport { image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() }, ..Default::default() };
+        let mut report = SmokeReport {
+            image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() },
+            ..Default::default()
+        };
         let outcome = self.check(sh, &mut report);
         report.image.settle(outcome);
         crate::emit(&report);
@@ -124,7 +128,12 @@ impl Smoke {
         if report.checks.iter().any(|c| !c.ok) {
             bail!("Not every path answered 200: {}. The container's last log lines:\n{logs}", said.join(", "));
         }
-        Ok(format!("{} passed: {}; ready in {} ms.", report.image.tag.as_deref().unwrap_or("the image"), said.join(", "), report.timings.ready_ms.unwrap_or(0)))
+        Ok(format!(
+            "{} passed: {}; ready in {} ms.",
+            report.image.tag.as_deref().unwrap_or("the image"),
+            said.join(", "),
+            report.timings.ready_ms.unwrap_or(0)
+        ))
     }
 }
 
@@ -154,9 +163,15 @@ mod tests {
     #[test]
     fn defaults_and_flags() {
         let smoke = parse(&[]).unwrap();
-        assert_eq!((smoke.paths.join(" "), smoke.timeout, smoke.build), ("/health /".to_string(), Duration::from_secs(30), true));
+        assert_eq!(
+            (smoke.paths.join(" "), smoke.timeout, smoke.build),
+            ("/health /".to_string(), Duration::from_secs(30), true)
+        );
         let smoke = parse(&["--no-build", "--path", "/a", "--path=/b", "--timeout", "2.5"]).unwrap();
-        assert_eq!((smoke.paths.join(" "), smoke.timeout, smoke.build), ("/a /b".to_string(), Duration::from_millis(2500), false));
+        assert_eq!(
+            (smoke.paths.join(" "), smoke.timeout, smoke.build),
+            ("/a /b".to_string(), Duration::from_millis(2500), false)
+        );
         for bad in [&["--timeout", "0"][..], &["--timeout", "soon"], &["--path", "health"], &["--port", "1"]] {
             assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
         }
