@@ -66,7 +66,8 @@ pub fn stream(cmd: Cmd<'_>) -> Result<Captured> {
     Ok(Captured { status, output })
 }
 
-/// Fails with directions when no engine answers: every task needs one.
+/// Fails with directions when no engine answers. Asked only after a
+/// docker call failed, so that the happy path pays nothing for it.
 /// Returns the engine's version.
 pub fn ensure_engine(sh: &Shell) -> Result<String> {
     let format = "{{.Server.Version}}";
@@ -94,6 +95,8 @@ pub struct ImageInfo {
     pub id: String,
     pub size: u64,
     #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    #[serde(default)]
     pub config: ImageConfig,
 }
 
@@ -105,21 +108,31 @@ pub struct ImageConfig {
 }
 
 impl ImageInfo {
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.repo_tags.iter().flatten().any(|t| t == tag)
+    }
+
     /// The value of an `ENV` the image sets.
     pub fn env(&self, key: &str) -> Option<&str> {
         self.config.env.iter().flatten().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
     }
 }
 
-/// `None` when the engine has no such image.
-pub fn inspect_image(sh: &Shell, image: &str) -> Result<Option<ImageInfo>> {
-    let output = cmd!(sh, "docker image inspect {image}").quiet().ignore_status().output()?;
-    if !output.status.success() {
-        return Ok(None);
+/// What `docker image inspect` says of those of `references` that exist,
+/// in one call (each docker call costs tens of milliseconds).
+pub fn inspect_images(sh: &Shell, references: &[&str]) -> Result<Vec<ImageInfo>> {
+    let output = cmd!(sh, "docker image inspect {references...}").quiet().ignore_status().output()?;
+    let said = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && !said.to_ascii_lowercase().contains("no such image") {
+        ensure_engine(sh)?;
+        bail!("docker image inspect failed: {}", said.trim());
     }
-    let mut infos: Vec<ImageInfo> = serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("cannot read `docker image inspect {image}`"))?;
-    Ok(infos.pop())
+    serde_json::from_slice(&output.stdout).context("cannot read `docker image inspect`'s answer")
+}
+
+/// `None` when the engine has no such image.
+pub fn inspect_image(sh: &Shell, reference: &str) -> Result<Option<ImageInfo>> {
+    Ok(inspect_images(sh, &[reference])?.pop())
 }
 
 #[cfg(test)]
@@ -134,5 +147,6 @@ mod tests {
         assert_eq!(info[0].size, 1234);
         assert_eq!(info[0].env("PYTHON_VERSION"), Some("3.11.2"));
         assert_eq!(info[0].env("PYTHON"), None);
+        assert!(info[0].has_tag("x:1") && !info[0].has_tag("x:2"));
     }
 }

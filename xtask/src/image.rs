@@ -65,6 +65,7 @@ pub struct ImageFlags {
     build_args: BTreeMap<String, String>,
     tag: Option<String>,
     offline: bool,
+    no_cache: bool,
 }
 
 impl ImageFlags {
@@ -79,6 +80,7 @@ impl ImageFlags {
             }
             "--tag" => self.tag = Some(args.value(flag)?),
             "--offline" => self.offline = true,
+            "--no-cache" => self.no_cache = true,
             "--input" => self.read_input(&args.value(flag)?)?,
             _ => return Ok(false),
         }
@@ -113,6 +115,7 @@ impl ImageFlags {
             context: self.context.unwrap_or(root),
             build_args: self.build_args,
             offline: offline::requested(self.offline),
+            no_cache: self.no_cache,
         })
     }
 }
@@ -124,6 +127,7 @@ pub struct Image {
     context: Utf8PathBuf,
     build_args: BTreeMap<String, String>,
     offline: bool,
+    no_cache: bool,
 }
 
 impl Image {
@@ -143,7 +147,6 @@ impl Image {
 
     /// The report of the image the tag names now, if there is one.
     pub fn existing(&self, sh: &Shell) -> Result<Option<ImageReport>> {
-        docker::ensure_engine(sh)?;
         Ok(docker::inspect_image(sh, &self.tag)?.map(|info| self.report(info, "Using the existing image", "")))
     }
 
@@ -165,7 +168,6 @@ impl Image {
         if !self.context.is_dir() {
             bail!("The build context {} is not a directory.", self.context);
         }
-        docker::ensure_engine(sh)?;
         let mut build_args = self.build_args.clone();
         let stand_ins = if self.offline { Some(offline::StandIns::ensure(sh)?) } else { None };
         if let Some(stand_ins) = &stand_ins {
@@ -178,6 +180,7 @@ impl Image {
         let _ = std::fs::remove_file(&iidfile);
         let built = built?;
         if !built.status.success() {
+            docker::ensure_engine(sh)?;
             let why = diagnose::build_failure(&built.output, self.context.as_str()).unwrap_or_else(|| {
                 format!("docker build failed ({}). Its last words:\n{}", built.status, diagnose::tail(&built.output, 5))
             });
@@ -198,6 +201,9 @@ impl Image {
             .chain(["--tag", &self.tag, "--force-rm"])
             .map(String::from)
             .collect();
+        if self.no_cache {
+            argv.push("--no-cache".to_string());
+        }
         for (key, value) in build_args {
             argv.extend(["--build-arg".to_string(), format!("{key}={value}")]);
         }
@@ -234,12 +240,13 @@ mod tests {
             "B=2",
             "--build-arg",
             "A=1",
+            "--no-cache",
         ])
         .unwrap();
         let argv = image.build_argv(&image.build_args, "/t/iid".into()).join(" ");
         assert_eq!(
             argv,
-            "build --file /d/Dockerfile --iidfile /t/iid --tag app:latest --force-rm --build-arg A=1 --build-arg B=2 /ctx"
+            "build --file /d/Dockerfile --iidfile /t/iid --tag app:latest --force-rm --no-cache --build-arg A=1 --build-arg B=2 /ctx"
         );
     }
 

@@ -2,6 +2,7 @@
 //! container image. Each task prints one JSON document on stdout; docker's
 //! own output and our progress go to stderr.
 
+mod bench;
 mod cli;
 mod container;
 mod diagnose;
@@ -33,6 +34,7 @@ Tasks:
   run     start a container from the image (built if missing); report its URL once /health answers
   smoke   build, run, GET each path, tear down; report every check and its timings
   stop    remove the containers `run` started (--all: every container of ours)
+  bench   measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr
 
 Image flags (image, run, smoke):
   --dockerfile PATH        default docker/Dockerfile
@@ -40,11 +42,13 @@ Image flags (image, run, smoke):
   --build-arg KEY=VALUE    repeatable; BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases
   --tag NAME[:TAG]         default fastapi-server:latest
   --offline                build on stand-in base images made locally (also XTASK_OFFLINE=1)
+  --no-cache               build every step again
   --input FILE             the same as JSON: {\"dockerfilePath\", \"buildContext\", \"buildArgs\", \"tag\"}
 
 run:    [--port HOSTPORT] [--env KEY=VALUE]... [--attach]
 smoke:  [--no-build] [--path /PATH]... [--timeout SECS]
 stop:   [--all]
+bench:  [--runs N] [--markdown FILE] [--offline]
 
 Exit codes: 0 success, 1 failure, 2 a mistake in the command line.
 ";
@@ -54,6 +58,7 @@ enum Task {
     Run(run::Run),
     Smoke(smoke::Smoke),
     Stop(stop::Stop),
+    Bench(bench::Bench),
 }
 
 impl Task {
@@ -63,6 +68,7 @@ impl Task {
             "run" => Task::Run(run::Run::parse(args)?),
             "smoke" => Task::Smoke(smoke::Smoke::parse(args)?),
             "stop" => Task::Stop(stop::Stop::parse(args)?),
+            "bench" => Task::Bench(bench::Bench::parse(args)?),
             _ => return Err(cli::usage(format!("`{name}` is not a task; `cargo xtask --help` lists them"))),
         })
     }
@@ -78,6 +84,7 @@ impl Task {
             Task::Run(task) => task.run(sh),
             Task::Smoke(task) => task.run(sh),
             Task::Stop(task) => task.run(sh),
+            Task::Bench(task) => task.run(sh),
         }
     }
 }

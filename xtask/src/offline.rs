@@ -109,18 +109,14 @@ impl StandIns {
     }
 
     fn existing(sh: &Shell, suite: &str) -> Result<Option<StandIns>> {
-        let (Some(_), Some(runtime)) = (
-            docker::inspect_image(sh, &Kind::Builder.tag(suite))?,
-            docker::inspect_image(sh, &Kind::Runtime.tag(suite))?,
-        ) else {
+        let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
+        let found = docker::inspect_images(sh, &[&builder, &runtime])?;
+        let Some(runtime_info) = found.iter().find(|i| i.has_tag(&runtime)) else { return Ok(None) };
+        if !found.iter().any(|i| i.has_tag(&builder)) {
             return Ok(None);
-        };
-        let version = runtime.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
-        Ok(Some(StandIns {
-            builder: Kind::Builder.tag(suite),
-            runtime: Kind::Runtime.tag(suite),
-            python: minor_version(version).to_string(),
-        }))
+        }
+        let version = runtime_info.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
+        Ok(Some(StandIns { python: minor_version(version).to_string(), builder, runtime }))
     }
 
     /// Points the Dockerfile at the stand-ins, unless the user already
