@@ -22,7 +22,8 @@ fn one_bench_run_reports_every_figure_and_leaves_nothing() {
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
 
     let json = &run.json;
-    let scenarios: Vec<&str> = json["build"].as_array().unwrap().iter().map(|b| b["scenario"].as_str().unwrap()).collect();
+    let scenarios: Vec<&str> =
+        json["build"].as_array().unwrap().iter().map(|b| b["scenario"].as_str().unwrap()).collect();
     assert_eq!(scenarios, ["cold (--no-cache)", "warm, one app file edited", "no-op rebuild", "libraries.list edited"]);
     for figure in json["build"].as_array().unwrap() {
         for way in ["xtaskMs", "binaryMs", "dockerMs"] {

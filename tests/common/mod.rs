@@ -8,7 +8,6 @@ use std::{
     net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -167,24 +166,12 @@ pub fn copy_of_build_context(leave_out: &[&str]) -> TempDir {
     context
 }
 
-/// A Python with the app's test packages and hadolint, in a venv under
-/// target/ that is made again only when its requirements change.
+/// A Python with the app's test packages and hadolint, from
+/// `cargo xtask tools`, which makes its venv when needed.
 pub fn tools_python() -> PathBuf {
-    static MAKING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = root().join("target/test-venv");
-    let requirements = root().join("tests/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap()
-        + &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap();
-    let stamp = venv.join("requirements.stamp");
-    let python = venv.join("bin/python");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        let _ = std::fs::remove_dir_all(&venv);
-        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        run_ok(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements));
-        std::fs::write(&stamp, wanted).unwrap();
-    }
-    python
+    let run = xtask(&["tools"]);
+    assert_eq!(run.code, 0, "{}", run.json);
+    PathBuf::from(run.str("python"))
 }
 
 pub fn run_ok(command: &mut Command) -> Output {

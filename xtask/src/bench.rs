@@ -296,12 +296,10 @@ impl Bench {
 
         // The beginner's context: everything in one folder, a .env, no .dockerignore.
         let naive = work.join("naive");
-        sh.create_dir(&naive)?;
-        sh.copy_file(project::root().join("tests/fixtures/naive/Dockerfile"), &naive)?;
-        sh.copy_file(work.join("app/main.py"), &naive)?;
+        let fixture = project::root().join("tests/fixtures/naive");
+        cmd!(sh, "cp -a {fixture} {naive}").quiet().run()?;
         sh.copy_file(work.join("docker/libraries.list"), &naive)?;
-        sh.write_file(naive.join(".env"), "SECRET=not-for-images\n")?;
-        let base = format!("BASE_IMAGE={}", bases["BUILDER_IMAGE"]);
+        let base = format!("BUILDER_IMAGE={}", bases["BUILDER_IMAGE"]);
         time(Command::new("docker").args(["build", "--tag", NAIVE_TAG, "--build-arg", &base, naive.as_str()]))?;
         let naive_bytes = image_size(sh, NAIVE_TAG)?;
 
@@ -339,7 +337,7 @@ impl Bench {
         let no_env = BTreeMap::new();
         for _ in 0..self.runs {
             let clock = Instant::now();
-            let spec = Spec { task: "bench", image, host_port: None, env: &no_env, owned: true };
+            let spec = Spec { task: "bench", image, host_port: None, env: &no_env, owned: true, read_only: false };
             let container = Container::start(sh, &spec)?;
             let port = container.host_port()?;
             let status = service::wait_ready(&container, port, "/health", Duration::from_secs(30))?;

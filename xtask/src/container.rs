@@ -26,6 +26,8 @@ pub struct Spec<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// The container goes when this process goes.
     pub owned: bool,
+    /// A read-only root file system, with a tmpfs for /tmp.
+    pub read_only: bool,
 }
 
 impl Spec<'_> {
@@ -37,6 +39,9 @@ impl Spec<'_> {
         argv.extend(["--label".to_string(), format!("{TASK}={}", self.task)]);
         if self.owned {
             argv.extend(["--label".to_string(), format!("{OWNER}={owner}")]);
+        }
+        if self.read_only {
+            argv.extend(["--read-only", "--tmpfs", "/tmp"].map(String::from));
         }
         let port = self.host_port.map_or(String::new(), |p| p.to_string());
         argv.extend(["--publish".to_string(), format!("127.0.0.1:{port}:8000")]);
@@ -108,6 +113,16 @@ impl<'sh> Container<'sh> {
             }
             Err(_) => String::new(),
         }
+    }
+
+    /// Bytes the container wrote to its own layer, and the paths it changed.
+    pub fn writes(&self) -> Result<(u64, Vec<String>)> {
+        let name = &self.name;
+        let format = "{{.SizeRw}}";
+        let size = cmd!(self.sh, "docker container inspect --size --format {format} {name}").quiet().read()?;
+        let size = size.trim().parse().with_context(|| format!("cannot read the writable layer's size `{size}`"))?;
+        let changed = if size == 0 { String::new() } else { cmd!(self.sh, "docker diff {name}").quiet().read()? };
+        Ok((size, changed.lines().map(str::to_string).collect()))
     }
 
     /// `docker stop` (the graceful way, timed by the caller), then removal.
@@ -210,13 +225,21 @@ mod tests {
     #[test]
     fn run_argv_publishes_on_loopback_and_labels() {
         let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
-        let spec = Spec { task: "smoke", image: "sha256:abc", host_port: None, env: &env, owned: true };
+        let spec =
+            Spec { task: "smoke", image: "sha256:abc", host_port: None, env: &env, owned: true, read_only: true };
         assert_eq!(
             spec.run_argv("n", "h/1/2").join(" "),
             "run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
-             --label dev.xtask.owner=h/1/2 --publish 127.0.0.1::8000 --env A=1 sha256:abc"
+             --label dev.xtask.owner=h/1/2 --read-only --tmpfs /tmp --publish 127.0.0.1::8000 --env A=1 sha256:abc"
         );
-        let spec = Spec { task: "run", image: "i", host_port: Some(8080), env: &BTreeMap::new(), owned: false };
+        let spec = Spec {
+            task: "run",
+            image: "i",
+            host_port: Some(8080),
+            env: &BTreeMap::new(),
+            owned: false,
+            read_only: false,
+        };
         let argv = spec.run_argv("n", "h/1/2").join(" ");
         assert!(argv.contains("--publish 127.0.0.1:8080:8000") && !argv.contains(OWNER), "{argv}");
     }

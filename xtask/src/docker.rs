@@ -3,6 +3,7 @@
 //! captured or sent to our stderr.
 
 use std::{
+    collections::BTreeMap,
     io::{self, Read, Write},
     process::{Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
@@ -105,6 +106,23 @@ pub struct ImageInfo {
 pub struct ImageConfig {
     #[serde(default)]
     pub env: Option<Vec<String>>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Healthcheck {
+    #[serde(default)]
+    pub test: Option<Vec<String>>,
 }
 
 impl ImageInfo {

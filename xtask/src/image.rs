@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use xshell::Shell;
 
@@ -141,6 +141,14 @@ impl Image {
         flags.into_image()
     }
 
+    pub fn dockerfile(&self) -> &Utf8Path {
+        &self.dockerfile
+    }
+
+    pub fn context(&self) -> &Utf8Path {
+        &self.context
+    }
+
     pub fn run(self, sh: &Shell) -> ImageReport {
         self.build(sh).unwrap_or_else(|error| ImageReport::failure(Some(self.tag.clone()), &error))
     }
@@ -195,7 +203,7 @@ impl Image {
 
     /// `docker build`'s arguments. `--force-rm` because the legacy builder
     /// otherwise keeps the containers of failed steps.
-    fn build_argv(&self, build_args: &BTreeMap<String, String>, iidfile: &camino::Utf8Path) -> Vec<String> {
+    fn build_argv(&self, build_args: &BTreeMap<String, String>, iidfile: &Utf8Path) -> Vec<String> {
         let mut argv: Vec<String> = ["build", "--file", self.dockerfile.as_str(), "--iidfile", iidfile.as_str()]
             .into_iter()
             .chain(["--tag", &self.tag, "--force-rm"])

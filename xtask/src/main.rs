@@ -7,16 +7,21 @@ mod cli;
 mod container;
 mod diagnose;
 mod docker;
+mod dockerfile;
+mod dockerignore;
 mod image;
+mod lint;
 mod offline;
 mod probe;
 mod project;
 mod reference;
+mod rules;
 mod run;
 mod service;
 mod signals;
 mod smoke;
 mod stop;
+mod tools;
 
 use std::{io::Write, process::ExitCode};
 
@@ -34,6 +39,8 @@ Tasks:
   run     start a container from the image (built if missing); report its URL once /health answers
   smoke   build, run, GET each path, tear down; report every check and its timings
   stop    remove the containers `run` started (--all: every container of ours)
+  lint    check the Dockerfile (hadolint and our rules) and the built image for classic mistakes
+  tools   make the host-side tools' venv (hadolint, pytest) under target/; print its paths
   bench   measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr
 
 Image flags (image, run, smoke):
@@ -48,6 +55,7 @@ Image flags (image, run, smoke):
 run:    [--port HOSTPORT] [--env KEY=VALUE]... [--attach]
 smoke:  [--no-build] [--path /PATH]... [--timeout SECS]
 stop:   [--all]
+lint:   [image flags] [--image TAG]   (builds the image first when --image is absent)
 bench:  [--runs N] [--markdown FILE] [--offline]
 
 Exit codes: 0 success, 1 failure, 2 a mistake in the command line.
@@ -59,6 +67,8 @@ enum Task {
     Smoke(smoke::Smoke),
     Stop(stop::Stop),
     Bench(bench::Bench),
+    Tools(tools::Tools),
+    Lint(lint::Lint),
 }
 
 impl Task {
@@ -69,6 +79,8 @@ impl Task {
             "smoke" => Task::Smoke(smoke::Smoke::parse(args)?),
             "stop" => Task::Stop(stop::Stop::parse(args)?),
             "bench" => Task::Bench(bench::Bench::parse(args)?),
+            "tools" => Task::Tools(tools::Tools::parse(args)?),
+            "lint" => Task::Lint(lint::Lint::parse(args)?),
             _ => return Err(cli::usage(format!("`{name}` is not a task; `cargo xtask --help` lists them"))),
         })
     }
@@ -85,6 +97,8 @@ impl Task {
             Task::Smoke(task) => task.run(sh),
             Task::Stop(task) => task.run(sh),
             Task::Bench(task) => task.run(sh),
+            Task::Tools(task) => task.run(sh),
+            Task::Lint(task) => task.run(sh),
         }
     }
 }

@@ -92,6 +92,7 @@ impl Run {
             host_port: self.port,
             env: &self.env,
             owned: self.attach,
+            read_only: false,
         };
         let container = Container::start(sh, &spec)?;
         let port = container.host_port()?;

@@ -109,7 +109,14 @@ impl Smoke {
 
         let clock = Instant::now();
         let no_env = BTreeMap::new();
-        let spec = Spec { task: "smoke", image: &report.image.image_id, host_port: None, env: &no_env, owned: true };
+        let spec = Spec {
+            task: "smoke",
+            image: &report.image.image_id,
+            host_port: None,
+            env: &no_env,
+            owned: true,
+            read_only: false,
+        };
         let container = Container::start(sh, &spec)?;
         report.timings.start_ms = Some(millis(clock));
         let port = container.host_port()?;

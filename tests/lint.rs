@@ -1,0 +1,79 @@
+//! `cargo xtask lint` on our own files and image, and on the beginner's
+//! naive Dockerfile. One fixture per custom rule is checked by the unit
+//! tests of xtask/src/rules.rs, without an engine.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// (rule, file's last path segment, line, path in the image) of each finding.
+fn findings(run: &Run) -> Vec<(String, String, Option<u64>, Option<String>)> {
+    run.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f: &Value| {
+            let file = f["file"].as_str().unwrap();
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                file.rsplit('/').next().unwrap().to_string(),
+                f["line"].as_u64(),
+                f["path"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn our_dockerfile_and_image_have_nothing_to_fix() {
+    if !docker_ready() {
+        return;
+    }
+    let tag = TagGuard::new("lint");
+    let run = xtask(&["lint", "--tag", &tag.0]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    assert_eq!(findings(&run), vec![]);
+    assert_eq!(run.json["summary"]["errors"], 0);
+    assert_eq!(run.json["summary"]["image"], tag.0.as_str());
+}
+
+#[test]
+fn the_naive_dockerfile_shows_every_classic_mistake_at_its_line() {
+    if !docker_ready() {
+        return;
+    }
+    let context = TempDir::new("naive");
+    for file in ["Dockerfile", "main.py", ".env"] {
+        context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
+    }
+    context.write("libraries.list", &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap());
+    let tag = TagGuard::new("naive");
+    let dockerfile = context.path().join("Dockerfile");
+    let run = xtask(&["lint", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
+    let found = findings(&run);
+    let at = |rule: &str, file: &str, line: Option<u64>, path: Option<&str>| {
+        (rule.to_string(), file.to_string(), line, path.map(str::to_string))
+    };
+    let image = tag.0.rsplit('/').next().unwrap();
+    for expected in [
+        at("final-stage-full-base", "Dockerfile", Some(5), None),
+        at("copy-before-install", "Dockerfile", Some(7), None),
+        at("pip-cache-in-final-stage", "Dockerfile", Some(8), None),
+        at("root-user", "Dockerfile", Some(5), None),
+        at("shell-form-command", "Dockerfile", Some(10), None),
+        at("no-healthcheck", "Dockerfile", Some(5), None),
+        at("dockerignore-leaks", ".dockerignore", None, None),
+        at("hadolint/DL3042", "Dockerfile", Some(8), None),
+        at("image-root-user", image, None, None),
+        at("image-compiler", image, None, Some("/usr/bin/gcc")),
+        at("image-unwanted-file", image, None, Some("/app/.env")),
+        at("image-shell-form-command", image, None, None),
+        at("image-no-healthcheck", image, None, None),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} not in {found:#?}");
+    }
+    assert!(run.stderr.contains("Dockerfile:7: error [copy-before-install]"), "a readable list on stderr");
+    assert!(run.json["summary"]["errors"].as_u64().unwrap() >= 12);
+}
