@@ -39,9 +39,7 @@ fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
     let tag = TagGuard::new("keep");
     let before = build(&tag).str("imageId").to_string();
     let context = copy_of_build_context(&["docker/libraries.list"]);
-    let dockerfile = context.path().join("docker/Dockerfile");
-    let run =
-        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run = image_from(&context, &tag.0);
     assert_ne!(run.code, 0);
     assert_eq!(run.json["success"], false);
     assert!(
@@ -61,9 +59,7 @@ fn a_package_that_does_not_exist_is_named() {
     let before = build(&tag).str("imageId").to_string();
     let context = copy_of_build_context(&[]);
     context.write("docker/libraries.list", "no-such-package-for-xtask-tests==9.9.9\n");
-    let dockerfile = context.path().join("docker/Dockerfile");
-    let run =
-        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run = image_from(&context, &tag.0);
     assert_eq!(run.code, 1);
     assert_eq!(
         run.str("message"),
@@ -113,9 +109,7 @@ fn only_the_allow_listed_files_reach_the_image() {
         context.write(junk, "junk\n");
     }
     let tag = TagGuard::new("allow");
-    let dockerfile = context.path().join("docker/Dockerfile");
-    let run =
-        xtask(&["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run = image_from(&context, &tag.0);
     assert_eq!(run.code, 0, "{}", run.json);
     let files = docker_ok(&["run", "--rm", "--entrypoint", "find", &tag.0, "/app", "-mindepth", "1"]);
     assert_eq!(files, "/app/main.py");

@@ -50,7 +50,8 @@ fn the_naive_dockerfile_shows_every_classic_mistake_at_its_line() {
     context.write("libraries.list", &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap());
     let tag = TagGuard::new("naive");
     let dockerfile = context.path().join("Dockerfile");
-    let run = xtask(&["lint", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
+    let run =
+        xtask(&["lint", "--tag", &tag.0, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
     let found = findings(&run);
     let at = |rule: &str, file: &str, line: Option<u64>, path: Option<&str>| {

@@ -14,9 +14,10 @@ use common::*;
 
 /// One test at a time: their timings are part of what they check, and a
 /// sweep by one test must not race another's look at its leftovers.
-fn serial() -> MutexGuard<'static, ()> {
+/// None when the test is to be skipped (no engine, outside CI).
+fn serial() -> Option<MutexGuard<'static, ()>> {
     static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    docker_ready().then(|| SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 fn smoke(tag: &TagGuard, extra: &[String]) -> Run {
@@ -27,10 +28,7 @@ fn smoke(tag: &TagGuard, extra: &[String]) -> Run {
 
 /// Builds the fixture app NAME under `tag`, for `--no-build` runs.
 fn build_fixture(name: &str, tag: &TagGuard) {
-    let context = fixture_context(name);
-    let mut args: Vec<String> = vec!["image".into(), "--tag".into(), tag.0.clone()];
-    args.extend(context_flags(&context));
-    let run = xtask(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = image_from(&fixture_context(name), &tag.0);
     assert_eq!(run.code, 0, "{}", run.json);
 }
 
@@ -53,10 +51,7 @@ fn wait_for_container(pid: u32) -> String {
 
 #[test]
 fn smoke_passes_and_leaves_nothing() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("smoke");
     let run = smoke(&tag, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
@@ -80,10 +75,7 @@ fn smoke_passes_and_leaves_nothing() {
 
 #[test]
 fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("raises");
     build_fixture("import_error", &tag);
     let run = smoke(&tag, &["--no-build".into()]);
@@ -96,10 +88,7 @@ fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
 
 #[test]
 fn an_unhealthy_app_fails_with_the_status() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("unhealthy");
     build_fixture("health_500", &tag);
     let run = smoke(&tag, &["--no-build".into()]);
@@ -111,10 +100,7 @@ fn an_unhealthy_app_fails_with_the_status() {
 
 #[test]
 fn a_port_that_never_answers_fails_at_the_timeout() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("silent");
     build_fixture("silent_port", &tag);
     let run = smoke(&tag, &["--no-build".into(), "--timeout".into(), "3".into()]);
@@ -125,10 +111,7 @@ fn a_port_that_never_answers_fails_at_the_timeout() {
 
 #[test]
 fn a_signal_during_the_wait_removes_the_container() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("signalled");
     build_fixture("silent_port", &tag);
     for name in ["INT", "TERM"] {
@@ -147,10 +130,7 @@ fn a_signal_during_the_wait_removes_the_container() {
 
 #[test]
 fn the_next_run_removes_what_a_killed_run_left() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let silent = TagGuard::new("killed");
     build_fixture("silent_port", &silent);
     let (mut child, _) = spawn_xtask(&["smoke", "--no-build", "--tag", &silent.0, "--timeout", "60"], &[]);
@@ -169,10 +149,7 @@ fn the_next_run_removes_what_a_killed_run_left() {
 
 #[test]
 fn four_smokes_at_once_all_pass() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("parallel");
     let runs: Vec<_> = (0..4).map(|_| spawn_xtask(&["smoke", "--tag", &tag.0], &[])).collect();
     let runs: Vec<Run> = runs.into_iter().map(finish).collect();
@@ -187,10 +164,7 @@ fn four_smokes_at_once_all_pass() {
 
 #[test]
 fn run_serves_until_stop() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("run");
     let run = xtask(&["run", "--tag", &tag.0]);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
@@ -210,7 +184,8 @@ fn run_serves_until_stop() {
     assert!(refused.str("message").starts_with(&format!("Port {busy_port} on 127.0.0.1 is busy.")), "{}", refused.json);
 
     let name = docker_ok(&["container", "inspect", "--format", "{{.Name}}", &container.0]);
-    let stopped = xtask(&["stop"]);
+    // Only this test's containers: a developer's own `run` stays up.
+    let stopped = xtask(&["stop", "--tag", &tag.0]);
     assert_eq!(stopped.code, 0, "{}", stopped.json);
     assert!(
         stopped.json["removed"].as_array().unwrap().iter().any(|n| format!("/{}", n.as_str().unwrap()) == name),
@@ -222,10 +197,7 @@ fn run_serves_until_stop() {
 
 #[test]
 fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
-    if !docker_ready() {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = serial() else { return };
     let tag = TagGuard::new("attach");
     let (child, started) = spawn_xtask(&["run", "--attach", "--tag", &tag.0], &[]);
     let pid = child.id();

@@ -195,10 +195,10 @@ pub fn fixture_context(name: &str) -> TempDir {
     context
 }
 
-/// The image flags that build from `context`.
-pub fn context_flags(context: &TempDir) -> Vec<String> {
+/// `cargo xtask image --tag TAG` from `context`, whose Dockerfile is at docker/Dockerfile.
+pub fn image_from(context: &TempDir, tag: &str) -> Run {
     let dockerfile = context.path().join("docker/Dockerfile");
-    vec!["--context".into(), context.str().into(), "--dockerfile".into(), dockerfile.to_str().unwrap().into()]
+    xtask(&["image", "--tag", tag, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()])
 }
 
 /// Names of the containers of ours that process `pid` owns.

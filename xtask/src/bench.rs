@@ -334,11 +334,9 @@ impl Bench {
     /// Ready and stop times of `image`, over the runs.
     fn start_and_stop(&self, sh: &Shell, image: &str) -> Result<(Stats, Stats)> {
         let (mut ready, mut stop) = (Vec::new(), Vec::new());
-        let no_env = BTreeMap::new();
         for _ in 0..self.runs {
             let clock = Instant::now();
-            let spec = Spec { task: "bench", image, host_port: None, env: &no_env, owned: true, read_only: false };
-            let container = Container::start(sh, &spec)?;
+            let container = Container::start(sh, &Spec::owned("bench", image))?;
             let port = container.host_port()?;
             let status = service::wait_ready(&container, port, "/health", Duration::from_secs(30))?;
             if status != 200 {

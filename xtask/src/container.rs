@@ -17,17 +17,29 @@ pub const TASK: &str = "dev.xtask.task";
 /// (smoke, run --attach). A detached `run` has none: it is meant to outlive us.
 pub const OWNER: &str = "dev.xtask.owner";
 
+/// The tag the image was asked for by, for `stop --tag`.
+pub const TAG: &str = "dev.xtask.tag";
+
 /// What to start.
 pub struct Spec<'a> {
     pub task: &'a str,
+    /// What to run: an id, so that a concurrent build of the tag cannot swap it.
     pub image: &'a str,
+    pub tag: Option<&'a str>,
     /// None: a free port, chosen by the engine.
     pub host_port: Option<u16>,
-    pub env: &'a BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
     /// The container goes when this process goes.
     pub owned: bool,
     /// A read-only root file system, with a tmpfs for /tmp.
     pub read_only: bool,
+}
+
+impl<'a> Spec<'a> {
+    /// The usual container: lives as long as this process, on a free port.
+    pub fn owned(task: &'a str, image: &'a str) -> Spec<'a> {
+        Spec { task, image, tag: None, host_port: None, env: BTreeMap::new(), owned: true, read_only: false }
+    }
 }
 
 impl Spec<'_> {
@@ -40,12 +52,15 @@ impl Spec<'_> {
         if self.owned {
             argv.extend(["--label".to_string(), format!("{OWNER}={owner}")]);
         }
+        if let Some(tag) = self.tag {
+            argv.extend(["--label".to_string(), format!("{TAG}={tag}")]);
+        }
         if self.read_only {
             argv.extend(["--read-only", "--tmpfs", "/tmp"].map(String::from));
         }
         let port = self.host_port.map_or(String::new(), |p| p.to_string());
         argv.extend(["--publish".to_string(), format!("127.0.0.1:{port}:8000")]);
-        for (key, value) in self.env {
+        for (key, value) in &self.env {
             argv.extend(["--env".to_string(), format!("{key}={value}")]);
         }
         argv.push(self.image.to_string());
@@ -224,22 +239,19 @@ mod tests {
 
     #[test]
     fn run_argv_publishes_on_loopback_and_labels() {
-        let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
-        let spec =
-            Spec { task: "smoke", image: "sha256:abc", host_port: None, env: &env, owned: true, read_only: true };
+        let spec = Spec {
+            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+            read_only: true,
+            tag: Some("t:1"),
+            ..Spec::owned("smoke", "sha256:abc")
+        };
         assert_eq!(
             spec.run_argv("n", "h/1/2").join(" "),
             "run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
-             --label dev.xtask.owner=h/1/2 --read-only --tmpfs /tmp --publish 127.0.0.1::8000 --env A=1 sha256:abc"
+             --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
+             --publish 127.0.0.1::8000 --env A=1 sha256:abc"
         );
-        let spec = Spec {
-            task: "run",
-            image: "i",
-            host_port: Some(8080),
-            env: &BTreeMap::new(),
-            owned: false,
-            read_only: false,
-        };
+        let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i") };
         let argv = spec.run_argv("n", "h/1/2").join(" ");
         assert!(argv.contains("--publish 127.0.0.1:8080:8000") && !argv.contains(OWNER), "{argv}");
     }

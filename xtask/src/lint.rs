@@ -2,7 +2,7 @@
 //! (hadolint, and our own rules) and in the built image (its config, its
 //! files, and how it behaves when run).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use camino::Utf8Path;
@@ -218,10 +218,8 @@ fn check_files(sh: &Shell, image: &str, shown_as: &str) -> Result<Vec<Finding>> 
 /// Runs the image twice: read-only, where it must still serve /health;
 /// and as usual, where serving requests must leave its layer empty.
 fn check_running(sh: &Shell, image: &str, shown_as: &str) -> Result<Vec<Finding>> {
-    let no_env = BTreeMap::new();
     let start = |read_only| -> Result<(Container<'_>, u16, Result<u16>)> {
-        let spec = Spec { task: "lint", image, host_port: None, env: &no_env, owned: true, read_only };
-        let container = Container::start(sh, &spec)?;
+        let container = Container::start(sh, &Spec { read_only, ..Spec::owned("lint", image) })?;
         let port = container.host_port()?;
         let served = service::wait_ready(&container, port, "/health", Duration::from_secs(30));
         Ok((container, port, served))

@@ -38,7 +38,7 @@ Tasks:
   image   build the service's image; report imageId, tag and size as JSON
   run     start a container from the image (built if missing); report its URL once /health answers
   smoke   build, run, GET each path, tear down; report every check and its timings
-  stop    remove the containers `run` started (--all: every container of ours)
+  stop    remove the containers `run` started (--tag: of one tag; --all: every container of ours)
   lint    check the Dockerfile (hadolint and our rules) and the built image for classic mistakes
   tools   make the host-side tools' venv (hadolint, pytest) under target/; print its paths
   bench   measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr
@@ -54,7 +54,7 @@ Image flags (image, run, smoke):
 
 run:    [--port HOSTPORT] [--env KEY=VALUE]... [--attach]
 smoke:  [--no-build] [--path /PATH]... [--timeout SECS]
-stop:   [--all]
+stop:   [--all] [--tag NAME[:TAG]]
 lint:   [image flags] [--image TAG]   (builds the image first when --image is absent)
 bench:  [--runs N] [--markdown FILE] [--offline]
 

@@ -87,12 +87,11 @@ impl Run {
         report.image = service::obtain_image(sh, &self.image, Build::IfMissing)?;
         signals::check()?;
         let spec = Spec {
-            task: "run",
-            image: &report.image.image_id,
+            tag: Some(&self.image.tag),
             host_port: self.port,
-            env: &self.env,
+            env: self.env.clone(),
             owned: self.attach,
-            read_only: false,
+            ..Spec::owned("run", &report.image.image_id)
         };
         let container = Container::start(sh, &spec)?;
         let port = container.host_port()?;

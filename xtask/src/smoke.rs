@@ -2,10 +2,7 @@
 //! report of every check with its timings. The container never outlives
 //! the run: success, failure, Ctrl-C and SIGTERM all remove it.
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -108,15 +105,7 @@ impl Smoke {
         signals::check()?;
 
         let clock = Instant::now();
-        let no_env = BTreeMap::new();
-        let spec = Spec {
-            task: "smoke",
-            image: &report.image.image_id,
-            host_port: None,
-            env: &no_env,
-            owned: true,
-            read_only: false,
-        };
+        let spec = Spec { tag: report.image.tag.as_deref(), ..Spec::owned("smoke", &report.image.image_id) };
         let container = Container::start(sh, &spec)?;
         report.timings.start_ms = Some(millis(clock));
         let port = container.host_port()?;

@@ -1,5 +1,6 @@
-//! `cargo xtask stop [--all]`: removes the containers `run` started, or
-//! with `--all` every container of ours, live smoke runs included.
+//! `cargo xtask stop [--all] [--tag NAME[:TAG]]`: removes the containers
+//! `run` started, or with `--all` every container of ours, live smoke runs
+//! included; `--tag` keeps to the containers of that image tag.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -7,8 +8,8 @@ use xshell::{cmd, Shell};
 
 use crate::{
     cli::{self, Args},
-    container::{self, MANAGED, TASK},
-    docker,
+    container::{self, MANAGED, TAG as LABEL_TAG, TASK},
+    docker, reference,
 };
 
 #[derive(Debug, Serialize)]
@@ -21,18 +22,27 @@ pub struct StopReport {
 #[derive(Debug)]
 pub struct Stop {
     all: bool,
+    tag: Option<String>,
 }
 
 impl Stop {
     pub fn parse(args: &mut Args) -> Result<Stop> {
-        let mut all = false;
+        let mut stop = Stop { all: false, tag: None };
         while let Some(flag) = args.next_flag()? {
             match flag.as_str() {
-                "--all" => all = true,
+                "--all" => stop.all = true,
+                "--tag" => stop.tag = Some(reference::normalize(&args.value(&flag)?).map_err(cli::usage)?),
                 _ => return Err(cli::unknown_flag("stop", &flag)),
             }
         }
-        Ok(Stop { all })
+        Ok(stop)
+    }
+
+    /// `docker ps --filter` arguments (filters on labels are ANDed).
+    fn filters(&self) -> Vec<String> {
+        let which = if self.all { format!("label={MANAGED}") } else { format!("label={TASK}=run") };
+        let tag = self.tag.iter().map(|tag| format!("label={LABEL_TAG}={tag}"));
+        std::iter::once(which).chain(tag).flat_map(|filter| ["--filter".to_string(), filter]).collect()
     }
 
     pub fn run(self, sh: &Shell) -> bool {
@@ -49,11 +59,29 @@ impl Stop {
 
     fn remove(&self, sh: &Shell) -> Result<Vec<String>> {
         docker::ensure_engine(sh)?;
-        let filter = if self.all { format!("label={MANAGED}") } else { format!("label={TASK}=run") };
-        let format = "{{.Names}}";
-        let names = cmd!(sh, "docker ps --all --filter {filter} --format {format}").quiet().read()?;
+        let (filters, format) = (self.filters(), "{{.Names}}");
+        let names = cmd!(sh, "docker ps --all {filters...} --format {format}").quiet().read()?;
         let names: Vec<String> = names.lines().map(str::to_string).collect();
         container::remove(sh, &names)?;
         Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(list: &[&str]) -> String {
+        Stop::parse(&mut Args::new(list.iter().map(|s| s.to_string()))).unwrap().filters().join(" ")
+    }
+
+    #[test]
+    fn filters_pick_what_to_remove() {
+        assert_eq!(filters(&[]), "--filter label=dev.xtask.task=run");
+        assert_eq!(filters(&["--all"]), "--filter label=dev.xtask.managed");
+        assert_eq!(
+            filters(&["--tag", "app"]),
+            "--filter label=dev.xtask.task=run --filter label=dev.xtask.tag=app:latest"
+        );
     }
 }
