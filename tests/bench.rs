@@ -12,9 +12,7 @@ fn dangling() -> Vec<String> {
 
 #[test]
 fn one_bench_run_reports_every_figure_and_leaves_nothing() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let before = dangling();
     let out = TempDir::new("bench");
     let table = out.path().join("bench.md");

@@ -15,9 +15,7 @@ fn build(tag: &TagGuard) -> Run {
 
 #[test]
 fn the_report_matches_docker_image_inspect() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("inspect");
     let run = build(&tag);
     let mut fields: Vec<&str> = run.json.as_object().unwrap().keys().map(String::as_str).collect();
@@ -33,9 +31,7 @@ fn the_report_matches_docker_image_inspect() {
 
 #[test]
 fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("keep");
     let before = build(&tag).str("imageId").to_string();
     let context = copy_of_build_context(&["docker/libraries.list"]);
@@ -52,9 +48,7 @@ fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
 
 #[test]
 fn a_package_that_does_not_exist_is_named() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("nopkg");
     let before = build(&tag).str("imageId").to_string();
     let context = copy_of_build_context(&[]);
@@ -70,9 +64,7 @@ fn a_package_that_does_not_exist_is_named() {
 
 #[test]
 fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("serve");
     build(&tag);
     let name = unique("xtask-test-serve");
@@ -93,9 +85,7 @@ fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
 
 #[test]
 fn only_the_allow_listed_files_reach_the_image() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let context = copy_of_build_context(&[]);
     for junk in [
         ".env",
@@ -142,9 +132,7 @@ fn bad_input_is_named() {
 
 #[test]
 fn an_unpullable_base_points_to_offline_mode() {
-    if !docker_ready() {
-        return;
-    }
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("pull");
     // An image no registry has, so that the test never pulls anything.
     let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";

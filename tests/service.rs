@@ -5,20 +5,11 @@ mod common;
 
 use std::{
     process::Command,
-    sync::{Mutex, MutexGuard},
     thread,
     time::{Duration, Instant},
 };
 
 use common::*;
-
-/// One test at a time: their timings are part of what they check, and a
-/// sweep by one test must not race another's look at its leftovers.
-/// None when the test is to be skipped (no engine, outside CI).
-fn serial() -> Option<MutexGuard<'static, ()>> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    docker_ready().then(|| SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
-}
 
 fn smoke(tag: &TagGuard, extra: &[String]) -> Run {
     let mut args: Vec<&str> = vec!["smoke", "--tag", &tag.0];
@@ -51,7 +42,7 @@ fn wait_for_container(pid: u32) -> String {
 
 #[test]
 fn smoke_passes_and_leaves_nothing() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("smoke");
     let run = smoke(&tag, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
@@ -75,7 +66,7 @@ fn smoke_passes_and_leaves_nothing() {
 
 #[test]
 fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("raises");
     build_fixture("import_error", &tag);
     let run = smoke(&tag, &["--no-build".into()]);
@@ -88,7 +79,7 @@ fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
 
 #[test]
 fn an_unhealthy_app_fails_with_the_status() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("unhealthy");
     build_fixture("health_500", &tag);
     let run = smoke(&tag, &["--no-build".into()]);
@@ -100,7 +91,7 @@ fn an_unhealthy_app_fails_with_the_status() {
 
 #[test]
 fn a_port_that_never_answers_fails_at_the_timeout() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("silent");
     build_fixture("silent_port", &tag);
     let run = smoke(&tag, &["--no-build".into(), "--timeout".into(), "3".into()]);
@@ -111,7 +102,7 @@ fn a_port_that_never_answers_fails_at_the_timeout() {
 
 #[test]
 fn a_signal_during_the_wait_removes_the_container() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("signalled");
     build_fixture("silent_port", &tag);
     for name in ["INT", "TERM"] {
@@ -130,7 +121,7 @@ fn a_signal_during_the_wait_removes_the_container() {
 
 #[test]
 fn the_next_run_removes_what_a_killed_run_left() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let silent = TagGuard::new("killed");
     build_fixture("silent_port", &silent);
     let (mut child, _) = spawn_xtask(&["smoke", "--no-build", "--tag", &silent.0, "--timeout", "60"], &[]);
@@ -149,7 +140,7 @@ fn the_next_run_removes_what_a_killed_run_left() {
 
 #[test]
 fn four_smokes_at_once_all_pass() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("parallel");
     let runs: Vec<_> = (0..4).map(|_| spawn_xtask(&["smoke", "--tag", &tag.0], &[])).collect();
     let runs: Vec<Run> = runs.into_iter().map(finish).collect();
@@ -164,7 +155,7 @@ fn four_smokes_at_once_all_pass() {
 
 #[test]
 fn run_serves_until_stop() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("run");
     let run = xtask(&["run", "--tag", &tag.0]);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
@@ -197,7 +188,7 @@ fn run_serves_until_stop() {
 
 #[test]
 fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
-    let Some(_serial) = serial() else { return };
+    let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("attach");
     let (child, started) = spawn_xtask(&["run", "--attach", "--tag", &tag.0], &[]);
     let pid = child.id();

@@ -8,6 +8,7 @@ use std::{
     net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
+    sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -73,9 +74,19 @@ pub fn finish((child, started): (Child, Instant)) -> Run {
     }
 }
 
+/// Starts a test that needs the engine: None (skip the test) when no
+/// engine answers outside CI. Otherwise a guard that runs such tests one at
+/// a time: a test's cleanup must not remove an image that another test's
+/// build is standing on (the legacy builder then fails with "unknown parent
+/// image ID"), and some tests check timings.
+pub fn docker_test() -> Option<MutexGuard<'static, ()>> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    docker_ready().then(|| ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// True when a Docker engine answers. Outside CI a missing engine skips
 /// the test with a note; in CI it fails it.
-pub fn docker_ready() -> bool {
+fn docker_ready() -> bool {
     let answers = Command::new("docker").args(["version"]).output().is_ok_and(|o| o.status.success());
     if !answers {
         assert!(std::env::var_os("CI").is_none(), "CI must run the Docker tests, and no Docker engine answers");
@@ -99,7 +110,9 @@ pub fn image_id(reference: &str) -> String {
     docker_ok(&["image", "inspect", "--format", "{{.Id}}", reference])
 }
 
-/// Removes an image tag when the test ends.
+/// Removes an image tag when the test ends. `--no-prune` keeps the
+/// untagged parent layers: they are the build cache the next test's build
+/// stands on, and pruning them makes every test rebuild them.
 pub struct TagGuard(pub String);
 
 impl TagGuard {
@@ -110,7 +123,7 @@ impl TagGuard {
 
 impl Drop for TagGuard {
     fn drop(&mut self) {
-        let _ = docker(&["image", "rm", &self.0]);
+        let _ = docker(&["image", "rm", "--no-prune", &self.0]);
     }
 }
 

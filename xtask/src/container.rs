@@ -5,9 +5,10 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{bail, Context, Result};
+use serde::Deserialize;
 use xshell::{cmd, Shell};
 
-use crate::project;
+use crate::{engine_api, project};
 
 /// Every container we start carries it.
 pub const MANAGED: &str = "dev.xtask.managed";
@@ -109,6 +110,10 @@ impl<'sh> Container<'sh> {
     /// The exit code, once the container has stopped.
     pub fn exit_code(&self) -> Result<Option<i64>> {
         let name = &self.name;
+        // Asked every turn of the readiness loop: the API answers in a millisecond.
+        if let Some(Some(info)) = engine_api::get::<ContainerInfo>(&format!("/containers/{name}/json")) {
+            return Ok((!info.state.running).then_some(info.state.exit_code));
+        }
         let format = "{{.State.Running}} {{.State.ExitCode}}";
         let state = cmd!(self.sh, "docker container inspect --format {format} {name}").quiet().read()?;
         Ok(match state.split_once(' ') {
@@ -167,6 +172,20 @@ impl Drop for Container<'_> {
             self.remove();
         }
     }
+}
+
+/// What `docker container inspect` says of a container, as far as we use it.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerInfo {
+    state: ContainerState,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerState {
+    running: bool,
+    exit_code: i64,
 }
 
 /// `0.0.0.0:49153` or `127.0.0.1:49153` (one line per address) → 49153.

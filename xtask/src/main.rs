@@ -9,6 +9,7 @@ mod diagnose;
 mod docker;
 mod dockerfile;
 mod dockerignore;
+mod engine_api;
 mod image;
 mod lint;
 mod offline;
