@@ -44,7 +44,7 @@ Tasks:
   tools   make the host-side tools' venv (hadolint, pytest) under target/; print its paths
   bench   measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr
 
-Image flags (image, run, smoke):
+Image flags (image, run, smoke, lint):
   --dockerfile PATH        default docker/Dockerfile
   --context DIR            default the project root (.dockerignore keeps it small)
   --build-arg KEY=VALUE    repeatable; BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases
