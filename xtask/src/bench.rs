@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn flags_are_read() {
-        let parse = |list: &[&str]| Bench::parse(&mut Args::new(list.iter().map(|s| s.to_string())));
+        let parse = |list: &[&str]| Bench::parse(&mut Args::of(list));
         assert_eq!(parse(&["--runs", "3"]).unwrap().runs, 3);
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--tag", "x"]).is_err());

@@ -76,16 +76,20 @@ impl Args {
 }
 
 #[cfg(test)]
+impl Args {
+    /// The arguments of a unit test's command line.
+    pub fn of(list: &[&str]) -> Args {
+        Args::new(list.iter().map(|s| s.to_string()))
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Args {
-        Args::new(list.iter().map(|s| s.to_string()))
-    }
-
     #[test]
     fn flags_take_values_in_both_spellings() {
-        let mut a = args(&["--tag", "x:1", "--context=dir", "--offline"]);
+        let mut a = Args::of(&["--tag", "x:1", "--context=dir", "--offline"]);
         assert_eq!(a.next_flag().unwrap().as_deref(), Some("--tag"));
         assert_eq!(a.value("--tag").unwrap(), "x:1");
         assert_eq!(a.next_flag().unwrap().as_deref(), Some("--context"));
@@ -96,21 +100,21 @@ mod tests {
 
     #[test]
     fn a_missing_value_is_named() {
-        let mut a = args(&["--tag", "--offline"]);
+        let mut a = Args::of(&["--tag", "--offline"]);
         a.next_flag().unwrap();
         assert_eq!(a.value("--tag").unwrap_err().to_string(), "`--tag` needs a value");
     }
 
     #[test]
     fn a_value_given_to_a_switch_is_refused() {
-        let mut a = args(&["--offline=yes"]);
+        let mut a = Args::of(&["--offline=yes"]);
         a.next_flag().unwrap();
         assert_eq!(a.next_flag().unwrap_err().to_string(), "`--offline` takes no value");
     }
 
     #[test]
     fn pairs_need_an_equals_sign() {
-        let mut a = args(&["--build-arg", "A=b=c", "--build-arg", "NOEQUALS"]);
+        let mut a = Args::of(&["--build-arg", "A=b=c", "--build-arg", "NOEQUALS"]);
         a.next_flag().unwrap();
         assert_eq!(a.pair("--build-arg").unwrap(), ("A".to_string(), "b=c".to_string()));
         a.next_flag().unwrap();
@@ -121,6 +125,6 @@ mod tests {
 
     #[test]
     fn bare_words_are_refused() {
-        assert!(args(&["image"]).next_flag().is_err());
+        assert!(Args::of(&["image"]).next_flag().is_err());
     }
 }

@@ -225,7 +225,7 @@ mod tests {
     use super::*;
 
     fn parse(list: &[&str]) -> Result<Image> {
-        Image::parse(&mut Args::new(list.iter().map(|s| s.to_string())))
+        Image::parse(&mut Args::of(list))
     }
 
     #[test]

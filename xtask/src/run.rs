@@ -144,7 +144,7 @@ mod tests {
     use super::*;
 
     fn parse(list: &[&str]) -> Result<Run> {
-        Run::parse(&mut Args::new(list.iter().map(|s| s.to_string())))
+        Run::parse(&mut Args::of(list))
     }
 
     #[test]

@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn parse(list: &[&str]) -> Result<Smoke> {
-        Smoke::parse(&mut Args::new(list.iter().map(|s| s.to_string())))
+        Smoke::parse(&mut Args::of(list))
     }
 
     #[test]

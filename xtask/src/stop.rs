@@ -72,7 +72,7 @@ mod tests {
     use super::*;
 
     fn filters(list: &[&str]) -> String {
-        Stop::parse(&mut Args::new(list.iter().map(|s| s.to_string()))).unwrap().filters().join(" ")
+        Stop::parse(&mut Args::of(list)).unwrap().filters().join(" ")
     }
 
     #[test]
