@@ -149,8 +149,11 @@ impl Image {
         &self.context
     }
 
-    pub fn run(self, sh: &Shell) -> ImageReport {
-        self.build(sh).unwrap_or_else(|error| ImageReport::failure(Some(self.tag.clone()), &error))
+    /// Prints the report; true on success.
+    pub fn run(self, sh: &Shell) -> bool {
+        let report = self.build(sh).unwrap_or_else(|error| ImageReport::failure(Some(self.tag.clone()), &error));
+        crate::emit(&report);
+        report.success
     }
 
     /// The report of the image the tag names now, if there is one.

@@ -89,11 +89,7 @@ impl Task {
     /// Runs the task, which prints its report; true on success.
     fn run(self, sh: &Shell) -> bool {
         match self {
-            Task::Image(task) => {
-                let report = task.run(sh);
-                emit(&report);
-                report.success
-            }
+            Task::Image(task) => task.run(sh),
             Task::Run(task) => task.run(sh),
             Task::Smoke(task) => task.run(sh),
             Task::Stop(task) => task.run(sh),
