@@ -126,8 +126,37 @@ fn bad_input_is_named() {
     );
     assert_refused(&["image", "--tag", "Not:A:Tag"], &[], 2, "`Not:A:Tag` is not a valid image tag");
     assert_refused(&["image", "--no-such-flag"], &[], 2, "`--no-such-flag` is not a flag of `cargo xtask image`");
-    assert_refused(&["no-such-task"], &[], 2, "`no-such-task` is not a task");
     assert_refused(&["image"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")], 1, "No Docker engine answers");
+}
+
+/// A usage error has the report shape of the task asked for; a command
+/// line that names no task gets the minimal one.
+#[test]
+fn a_usage_error_has_the_shape_of_its_task() {
+    let stop = xtask(&["stop", "--bogus"]);
+    assert_eq!(stop.code, 2, "{}", stop.json);
+    assert_eq!(stop.json["removed"], serde_json::json!([]));
+    assert!(stop.str("message").starts_with("`--bogus` is not a flag of `cargo xtask stop`"), "{}", stop.json);
+
+    let no_task = xtask(&["no-such-task"]);
+    assert_eq!(no_task.code, 2);
+    assert_eq!(
+        no_task.json,
+        serde_json::json!({"success": false, "message": "`no-such-task` is not a task; `cargo xtask --help` lists them"})
+    );
+}
+
+/// `--help` (or `-h`) after a task prints that task's flags and exits 0.
+#[test]
+fn each_task_has_its_help() {
+    for (task, flag) in [("image", "--build-arg KEY=VALUE"), ("stop", "--all"), ("smoke", "--timeout SECS")] {
+        for help in ["--help", "-h"] {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask")).args([task, help]).output().unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{task} {help}");
+            assert!(text.starts_with(&format!("cargo xtask {task}: ")) && text.contains(flag), "{task} {help}: {text}");
+        }
+    }
 }
 
 #[test]

@@ -190,13 +190,13 @@ fn run_serves_until_stop() {
 fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("attach");
-    let (child, started) = spawn_xtask(&["run", "--attach", "--tag", &tag.0], &[]);
-    let pid = child.id();
-    wait_until_healthy(&wait_for_container(pid));
-    // The run prints its report on its own first 200, a moment after ours.
-    thread::sleep(Duration::from_millis(500));
-    signal(pid, "INT");
-    let run = finish((child, started));
+    let spawned = spawn_xtask(&["run", "--attach", "--tag", &tag.0], &[]);
+    let pid = spawned.0.id();
+    // Its report is out once /health answered; then it follows the log.
+    let run = finish_after_report(spawned, |pid| {
+        wait_until_healthy(&wait_for_container(pid));
+        signal(pid, "INT");
+    });
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     assert!(run.str("url").starts_with("http://127.0.0.1:"));
     assert_eq!(containers_of(pid), Vec::<String>::new());

@@ -63,6 +63,36 @@ pub fn spawn_xtask(args: &[&str], env: &[(&str, &str)]) -> (Child, Instant) {
 /// Waits for a spawned xtask and reads its one JSON document.
 pub fn finish((child, started): (Child, Instant)) -> Run {
     let output = child.wait_with_output().unwrap();
+    run_of(output, started)
+}
+
+/// For a task that goes on after its report (`run --attach`): reads the
+/// xtask's stdout until its JSON document is complete, calls `then` with
+/// its pid, and waits for it to end.
+pub fn finish_after_report((mut child, started): (Child, Instant), then: impl FnOnce(u32)) -> Run {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Drained all along, so that a full stderr pipe never stalls the xtask.
+    let stderr = std::thread::spawn(move || {
+        let mut said = Vec::new();
+        let _ = stderr.read_to_end(&mut said);
+        said
+    });
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while serde_json::from_slice::<Value>(&seen).is_err() {
+        match stdout.read(&mut buf).unwrap() {
+            0 => break,
+            n => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    then(child.id());
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    run_of(Output { status, stdout: seen, stderr: stderr.join().unwrap() }, started)
+}
+
+fn run_of(output: Output, started: Instant) -> Run {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));

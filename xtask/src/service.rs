@@ -1,5 +1,6 @@
-//! What `run` and `smoke` share: the image to start, and the wait until
-//! the service in a started container answers HTTP.
+//! The service in a container, as every task that starts one sees it
+//! (run, smoke, lint's image checks, bench): the image to start, and the
+//! wait until the service in a started container answers HTTP.
 
 use std::{
     thread,
@@ -7,13 +8,17 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use xshell::Shell;
 
 use crate::{
-    container::Container,
-    image::{Image, ImageReport},
-    probe, signals,
+    engine::{build::BuildSpec, container::Container, Engine},
+    report::ImageReport,
+    sys::{probe, signals},
 };
+
+/// How long a started service may take to answer.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many of the service's last log lines explain a failure.
+pub const LOG_LINES: usize = 20;
 
 /// When to build the image before starting it.
 pub enum Build {
@@ -22,16 +27,23 @@ pub enum Build {
     Never,
 }
 
-pub fn obtain_image(sh: &Shell, image: &Image, build: Build) -> Result<ImageReport> {
+/// The image report of the image `spec` names: built, or as it exists.
+pub fn obtain_image(engine: &Engine, spec: &BuildSpec, build: Build) -> Result<ImageReport> {
     let existing = match build {
         Build::Always => None,
-        Build::IfMissing | Build::Never => image.existing(sh)?,
+        Build::IfMissing | Build::Never => engine.inspect_image(&spec.tag)?,
     };
     match (existing, build) {
-        (Some(report), _) => Ok(report),
-        (None, Build::Never) => bail!("There is no image {}: build it first, or leave out --no-build.", image.tag),
-        (None, _) => image.build(sh),
+        (Some(info), _) => Ok(ImageReport::of_image(&spec.tag, &info, "Using the existing image", "")),
+        (None, Build::Never) => bail!("There is no image {}: build it first, or leave out --no-build.", spec.tag),
+        (None, _) => build_image(engine, spec),
     }
+}
+
+/// Builds `spec`: the `image` task's report.
+pub fn build_image(engine: &Engine, spec: &BuildSpec) -> Result<ImageReport> {
+    let built = engine.build(spec)?;
+    Ok(ImageReport::of_image(&spec.tag, &built.info, "Built", &format!(" on {}", built.bases)))
 }
 
 pub fn url(port: u16) -> String {
@@ -41,7 +53,7 @@ pub fn url(port: u16) -> String {
 /// Waits until GET `path` gets any HTTP answer, and returns its status.
 /// Fails at once when the container exits, and at the deadline when it
 /// never answers; either way with the service's last log lines.
-pub fn wait_ready(container: &Container<'_>, port: u16, path: &str, timeout: Duration) -> Result<u16> {
+pub fn wait_ready(container: &Container, port: u16, path: &str, timeout: Duration) -> Result<u16> {
     let deadline = Instant::now() + timeout;
     loop {
         signals::check()?;
@@ -52,14 +64,14 @@ pub fn wait_ready(container: &Container<'_>, port: u16, path: &str, timeout: Dur
         if let Some(code) = container.exit_code().context("cannot inspect the container")? {
             bail!(
                 "The container exited with code {code} before it answered. Its last log lines:\n{}",
-                container.log_tail(20)
+                container.log_tail(LOG_LINES)
             );
         }
         if Instant::now() >= deadline {
             bail!(
                 "GET {path} got no HTTP answer within {} s. The container's last log lines:\n{}",
                 timeout.as_secs_f64(),
-                container.log_tail(20)
+                container.log_tail(LOG_LINES)
             );
         }
         thread::sleep(left.min(Duration::from_millis(100)));

@@ -2,55 +2,11 @@
 //! and its `.dockerignore`: pure functions of their text, so that each
 //! rule is tested on a fixture without an engine.
 
-use serde::Serialize;
-
-use crate::{
+use super::{
     dockerfile::{Dockerfile, Instruction, Stage},
     dockerignore::DockerIgnore,
+    Finding, Severity,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    pub rule: String,
-    pub severity: Severity,
-    /// The Dockerfile, the .dockerignore, or the image.
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// A path inside the image.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    pub message: String,
-}
-
-impl Finding {
-    pub fn new(rule: &str, severity: Severity, file: &str, message: String) -> Finding {
-        Finding { rule: rule.to_string(), severity, file: file.to_string(), line: None, path: None, message }
-    }
-
-    fn at(mut self, line: usize) -> Finding {
-        self.line = Some(line);
-        self
-    }
-}
 
 /// Findings of the Dockerfile `text`, reported against `file`.
 pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
@@ -230,8 +186,8 @@ mod tests {
 
     #[test]
     fn our_own_files_are_clean() {
-        assert_eq!(rules_of(include_str!("../../docker/Dockerfile")), []);
-        assert!(check_dockerignore(Some(include_str!("../../.dockerignore")), ".dockerignore").is_empty());
+        assert_eq!(rules_of(include_str!("../../../docker/Dockerfile")), []);
+        assert!(check_dockerignore(Some(include_str!("../../../.dockerignore")), ".dockerignore").is_empty());
     }
 
     /// Each rule's fixture (tests/fixtures/lint/RULE.Dockerfile) fires that
@@ -239,14 +195,17 @@ mod tests {
     #[test]
     fn each_rule_fires_on_its_fixture() {
         let fixtures = [
-            ("final-stage-full-base", include_str!("../../tests/fixtures/lint/final-stage-full-base.Dockerfile")),
-            ("copy-before-install", include_str!("../../tests/fixtures/lint/copy-before-install.Dockerfile")),
-            ("pip-cache-in-final-stage", include_str!("../../tests/fixtures/lint/pip-cache-in-final-stage.Dockerfile")),
-            ("apt-lists-kept", include_str!("../../tests/fixtures/lint/apt-lists-kept.Dockerfile")),
-            ("root-user", include_str!("../../tests/fixtures/lint/root-user.Dockerfile")),
-            ("shell-form-command", include_str!("../../tests/fixtures/lint/shell-form-command.Dockerfile")),
-            ("loopback-bind", include_str!("../../tests/fixtures/lint/loopback-bind.Dockerfile")),
-            ("no-healthcheck", include_str!("../../tests/fixtures/lint/no-healthcheck.Dockerfile")),
+            ("final-stage-full-base", include_str!("../../../tests/fixtures/lint/final-stage-full-base.Dockerfile")),
+            ("copy-before-install", include_str!("../../../tests/fixtures/lint/copy-before-install.Dockerfile")),
+            (
+                "pip-cache-in-final-stage",
+                include_str!("../../../tests/fixtures/lint/pip-cache-in-final-stage.Dockerfile"),
+            ),
+            ("apt-lists-kept", include_str!("../../../tests/fixtures/lint/apt-lists-kept.Dockerfile")),
+            ("root-user", include_str!("../../../tests/fixtures/lint/root-user.Dockerfile")),
+            ("shell-form-command", include_str!("../../../tests/fixtures/lint/shell-form-command.Dockerfile")),
+            ("loopback-bind", include_str!("../../../tests/fixtures/lint/loopback-bind.Dockerfile")),
+            ("no-healthcheck", include_str!("../../../tests/fixtures/lint/no-healthcheck.Dockerfile")),
         ];
         for (rule, text) in fixtures {
             let marked = text.lines().position(|l| l.contains("# fires here")).map(|i| i + 2);
@@ -260,7 +219,7 @@ mod tests {
         assert_eq!(missing.len(), 1);
         assert!(missing[0].message.starts_with("There is no .dockerignore"));
         let leaky =
-            check_dockerignore(Some(include_str!("../../tests/fixtures/lint/leaky.dockerignore")), ".dockerignore");
+            check_dockerignore(Some(include_str!("../../../tests/fixtures/lint/leaky.dockerignore")), ".dockerignore");
         let messages: Vec<&str> = leaky.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(
             messages,

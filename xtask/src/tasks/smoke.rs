@@ -8,13 +8,13 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 use xshell::Shell;
 
+use super::{Done, Task};
 use crate::{
-    cli::{self, Args},
-    container::{self, Container, Spec},
-    image::{Image, ImageFlags, ImageReport},
-    probe,
-    service::{self, Build},
-    signals,
+    cli::{usage, Args, ImageFlags},
+    engine::{build::BuildSpec, container::Spec, Engine},
+    report::{ImageReport, Report},
+    service::{self, Build, LOG_LINES, READY_TIMEOUT},
+    sys::{millis, probe, signals},
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -26,6 +26,16 @@ pub struct SmokeReport {
     pub url: Option<String>,
     pub checks: Vec<Check>,
     pub timings: Timings,
+}
+
+impl Report for SmokeReport {
+    fn success(&self) -> bool {
+        self.image.success
+    }
+
+    fn failure(message: String) -> SmokeReport {
+        SmokeReport { image: ImageReport::failure(message), ..SmokeReport::default() }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -42,10 +52,10 @@ pub struct Check {
 pub struct Timings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_ms: Option<u64>,
-    /// `docker run` until the container was created and started.
+    /// The engine's run until the container was created and started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_ms: Option<u64>,
-    /// `docker run` until the first HTTP answer.
+    /// The engine's run until the first HTTP answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,64 +64,65 @@ pub struct Timings {
 
 #[derive(Debug)]
 pub struct Smoke {
-    image: Image,
+    spec: BuildSpec,
     build: bool,
     paths: Vec<String>,
     timeout: Duration,
 }
 
-impl Smoke {
-    pub fn parse(args: &mut Args) -> Result<Smoke> {
-        let (mut image, mut build, mut paths, mut timeout) =
-            (ImageFlags::default(), true, Vec::new(), Duration::from_secs(30));
-        while let Some(flag) = args.next_flag()? {
-            match flag.as_str() {
+impl Task for Smoke {
+    type Report = SmokeReport;
+
+    fn parse(args: &mut Args) -> Result<Smoke> {
+        let (mut image, mut build, mut paths, mut timeout) = (ImageFlags::default(), true, Vec::new(), READY_TIMEOUT);
+        while let Some(given) = args.next()? {
+            match given.name() {
                 "--no-build" => build = false,
                 "--path" => {
-                    let path = args.value(&flag)?;
+                    let path = given.value();
                     if !path.starts_with('/') {
-                        return Err(cli::usage(format!("`--path {path}` must start with /")));
+                        return Err(usage(format!("`--path {path}` must start with /")));
                     }
-                    paths.push(path);
+                    paths.push(path.to_string());
                 }
-                "--timeout" => timeout = parse_timeout(&args.value(&flag)?)?,
-                _ if image.accept(&flag, args)? => {}
-                _ => return Err(cli::unknown_flag("smoke", &flag)),
+                "--timeout" => timeout = parse_timeout(given.value())?,
+                _ => image.accept(&given)?,
             }
         }
         if paths.is_empty() {
             paths = vec!["/health".to_string(), "/".to_string()];
         }
-        Ok(Smoke { image: image.into_image()?, build, paths, timeout })
+        Ok(Smoke { spec: image.into_spec()?, build, paths, timeout })
     }
 
-    /// Prints the report; true when every check passed.
-    pub fn run(self, sh: &Shell) -> bool {
+    fn run(self, _sh: &Shell) -> Done<SmokeReport> {
         let mut report = SmokeReport {
-            image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() },
+            image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
             ..Default::default()
         };
-        let outcome = self.check(sh, &mut report);
+        let outcome = self.check(&Engine::default(), &mut report);
         report.image.settle(outcome);
-        crate::emit(&report);
-        report.image.success
+        report.into()
     }
+}
 
-    fn check(&self, sh: &Shell, report: &mut SmokeReport) -> Result<String> {
-        container::sweep_leftovers(sh)?;
+impl Smoke {
+    fn check(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
+        engine.sweep_leftovers()?;
         let clock = Instant::now();
-        report.image = service::obtain_image(sh, &self.image, if self.build { Build::Always } else { Build::Never })?;
-        report.timings.build_ms = Some(millis(clock));
+        report.image =
+            service::obtain_image(engine, &self.spec, if self.build { Build::Always } else { Build::Never })?;
+        report.timings.build_ms = Some(elapsed_ms(clock));
         signals::check()?;
 
         let clock = Instant::now();
         let spec = Spec { tag: report.image.tag.as_deref(), ..Spec::owned("smoke", &report.image.image_id) };
-        let container = Container::start(sh, &spec)?;
-        report.timings.start_ms = Some(millis(clock));
+        let container = engine.start(&spec)?;
+        report.timings.start_ms = Some(elapsed_ms(clock));
         let port = container.host_port()?;
         report.url = Some(service::url(port));
         service::wait_ready(&container, port, &self.paths[0], self.timeout)?;
-        report.timings.ready_ms = Some(millis(clock));
+        report.timings.ready_ms = Some(elapsed_ms(clock));
 
         for path in &self.paths {
             let status = probe::get(port, path, Duration::from_secs(5)).ok();
@@ -119,8 +130,8 @@ impl Smoke {
         }
         // The log is read only when it explains a failure, and before the container goes.
         let failed = report.checks.iter().any(|c| !c.ok);
-        let logs = if failed { container.log_tail(20) } else { String::new() };
-        report.timings.stop_ms = Some(container.stop()?.as_millis() as u64);
+        let logs = if failed { container.log_tail(LOG_LINES) } else { String::new() };
+        report.timings.stop_ms = Some(millis(container.stop()?) as u64);
 
         let said: Vec<String> = report.checks.iter().map(|c| format!("GET {} {}", c.path, answer(c.status))).collect();
         if failed {
@@ -139,14 +150,14 @@ fn answer(status: Option<u16>) -> String {
     status.map_or_else(|| "no answer".to_string(), |s| s.to_string())
 }
 
-fn millis(since: Instant) -> u64 {
-    since.elapsed().as_millis() as u64
+fn elapsed_ms(since: Instant) -> u64 {
+    millis(since.elapsed()) as u64
 }
 
 fn parse_timeout(value: &str) -> Result<Duration> {
     match value.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(cli::usage(format!("`--timeout {value}` is not a number of seconds above 0"))),
+        _ => Err(usage(format!("`--timeout {value}` is not a number of seconds above 0"))),
     }
 }
 
@@ -155,7 +166,7 @@ mod tests {
     use super::*;
 
     fn parse(list: &[&str]) -> Result<Smoke> {
-        Smoke::parse(&mut Args::of(list))
+        Smoke::parse(&mut Args::of("smoke", list))
     }
 
     #[test]
@@ -171,7 +182,7 @@ mod tests {
             ("/a /b".to_string(), Duration::from_millis(2500), false)
         );
         for bad in [&["--timeout", "0"][..], &["--timeout", "soon"], &["--path", "health"], &["--port", "1"]] {
-            assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
+            assert!(parse(bad).unwrap_err().downcast_ref::<crate::cli::UsageError>().is_some(), "{bad:?}");
         }
     }
 

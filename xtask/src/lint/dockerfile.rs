@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn our_dockerfile_reads_as_two_stages_on_the_official_bases() {
-        let dockerfile = Dockerfile::parse(include_str!("../../docker/Dockerfile"));
+        let dockerfile = Dockerfile::parse(include_str!("../../../docker/Dockerfile"));
         let images: Vec<_> = dockerfile.stages.iter().map(|s| s.image.clone().unwrap()).collect();
         assert_eq!(images, ["python:3.10", "python:3.10-slim"]);
         let healthcheck = dockerfile.final_stage().unwrap().find("HEALTHCHECK").next().unwrap();

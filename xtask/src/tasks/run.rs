@@ -3,21 +3,24 @@
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
-use std::{collections::BTreeMap, process::Command, thread, time::Duration};
+use std::{collections::BTreeMap, thread, time::Duration};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 use xshell::Shell;
 
+use super::{Done, Task};
 use crate::{
-    cli::{self, Args},
-    container::{self, Container, Spec},
-    image::{Image, ImageFlags, ImageReport},
-    service::{self, Build},
-    signals,
+    cli::{usage, Args, ImageFlags},
+    engine::{
+        build::BuildSpec,
+        container::{Container, Spec},
+        Engine,
+    },
+    report::{ImageReport, Report},
+    service::{self, Build, LOG_LINES, READY_TIMEOUT},
+    sys::signals,
 };
-
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `image` report, plus where the service runs.
 #[derive(Debug, Default, Serialize)]
@@ -31,82 +34,89 @@ pub struct RunReport {
     pub url: Option<String>,
 }
 
+impl Report for RunReport {
+    fn success(&self) -> bool {
+        self.image.success
+    }
+
+    fn failure(message: String) -> RunReport {
+        RunReport { image: ImageReport::failure(message), ..RunReport::default() }
+    }
+}
+
 #[derive(Debug)]
 pub struct Run {
-    image: Image,
+    spec: BuildSpec,
     port: Option<u16>,
     env: BTreeMap<String, String>,
     attach: bool,
 }
 
-impl Run {
-    pub fn parse(args: &mut Args) -> Result<Run> {
+impl Task for Run {
+    type Report = RunReport;
+
+    fn parse(args: &mut Args) -> Result<Run> {
         let (mut image, mut port, mut env, mut attach) = (ImageFlags::default(), None, BTreeMap::new(), false);
-        while let Some(flag) = args.next_flag()? {
-            match flag.as_str() {
-                "--port" => port = Some(parse_port(&args.value(&flag)?)?),
+        while let Some(given) = args.next()? {
+            match given.name() {
+                "--port" => port = Some(parse_port(given.value())?),
                 "--env" => {
-                    let (key, value) = args.pair(&flag)?;
+                    let (key, value) = given.pair()?;
                     env.insert(key, value);
                 }
                 "--attach" => attach = true,
-                _ if image.accept(&flag, args)? => {}
-                _ => return Err(cli::unknown_flag("run", &flag)),
+                _ => image.accept(&given)?,
             }
         }
-        Ok(Run { image: image.into_image()?, port, env, attach })
+        Ok(Run { spec: image.into_spec()?, port, env, attach })
     }
 
-    /// Prints the report; true on success.
-    pub fn run(self, sh: &Shell) -> bool {
+    fn run(self, _sh: &Shell) -> Done<RunReport> {
         let mut report = RunReport {
-            image: ImageReport { tag: Some(self.image.tag.clone()), ..Default::default() },
+            image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
             ..Default::default()
         };
-        match self.start(sh, &mut report) {
+        match self.start(&Engine::default(), &mut report) {
             Ok((container, message)) => {
                 report.image.settle(Ok(message));
-                crate::emit(&report);
-                if self.attach {
-                    follow_logs(container);
-                } else {
-                    container.keep();
-                }
-                true
+                let then: Box<dyn FnOnce()> =
+                    if self.attach { Box::new(move || follow_logs(container)) } else { Box::new(|| container.keep()) };
+                Done { report, then: Some(then) }
             }
             Err(error) => {
                 report.image.settle(Err(error));
-                crate::emit(&report);
-                false
+                report.into()
             }
         }
     }
+}
 
-    fn start<'sh>(&self, sh: &'sh Shell, report: &mut RunReport) -> Result<(Container<'sh>, String)> {
-        container::sweep_leftovers(sh)?;
-        report.image = service::obtain_image(sh, &self.image, Build::IfMissing)?;
+impl Run {
+    fn start(&self, engine: &Engine, report: &mut RunReport) -> Result<(Container, String)> {
+        engine.sweep_leftovers()?;
+        report.image = service::obtain_image(engine, &self.spec, Build::IfMissing)?;
         signals::check()?;
         let spec = Spec {
-            tag: Some(&self.image.tag),
+            tag: Some(&self.spec.tag),
             host_port: self.port,
             env: self.env.clone(),
             owned: self.attach,
             ..Spec::owned("run", &report.image.image_id)
         };
-        let container = Container::start(sh, &spec)?;
+        let container = engine.start(&spec)?;
         let port = container.host_port()?;
         let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
         if status != 200 {
             bail!(
                 "GET /health answered {status}, not 200. The container's last log lines:\n{}",
-                container.log_tail(20)
+                container.log_tail(LOG_LINES)
             );
         }
         report.container_id = Some(container.id.clone());
         report.url = Some(service::url(port));
         let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
         let message =
-            format!("{} serves on {} as container {}; {how}.", self.image.tag, service::url(port), container.name);
+            format!("{} serves on {} as container {}; {how}.", self.spec.tag, service::url(port), container.name);
         Ok((container, message))
     }
 }
@@ -114,19 +124,14 @@ impl Run {
 fn parse_port(value: &str) -> Result<u16> {
     match value.parse::<u16>() {
         Ok(port) if port > 0 => Ok(port),
-        _ => Err(cli::usage(format!("`--port {value}` is not a port number (1 to 65535)"))),
+        _ => Err(usage(format!("`--port {value}` is not a port number (1 to 65535)"))),
     }
 }
 
 /// Streams the service's log to stderr until a signal comes or the
 /// container stops; the container is removed when `container` drops.
-fn follow_logs(container: Container<'_>) {
-    let follower = Command::new("docker")
-        .args(["logs", "--follow", &container.name])
-        .stdout(std::io::stderr())
-        .spawn()
-        .context("cannot follow the container's logs");
-    let mut follower = match follower {
+fn follow_logs(container: Container) {
+    let mut follower = match container.follow_logs() {
         Ok(child) => child,
         Err(error) => return eprintln!("{error:#}"),
     };
@@ -142,20 +147,21 @@ fn follow_logs(container: Container<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::UsageError;
 
     fn parse(list: &[&str]) -> Result<Run> {
-        Run::parse(&mut Args::of(list))
+        Run::parse(&mut Args::of("run", list))
     }
 
     #[test]
     fn flags_are_read() {
         let run = parse(&["--port", "8081", "--env", "A=1", "--attach", "--tag", "t:1"]).unwrap();
         assert_eq!(
-            (run.port, run.env["A"].as_str(), run.attach, run.image.tag.as_str()),
+            (run.port, run.env["A"].as_str(), run.attach, run.spec.tag.as_str()),
             (Some(8081), "1", true, "t:1")
         );
         for bad in [&["--port", "0"][..], &["--port", "http"], &["--env", "NOEQUALS"], &["--nope"]] {
-            assert!(parse(bad).unwrap_err().downcast_ref::<cli::UsageError>().is_some(), "{bad:?}");
+            assert!(parse(bad).unwrap_err().downcast_ref::<UsageError>().is_some(), "{bad:?}");
         }
     }
 

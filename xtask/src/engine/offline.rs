@@ -7,20 +7,22 @@
 //! the path the Dockerfile copies. The builder has a compiler (like
 //! `python:3.10`), the runtime has none (like `python:3.10-slim`).
 
-use std::{collections::BTreeMap, fs::File};
-
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
-use xshell::{cmd, Shell};
 
-use crate::{docker, project};
+use super::Engine;
+use crate::sys::{
+    process::{self, CommandLine},
+    project,
+};
 
 const REPOSITORY: &str = "xtask-standin/python";
 /// The machine's trust store: TLS to the package index may be intercepted
 /// by a proxy only it trusts, so the builder carries it.
 const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// `--offline`, or XTASK_OFFLINE set to anything but `0`/`false`/empty.
+/// `--offline`, or XTASK_OFFLINE set to anything but `0`, `false`, `no`
+/// or empty.
 pub fn requested(flag: bool) -> bool {
     flag || std::env::var("XTASK_OFFLINE").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"))
 }
@@ -32,6 +34,13 @@ enum Kind {
 }
 
 impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Builder => "builder",
+            Kind::Runtime => "runtime",
+        }
+    }
+
     fn tag(self, suite: &str) -> String {
         match self {
             Kind::Builder => format!("{REPOSITORY}:{suite}"),
@@ -90,27 +99,25 @@ pub struct StandIns {
 }
 
 impl StandIns {
-    pub fn ensure(sh: &Shell) -> Result<StandIns> {
+    pub fn ensure(engine: &Engine) -> Result<StandIns> {
         let suite = suite();
-        if let Some(ready) = StandIns::existing(sh, &suite)? {
+        if let Some(ready) = StandIns::existing(engine, &suite)? {
             return Ok(ready);
         }
-        // Concurrent runs wait here for the one that builds them.
-        let lock_path = project::scratch_dir()?.join("standin.lock");
-        let lock = File::create(&lock_path).with_context(|| format!("cannot create {lock_path}"))?;
-        lock.lock().with_context(|| format!("cannot lock {lock_path}"))?;
+        // Concurrent runs wait here for the one that makes them.
+        let _lock = project::lock("standin")?;
         for kind in [Kind::Builder, Kind::Runtime] {
-            if docker::inspect_image(sh, &kind.tag(&suite))?.is_none() {
-                build(sh, kind, &suite)
-                    .with_context(|| format!("cannot make the offline {kind:?} image {}", kind.tag(&suite)))?;
+            if engine.inspect_image(&kind.tag(&suite))?.is_none() {
+                build(engine, kind, &suite)
+                    .with_context(|| format!("cannot make the offline {} image {}", kind.name(), kind.tag(&suite)))?;
             }
         }
-        StandIns::existing(sh, &suite)?.context("the offline base images are missing right after they were made")
+        StandIns::existing(engine, &suite)?.context("the offline base images are missing right after they were made")
     }
 
-    fn existing(sh: &Shell, suite: &str) -> Result<Option<StandIns>> {
+    fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
         let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
-        let found = docker::inspect_images(sh, &[&builder, &runtime])?;
+        let found = engine.inspect_images(&[&builder, &runtime])?;
         let Some(runtime_info) = found.iter().find(|i| i.has_tag(&runtime)) else { return Ok(None) };
         if !found.iter().any(|i| i.has_tag(&builder)) {
             return Ok(None);
@@ -119,14 +126,9 @@ impl StandIns {
         Ok(Some(StandIns { python: minor_version(version).to_string(), builder, runtime }))
     }
 
-    /// Points the Dockerfile at the stand-ins, unless the user already
-    /// chose a base with `--build-arg`.
-    pub fn add_build_args(&self, build_args: &mut BTreeMap<String, String>) {
-        for (key, value) in
-            [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
-        {
-            build_args.entry(key.to_string()).or_insert_with(|| value.clone());
-        }
+    /// The build args that point the Dockerfile at the stand-ins.
+    pub fn build_args(&self) -> [(&'static str, &str); 3] {
+        [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
     }
 
     pub fn describe(&self) -> String {
@@ -134,8 +136,8 @@ impl StandIns {
     }
 }
 
-fn build(sh: &Shell, kind: Kind, suite: &str) -> Result<()> {
-    if cmd!(sh, "debootstrap --version").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
+    if process::read(&CommandLine::new("debootstrap").arg("--version")).is_err() {
         bail!("offline mode makes its base images with debootstrap, which is not installed here: `sudo apt-get install debootstrap`");
     }
     let mirror = mirror()?;
@@ -143,46 +145,80 @@ fn build(sh: &Shell, kind: Kind, suite: &str) -> Result<()> {
     let cache = scratch.join("debootstrap-cache");
     let work = scratch.join(project::unique_name("standin"));
     let rootfs = work.join("rootfs");
-    sh.create_dir(&cache)?;
-    sh.create_dir(&rootfs)?;
-    let result = make_image(sh, kind, suite, &mirror, &cache, &work);
+    for dir in [&cache, &rootfs] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    }
+    let result = make_image(engine, kind, suite, &mirror, &cache, &work);
     // A failed debootstrap may leave /proc mounted in the root file system.
-    let _ = cmd!(sh, "umount --recursive {rootfs}/proc {rootfs}/sys").quiet().ignore_stderr().ignore_status().run();
-    sh.remove_path(&work).with_context(|| format!("cannot remove {work}"))?;
+    let _ = process::output(&CommandLine::new("umount").arg("--recursive").args(mounts(&rootfs)));
+    std::fs::remove_dir_all(&work).with_context(|| format!("cannot remove {work}"))?;
     result
 }
 
-fn make_image(sh: &Shell, kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
+fn mounts(rootfs: &Utf8Path) -> [String; 2] {
+    [rootfs.join("proc").into_string(), rootfs.join("sys").into_string()]
+}
+
+fn make_image(engine: &Engine, kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
     let rootfs = work.join("rootfs");
-    let packages = kind.packages();
-    eprintln!("Making the offline {kind:?} base image from Debian {suite} (about a minute, once).");
-    docker::run_to_stderr(cmd!(
-        sh,
-        "debootstrap --variant=minbase --include={packages} --cache-dir={cache} {suite} {rootfs} {mirror}"
-    ))
-    .context("debootstrap failed (it needs root and the Debian mirror)")?;
-    let print_version = "import platform; print(platform.python_version())";
-    let python_version = cmd!(sh, "chroot {rootfs} /usr/bin/python3 -c {print_version}").quiet().read()?;
-    let venv_flags = kind.venv_flags();
-    docker::run_to_stderr(cmd!(sh, "chroot {rootfs} /usr/bin/python3 -m venv {venv_flags...} /usr/local"))
+    eprintln!("Making the offline {} base image from Debian {suite} (about a minute, once).", kind.name());
+    process::to_stderr(&debootstrap_command(kind, suite, mirror, cache, &rootfs))
+        .context("debootstrap failed (it needs root and the Debian mirror)")?;
+    let chroot = CommandLine::new("chroot").args([rootfs.as_str(), "/usr/bin/python3"]);
+    let python_version =
+        process::read(&chroot.clone().args(["-c", "import platform; print(platform.python_version())"]))?;
+    process::to_stderr(&chroot.args(["-m", "venv"]).args(kind.venv_flags().iter().copied()).arg("/usr/local"))
         .context("cannot make the Python environment under /usr/local")?;
     if let Kind::Builder = kind {
-        sh.copy_file(HOST_CA_BUNDLE, rootfs.join(&HOST_CA_BUNDLE[1..]))
+        std::fs::copy(HOST_CA_BUNDLE, rootfs.join(&HOST_CA_BUNDLE[1..]))
             .context("cannot copy the machine's CA bundle into the builder")?;
     }
     for path in kind.removed() {
-        sh.remove_path(rootfs.join(path))?;
+        let path = rootfs.join(path);
+        let removed = match path.symlink_metadata() {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(_) => Ok(()),
+        };
+        removed.with_context(|| format!("cannot remove {path}"))?;
     }
     // Empty, as apt leaves them, so that images built on these can still apt-get.
     for path in ["var/lib/apt/lists/partial", "var/cache/apt/archives/partial"] {
-        sh.create_dir(rootfs.join(path))?;
+        std::fs::create_dir_all(rootfs.join(path))?;
     }
     let tarball = work.join("rootfs.tar");
-    docker::run_to_stderr(cmd!(sh, "tar --numeric-owner -C {rootfs} -cf {tarball} ."))?;
-    let changes = kind.image_changes(&python_version);
-    let tag = kind.tag(suite);
-    cmd!(sh, "docker import {changes...} {tarball} {tag}").quiet().read().context("docker import failed")?;
-    Ok(())
+    process::to_stderr(&CommandLine::new("tar").args([
+        "--numeric-owner",
+        "-C",
+        rootfs.as_str(),
+        "-cf",
+        tarball.as_str(),
+        ".",
+    ]))?;
+    engine.import(&kind.image_changes(&python_version), &tarball, &kind.tag(suite))
+}
+
+fn debootstrap_command(kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, rootfs: &Utf8Path) -> CommandLine {
+    CommandLine::new("debootstrap").args([
+        "--variant=minbase".to_string(),
+        format!("--include={}", kind.packages()),
+        format!("--cache-dir={cache}"),
+        suite.to_string(),
+        rootfs.to_string(),
+        mirror.to_string(),
+    ])
+}
+
+impl Engine {
+    fn import_command(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> CommandLine {
+        self.cli().arg("import").args(changes.iter().cloned()).args([tarball.as_str(), tag])
+    }
+
+    /// Makes image `tag` from a root file system's tarball.
+    fn import(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> Result<()> {
+        process::read(&self.import_command(changes, tarball, tag)).context("docker import failed")?;
+        Ok(())
+    }
 }
 
 /// X.Y of X.Y.Z.
@@ -244,7 +280,10 @@ fn apt_mirror(sources: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::engine::build::Bases;
 
     #[test]
     fn apt_sources_name_the_mirror() {
@@ -272,9 +311,23 @@ mod tests {
 
         let stand_ins = StandIns { builder: "b".into(), runtime: "r".into(), python: "3.11".into() };
         let mut args = BTreeMap::from([("RUNTIME_IMAGE".to_string(), "mine".to_string())]);
-        stand_ins.add_build_args(&mut args);
+        Bases::StandIns(stand_ins).add_build_args(&mut args);
         assert_eq!(args["RUNTIME_IMAGE"], "mine");
         assert_eq!(args["BUILDER_IMAGE"], "b");
         assert_eq!(args["PYTHON_MINOR"], "3.11");
+    }
+
+    #[test]
+    fn the_commands_that_make_a_stand_in() {
+        let line = debootstrap_command(Kind::Runtime, "bookworm", "http://m/debian", "/c".into(), "/r".into());
+        assert_eq!(
+            line.to_string(),
+            "debootstrap --variant=minbase --include=python3 --cache-dir=/c bookworm /r http://m/debian"
+        );
+        let changes = ["--change".to_string(), "ENV A=1".to_string()];
+        assert_eq!(
+            Engine::default().import_command(&changes, "/w/rootfs.tar".into(), "t:1").to_string(),
+            r#"docker import --change "ENV A=1" /w/rootfs.tar t:1"#
+        );
     }
 }

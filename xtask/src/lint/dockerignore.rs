@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn our_allow_list_lets_in_only_the_app_and_the_requirements() {
-        let ignore = DockerIgnore::parse(include_str!("../../.dockerignore"));
+        let ignore = DockerIgnore::parse(include_str!("../../../.dockerignore"));
         for kept in ["docker/libraries.list", "app/main.py", "app/sub/module.py"] {
             assert!(!ignore.excludes(kept), "{kept}");
         }

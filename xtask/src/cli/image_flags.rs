@@ -1,0 +1,158 @@
+//! The flags that say which image to build, shared by every task that
+//! builds one, and the contract's InputData (`--input FILE`), which says
+//! the same as JSON.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use camino::Utf8PathBuf;
+use serde::Deserialize;
+
+use super::{usage, Given};
+use crate::{
+    engine::{build::BuildSpec, offline, reference},
+    sys::project,
+};
+
+pub const DEFAULT_TAG: &str = "fastapi-server:latest";
+
+/// The contract's input, for `--input FILE`: the same as the flags.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct InputData {
+    dockerfile_path: String,
+    build_context: Option<String>,
+    #[serde(default)]
+    build_args: BTreeMap<String, String>,
+    tag: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ImageFlags {
+    dockerfile: Option<Utf8PathBuf>,
+    context: Option<Utf8PathBuf>,
+    build_args: BTreeMap<String, String>,
+    tag: Option<String>,
+    offline: bool,
+    no_cache: bool,
+}
+
+impl ImageFlags {
+    /// Takes one of the image flags.
+    pub fn accept(&mut self, given: &Given) -> Result<()> {
+        match given.name() {
+            "--dockerfile" => self.dockerfile = Some(project::from_user(given.value())?),
+            "--context" => self.context = Some(project::from_user(given.value())?),
+            "--build-arg" => {
+                let (key, value) = given.pair()?;
+                self.build_args.insert(key, value);
+            }
+            "--tag" => self.tag = Some(given.value().to_string()),
+            "--offline" => self.offline = true,
+            "--no-cache" => self.no_cache = true,
+            "--input" => self.read_input(given.value())?,
+            _ => return Err(given.unhandled()),
+        }
+        Ok(())
+    }
+
+    /// `--input FILE` (or `-` for stdin) holds the contract's InputData.
+    fn read_input(&mut self, file: &str) -> Result<()> {
+        let text = if file == "-" {
+            std::io::read_to_string(std::io::stdin()).context("cannot read the input from stdin")?
+        } else {
+            std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read the input file {file}: {e}")))?
+        };
+        let input: InputData =
+            serde_json::from_str(&text).map_err(|e| usage(format!("the input {file} is not valid InputData: {e}")))?;
+        self.dockerfile = Some(project::from_user(&input.dockerfile_path)?);
+        self.context = input.build_context.as_deref().map(project::from_user).transpose()?;
+        self.build_args.extend(input.build_args);
+        self.tag = input.tag;
+        Ok(())
+    }
+
+    pub fn into_spec(self) -> Result<BuildSpec> {
+        let root = project::root();
+        Ok(BuildSpec {
+            tag: reference::normalize(self.tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
+            dockerfile: self.dockerfile.unwrap_or_else(|| root.join("docker/Dockerfile")),
+            context: self.context.unwrap_or(root),
+            build_args: self.build_args,
+            offline: offline::requested(self.offline),
+            no_cache: self.no_cache,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Args, UsageError};
+
+    fn parse(list: &[&str]) -> Result<BuildSpec> {
+        let mut flags = ImageFlags::default();
+        let mut args = Args::of("image", list);
+        while let Some(given) = args.next()? {
+            flags.accept(&given)?;
+        }
+        flags.into_spec()
+    }
+
+    #[test]
+    fn defaults_follow_the_layout() {
+        let spec = parse(&[]).unwrap();
+        assert_eq!(spec.tag, "fastapi-server:latest");
+        assert_eq!(spec.dockerfile, project::root().join("docker/Dockerfile"));
+        assert_eq!(spec.context, project::root());
+    }
+
+    #[test]
+    fn every_input_reaches_the_spec() {
+        let spec = parse(&[
+            "--dockerfile",
+            "/d/Dockerfile",
+            "--context=/ctx",
+            "--tag",
+            "app",
+            "--build-arg",
+            "A=1",
+            "--no-cache",
+        ])
+        .unwrap();
+        assert_eq!(
+            (spec.dockerfile.as_str(), spec.context.as_str(), spec.tag.as_str()),
+            ("/d/Dockerfile", "/ctx", "app:latest")
+        );
+        assert_eq!((spec.build_args["A"].as_str(), spec.no_cache), ("1", true));
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for (args, says) in [
+            (&["--bogus"][..], "`--bogus` is not a flag of `cargo xtask image`"),
+            (&["--build-arg", "NOVALUE"], "must have the form KEY=VALUE"),
+            (&["--tag", "Bad Tag"], "is not a valid image tag"),
+        ] {
+            let error = parse(args).unwrap_err();
+            assert!(error.downcast_ref::<UsageError>().is_some());
+            assert!(error.to_string().contains(says), "{error}");
+        }
+    }
+
+    #[test]
+    fn input_data_is_the_contract() {
+        let dir = std::env::temp_dir().join(project::unique_name("input"));
+        std::fs::write(
+            &dir,
+            r#"{"dockerfilePath":"/d/Dockerfile","buildContext":"/ctx","buildArgs":{"A":"1"},"tag":"x:2"}"#,
+        )
+        .unwrap();
+        let spec = parse(&["--input", dir.to_str().unwrap()]).unwrap();
+        std::fs::write(&dir, r#"{"dockerfilePath":"/d","extra":1}"#).unwrap();
+        let error = parse(&["--input", dir.to_str().unwrap()]).unwrap_err();
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!((spec.tag.as_str(), spec.context.as_str(), spec.build_args["A"].as_str()), ("x:2", "/ctx", "1"));
+        assert!(error.to_string().contains("unknown field `extra`"), "{error}");
+    }
+}

@@ -1,0 +1,172 @@
+//! The command line: one table says which flags each task takes, and
+//! both the parser (`Args`) and the help text are made from it, so that
+//! they cannot drift apart. Hand-rolled: the tasks take a handful of
+//! `--flag value` pairs, and a parser crate would cost more compile time
+//! than it saves.
+
+mod args;
+mod image_flags;
+
+pub use self::{
+    args::{usage, Args, Given, UsageError},
+    image_flags::ImageFlags,
+};
+
+/// One flag: its name, the placeholder of its value (None for a switch),
+/// and its help.
+pub struct Flag {
+    pub name: &'static str,
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+}
+
+const fn switch(name: &'static str, help: &'static str) -> Flag {
+    Flag { name, value: None, help }
+}
+
+const fn valued(name: &'static str, value: &'static str, help: &'static str) -> Flag {
+    Flag { name, value: Some(value), help }
+}
+
+pub struct TaskInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Groups of flags: the image flags are one group, shared.
+    pub flags: &'static [&'static [Flag]],
+}
+
+impl TaskInfo {
+    pub fn flag(&self, name: &str) -> Option<&'static Flag> {
+        self.flags.iter().flat_map(|group| group.iter()).find(|flag| flag.name == name)
+    }
+}
+
+/// What to build: every task that builds takes these.
+const IMAGE: &[Flag] = &[
+    valued("--dockerfile", "PATH", "default docker/Dockerfile"),
+    valued("--context", "DIR", "default the project root (.dockerignore keeps it small)"),
+    valued("--build-arg", "KEY=VALUE", "repeatable; BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases"),
+    valued("--tag", "NAME[:TAG]", "default fastapi-server:latest"),
+    switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
+    switch("--no-cache", "build every step again"),
+    valued(
+        "--input",
+        "FILE",
+        "the same as JSON: {\"dockerfilePath\", \"buildContext\", \"buildArgs\", \"tag\"} (- for stdin)",
+    ),
+];
+
+pub const TASKS: &[TaskInfo] = &[
+    TaskInfo {
+        name: "image",
+        summary: "build the service's image; report imageId, tag and size as JSON",
+        flags: &[IMAGE],
+    },
+    TaskInfo {
+        name: "run",
+        summary: "start a container from the image (built if missing); report its URL once /health answers",
+        flags: &[
+            IMAGE,
+            &[
+                valued("--port", "HOSTPORT", "publish on this port of 127.0.0.1 (default a free one)"),
+                valued("--env", "KEY=VALUE", "repeatable; set in the container, never printed"),
+                switch("--attach", "follow the service's log until Ctrl-C, then remove the container"),
+            ],
+        ],
+    },
+    TaskInfo {
+        name: "smoke",
+        summary: "build, run, GET each path, tear down; report every check and its timings",
+        flags: &[
+            IMAGE,
+            &[
+                switch("--no-build", "use the image the tag names as it is"),
+                valued("--path", "/PATH", "repeatable; GET it, expecting 200 (default /health and /)"),
+                valued("--timeout", "SECS", "how long the service may take to answer (default 30)"),
+            ],
+        ],
+    },
+    TaskInfo {
+        name: "stop",
+        summary: "remove the containers `run` started",
+        flags: &[&[
+            switch("--all", "every container of ours, smoke and lint runs included"),
+            valued("--tag", "NAME[:TAG]", "only the containers of that image tag"),
+        ]],
+    },
+    TaskInfo {
+        name: "lint",
+        summary: "check the Dockerfile (hadolint and our rules) and the built image for classic mistakes",
+        flags: &[IMAGE, &[valued("--image", "TAG", "check this image instead of building one")]],
+    },
+    TaskInfo {
+        name: "tools",
+        summary: "make the host-side tools' venv (hadolint, pytest) under target/; print its paths",
+        flags: &[],
+    },
+    TaskInfo {
+        name: "bench",
+        summary: "measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr",
+        flags: &[&[
+            valued("--runs", "N", "runs of each measure (default 5)"),
+            valued("--markdown", "FILE", "write the table there too"),
+            switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
+        ]],
+    },
+];
+
+pub fn task(name: &str) -> Option<&'static TaskInfo> {
+    TASKS.iter().find(|task| task.name == name)
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure, 2 a mistake in the command line.\n";
+
+/// `cargo xtask --help`: every task with its flags.
+pub fn help() -> String {
+    let mut out =
+        "cargo xtask <task> [flags]\n\nEach task prints one JSON document on stdout; progress goes to stderr.\n"
+            .to_string();
+    for task in TASKS {
+        out += "\n";
+        out += &task_help(task);
+    }
+    out + "\n" + EXIT_CODES
+}
+
+/// `cargo xtask TASK --help`.
+pub fn task_help(task: &TaskInfo) -> String {
+    let mut out = format!("cargo xtask {}: {}\n", task.name, task.summary);
+    for flag in task.flags.iter().flat_map(|group| group.iter()) {
+        let spelled = format!("{} {}", flag.name, flag.value.unwrap_or(""));
+        out += &format!("  {spelled:<26} {}\n", flag.help);
+    }
+    out + &format!("  {:<26} this text\n", "--help, -h")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_task_and_flag() {
+        let help = help();
+        for task in TASKS {
+            assert!(help.contains(&format!("cargo xtask {}: ", task.name)), "{}", task.name);
+            for flag in task.flags.iter().flat_map(|g| g.iter()) {
+                assert!(task_help(task).contains(&format!("  {} ", flag.name)), "{} {}", task.name, flag.name);
+            }
+        }
+        assert!(task_help(task("stop").unwrap()).contains("  --tag NAME[:TAG]"));
+    }
+
+    #[test]
+    fn no_task_declares_a_flag_twice() {
+        for task in TASKS {
+            let mut names: Vec<&str> = task.flags.iter().flat_map(|g| g.iter()).map(|f| f.name).collect();
+            let count = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), count, "{}", task.name);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Containers we start: their run command, our labels, a guard that
+//! removes the container when dropped, and the sweep that removes what a
+//! killed run left behind.
+
+use std::{
+    collections::BTreeMap,
+    process::Child,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use super::{api, Engine};
+use crate::sys::process::{self, CommandLine};
+
+/// Every container we start carries it.
+pub const MANAGED: &str = "dev.xtask.managed";
+/// Which task started it.
+pub const TASK: &str = "dev.xtask.task";
+/// `host/pid/start-time` of the process whose life the container shares
+/// (smoke, run --attach). A detached `run` has none: it is meant to outlive us.
+pub const OWNER: &str = "dev.xtask.owner";
+/// The label that holds the image tag the container was started for, for `stop --tag`.
+pub const TAG_LABEL: &str = "dev.xtask.tag";
+
+/// The port the service listens on inside the container.
+const SERVICE_PORT: &str = "8000";
+/// How long `stop` waits for the service to end before it kills it.
+const STOP_GRACE_SECS: &str = "10";
+
+/// What to start.
+pub struct Spec<'a> {
+    pub task: &'a str,
+    /// What to run: an id, so that a concurrent build of the tag cannot swap it.
+    pub image: &'a str,
+    pub tag: Option<&'a str>,
+    /// None: a free port, chosen by the engine.
+    pub host_port: Option<u16>,
+    pub env: BTreeMap<String, String>,
+    /// The container goes when this process goes.
+    pub owned: bool,
+    /// A read-only root file system, with a tmpfs for /tmp.
+    pub read_only: bool,
+}
+
+impl<'a> Spec<'a> {
+    /// The usual container: lives as long as this process, on a free port.
+    pub fn owned(task: &'a str, image: &'a str) -> Spec<'a> {
+        Spec { task, image, tag: None, host_port: None, env: BTreeMap::new(), owned: true, read_only: false }
+    }
+}
+
+fn label(key: &str, value: &str) -> [String; 2] {
+    ["--label".to_string(), format!("{key}={value}")]
+}
+
+impl Engine {
+    /// The command that starts `spec` as container `name`. The port is
+    /// published on 127.0.0.1 only: a service under test is nobody else's
+    /// business. Environment values are masked wherever it is shown.
+    fn run_command(&self, spec: &Spec<'_>, name: &str, owner: &str) -> CommandLine {
+        let mut line = self.cli().args(["run", "--detach", "--name", name]).args(label(MANAGED, "true"));
+        line = line.args(label(TASK, spec.task));
+        if spec.owned {
+            line = line.args(label(OWNER, owner));
+        }
+        if let Some(tag) = spec.tag {
+            line = line.args(label(TAG_LABEL, tag));
+        }
+        if spec.read_only {
+            line = line.args(["--read-only", "--tmpfs", "/tmp"]);
+        }
+        let port = spec.host_port.map_or(String::new(), |p| p.to_string());
+        line = line.arg("--publish").arg(format!("127.0.0.1:{port}:{SERVICE_PORT}"));
+        for (key, value) in &spec.env {
+            line = line.arg("--env").masked_pair(key, value);
+        }
+        line.arg(spec.image)
+    }
+
+    /// Starts a container from `spec`; the guard removes it when dropped.
+    pub fn start(&self, spec: &Spec<'_>) -> Result<Container> {
+        if let Some(port) = spec.host_port {
+            // docker's own wording for a busy port differs between versions.
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                bail!(
+                    "Port {port} on 127.0.0.1 is busy. Choose another with --port, or leave --port out for a free one."
+                );
+            }
+        }
+        let name = crate::sys::project::unique_name(&format!("xtask-{}", spec.task));
+        let line = self.run_command(spec, &name, &owner_of(std::process::id()).unwrap_or_default());
+        let output = process::output(&line)?;
+        // Guard first: even a failed run may have created the container.
+        let mut container = Container { engine: self.clone(), name, id: String::new(), keep: false };
+        if !output.status.success() {
+            bail!("docker run failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        container.id = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        Ok(container)
+    }
+
+    fn run_once_command(&self, image: &str, entrypoint: &str, args: &[&str]) -> CommandLine {
+        let line = self.cli().args(["run", "--rm", "--network", "none"]).args(label(MANAGED, "true"));
+        line.args(["--entrypoint", entrypoint, image]).args(args.iter().copied())
+    }
+
+    /// What `entrypoint args` prints in a throwaway container of `image`,
+    /// with no network.
+    pub fn run_once(&self, image: &str, entrypoint: &str, args: &[&str]) -> Result<String> {
+        process::read(&self.run_once_command(image, entrypoint, args))
+    }
+
+    fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
+        let filters = filters.iter().flat_map(|filter| ["--filter", filter.as_str()]);
+        self.cli().args(["ps", "--all"]).args(filters).args(["--format", format])
+    }
+
+    /// Names of the containers, running or not, that every filter matches.
+    pub fn container_names(&self, filters: &[String]) -> Result<Vec<String>> {
+        let names = process::read(&self.ps_command(filters, "{{.Names}}"))?;
+        Ok(names.lines().map(str::to_string).collect())
+    }
+
+    fn rm_command(&self, names: &[String]) -> CommandLine {
+        self.cli().args(["rm", "--force", "--volumes"]).args(names.iter().cloned())
+    }
+
+    /// Removes containers, running or not, with their anonymous volumes.
+    pub fn remove_containers(&self, names: &[String]) -> Result<()> {
+        if !names.is_empty() {
+            process::read(&self.rm_command(names))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the containers of our runs whose process is gone (a SIGKILL
+    /// leaves them behind). Returns their names.
+    pub fn sweep_leftovers(&self) -> Result<Vec<String>> {
+        let format = format!("{{{{.Names}}}} {{{{.Label \"{OWNER}\"}}}}");
+        let listed = process::read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
+        let gone: Vec<String> = listed
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, owner)| owner_is_gone(owner))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if !gone.is_empty() {
+            eprintln!("Removing containers left by runs that were killed: {}", gone.join(", "));
+            self.remove_containers(&gone)?;
+        }
+        Ok(gone)
+    }
+}
+
+/// A started container. Dropping it removes the container, unless it was
+/// `keep()`-ed; so every early return, error and signal tears it down.
+pub struct Container {
+    engine: Engine,
+    pub name: String,
+    pub id: String,
+    keep: bool,
+}
+
+impl Container {
+    fn cli(&self) -> CommandLine {
+        self.engine.cli()
+    }
+
+    fn port_command(&self) -> CommandLine {
+        self.cli().args(["port", &self.name, &format!("{SERVICE_PORT}/tcp")])
+    }
+
+    /// The host port that the service's port is published on.
+    pub fn host_port(&self) -> Result<u16> {
+        let published = process::read(&self.port_command())?;
+        parse_port(&published).with_context(|| format!("cannot read the published port from `{published}`"))
+    }
+
+    fn state_command(&self) -> CommandLine {
+        let format = "{{.State.Running}} {{.State.ExitCode}}";
+        self.cli().args(["container", "inspect", "--format", format, &self.name])
+    }
+
+    /// The exit code, once the container has stopped.
+    pub fn exit_code(&self) -> Result<Option<i64>> {
+        // Asked every turn of the readiness loop: the API answers in a millisecond.
+        if let Some(Some(info)) = api::get::<ContainerInfo>(&format!("/containers/{}/json", self.name)) {
+            return Ok((!info.state.running).then_some(info.state.exit_code));
+        }
+        let state = process::read(&self.state_command())?;
+        Ok(match state.split_once(' ') {
+            Some(("false", code)) => code.parse().ok(),
+            _ => None,
+        })
+    }
+
+    fn logs_command(&self, lines: usize) -> CommandLine {
+        self.cli().args(["logs", "--tail", &lines.to_string(), &self.name])
+    }
+
+    /// The last `lines` lines the service wrote, stdout and stderr.
+    pub fn log_tail(&self, lines: usize) -> String {
+        match process::output(&self.logs_command(lines)) {
+            Ok(output) => {
+                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+                    .trim_end()
+                    .to_string()
+            }
+            Err(_) => String::new(),
+        }
+    }
+
+    fn follow_command(&self) -> CommandLine {
+        self.cli().args(["logs", "--follow", &self.name])
+    }
+
+    /// Streams the service's log to our stderr until the returned child is killed.
+    pub fn follow_logs(&self) -> Result<Child> {
+        process::spawn_to_stderr(&self.follow_command()).context("cannot follow the container's logs")
+    }
+
+    fn size_command(&self) -> CommandLine {
+        self.cli().args(["container", "inspect", "--size", "--format", "{{.SizeRw}}", &self.name])
+    }
+
+    fn diff_command(&self) -> CommandLine {
+        self.cli().args(["diff", &self.name])
+    }
+
+    /// Bytes the container wrote to its own layer, and the paths it changed.
+    pub fn writes(&self) -> Result<(u64, Vec<String>)> {
+        let size = process::read(&self.size_command())?;
+        let size = size.parse().with_context(|| format!("cannot read the writable layer's size `{size}`"))?;
+        let changed = if size == 0 { String::new() } else { process::read(&self.diff_command())? };
+        Ok((size, changed.lines().map(str::to_string).collect()))
+    }
+
+    fn stop_command(&self) -> CommandLine {
+        self.cli().args(["stop", "--time", STOP_GRACE_SECS, &self.name])
+    }
+
+    /// Stops the service the graceful way, then removes the container.
+    /// Returns how long the stop took.
+    pub fn stop(mut self) -> Result<Duration> {
+        let started = Instant::now();
+        process::read(&self.stop_command()).context("docker stop failed")?;
+        let took = started.elapsed();
+        self.remove();
+        self.keep = true;
+        Ok(took)
+    }
+
+    /// Leaves the container running after we exit (a detached `run`).
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+
+    fn remove(&self) {
+        let _ = self.engine.remove_containers(std::slice::from_ref(&self.name));
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.remove();
+        }
+    }
+}
+
+/// What `docker container inspect` says of a container, as far as we use it.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerInfo {
+    state: ContainerState,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerState {
+    running: bool,
+    exit_code: i64,
+}
+
+/// `0.0.0.0:49153` or `127.0.0.1:49153` (one line per address) → 49153.
+fn parse_port(published: &str) -> Option<u16> {
+    published.lines().next()?.rsplit(':').next()?.trim().parse().ok()
+}
+
+/// `host/pid/start-time`: the start time tells a live process from a
+/// later one that reuses the pid. None where there is no /proc.
+fn owner_of(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(format!("{}/{pid}/{}", hostname(), start_time(&stat)?))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string()
+}
+
+/// Field 22 of /proc/PID/stat; the command name (field 2) may hold spaces,
+/// so count from its closing parenthesis.
+fn start_time(stat: &str) -> Option<&str> {
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)
+}
+
+/// Whether the owner label names a process of this machine that is gone.
+/// Anything unsure (another host, no /proc, a malformed label) counts as
+/// alive: a live run's container is never touched.
+fn owner_is_gone(owner: &str) -> bool {
+    let mut parts = owner.split('/');
+    let (Some(host), Some(pid), Some(started), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    if started.is_empty() || host != hostname() || !std::path::Path::new("/proc/self/stat").exists() {
+        return false;
+    }
+    owner_of(pid).is_none_or(|now| now != owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_command_publishes_on_loopback_labels_and_masks_the_environment() {
+        let engine = Engine::default();
+        let spec = Spec {
+            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+            read_only: true,
+            tag: Some("t:1"),
+            ..Spec::owned("smoke", "sha256:abc")
+        };
+        let line = engine.run_command(&spec, "n", "h/1/2");
+        assert_eq!(
+            line.unmasked(),
+            "docker run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
+             --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
+             --publish 127.0.0.1::8000 --env A=1 sha256:abc"
+        );
+        assert!(line.to_string().contains("--env A=*** sha256:abc"), "{line}");
+        let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i") };
+        let argv = engine.run_command(&spec, "n", "h/1/2").to_string();
+        assert!(argv.contains("--publish 127.0.0.1:8080:8000") && !argv.contains(OWNER), "{argv}");
+    }
+
+    #[test]
+    fn the_other_container_commands() {
+        let engine = Engine::default();
+        let container = Container { engine: engine.clone(), name: "n".into(), id: String::new(), keep: true };
+        let shown = [
+            (container.port_command(), "docker port n 8000/tcp"),
+            (
+                container.state_command(),
+                "docker container inspect --format \"{{.State.Running}} {{.State.ExitCode}}\" n",
+            ),
+            (container.logs_command(20), "docker logs --tail 20 n"),
+            (container.follow_command(), "docker logs --follow n"),
+            (container.size_command(), "docker container inspect --size --format {{.SizeRw}} n"),
+            (container.diff_command(), "docker diff n"),
+            (container.stop_command(), "docker stop --time 10 n"),
+            (engine.rm_command(&["a".into(), "b".into()]), "docker rm --force --volumes a b"),
+            (
+                engine.ps_command(&["label=x".into(), "label=y=1".into()], "{{.Names}}"),
+                "docker ps --all --filter label=x --filter label=y=1 --format {{.Names}}",
+            ),
+            (
+                engine.run_once_command("img", "python", &["-c", "print(1)"]),
+                "docker run --rm --network none --label dev.xtask.managed=true --entrypoint python img -c print(1)",
+            ),
+        ];
+        for (line, expected) in shown {
+            assert_eq!(line.to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn ports_and_owners_are_read() {
+        assert_eq!(parse_port("127.0.0.1:49153\n"), Some(49153));
+        assert_eq!(parse_port("[::]:80"), Some(80));
+        assert_eq!(start_time("42 (a b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 9999 20"), Some("9999"));
+    }
+
+    #[test]
+    fn only_a_dead_owner_of_this_host_is_gone() {
+        let me = owner_of(std::process::id()).unwrap();
+        assert!(!owner_is_gone(&me), "this process is alive");
+        let (host, rest) = me.split_once('/').unwrap();
+        let (pid, _) = rest.split_once('/').unwrap();
+        assert!(owner_is_gone(&format!("{host}/{pid}/1")), "same pid, other start time: a reused pid");
+        assert!(owner_is_gone(&format!("{host}/4194304/1")), "no such pid");
+        assert!(!owner_is_gone("other-host/4194304/1"));
+        assert!(!owner_is_gone("garbage"));
+    }
+}

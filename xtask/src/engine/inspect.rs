@@ -1,0 +1,104 @@
+//! What the engine says of an image, as far as we use it: through its API
+//! where it can answer, else in one `image inspect` call.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use super::{api, Engine};
+use crate::sys::process::{self, CommandLine};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInfo {
+    pub id: String,
+    pub size: u64,
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub config: ImageConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Healthcheck {
+    #[serde(default)]
+    pub test: Option<Vec<String>>,
+}
+
+impl ImageInfo {
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.repo_tags.iter().flatten().any(|t| t == tag)
+    }
+
+    /// The value of an `ENV` the image sets.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.config.env.iter().flatten().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+impl Engine {
+    fn inspect_command(&self, references: &[&str]) -> CommandLine {
+        self.cli().args(["image", "inspect"]).args(references.iter().copied())
+    }
+
+    /// What the engine says of those of `references` that exist.
+    pub fn inspect_images(&self, references: &[&str]) -> Result<Vec<ImageInfo>> {
+        let by_api: Option<Vec<Option<ImageInfo>>> =
+            references.iter().map(|reference| api::get(&format!("/images/{reference}/json"))).collect();
+        if let Some(found) = by_api {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        let output = process::output(&self.inspect_command(references))?;
+        let said = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() && !said.to_ascii_lowercase().contains("no such image") {
+            self.version()?;
+            bail!("docker image inspect failed: {}", said.trim());
+        }
+        serde_json::from_slice(&output.stdout).context("cannot read `docker image inspect`'s answer")
+    }
+
+    /// `None` when the engine has no such image.
+    pub fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>> {
+        Ok(self.inspect_images(&[reference])?.pop())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inspect_output_is_read() {
+        let json = r#"[{"Id":"sha256:abc","Size":1234,"RepoTags":["x:1"],"Config":{"Env":["PATH=/bin","PYTHON_VERSION=3.11.2"]}}]"#;
+        let info: Vec<ImageInfo> = serde_json::from_str(json).unwrap();
+        assert_eq!(info[0].id, "sha256:abc");
+        assert_eq!(info[0].size, 1234);
+        assert_eq!(info[0].env("PYTHON_VERSION"), Some("3.11.2"));
+        assert_eq!(info[0].env("PYTHON"), None);
+        assert!(info[0].has_tag("x:1") && !info[0].has_tag("x:2"));
+    }
+
+    #[test]
+    fn the_inspect_command() {
+        assert_eq!(Engine::default().inspect_command(&["a", "b"]).to_string(), "docker image inspect a b");
+    }
+}

@@ -1,0 +1,132 @@
+//! The policy a built image must meet: its configuration, its files, and
+//! how it behaves when run.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use super::{Finding, Severity};
+use crate::{
+    engine::{container::Spec, Engine, ImageConfig},
+    service::{self, READY_TIMEOUT},
+    sys::probe,
+};
+
+/// What the image's configuration says.
+pub fn check_config(config: &ImageConfig, image: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut error = |rule: &str, message: String| findings.push(Finding::new(rule, Severity::Error, image, message));
+    let user = config.user.as_deref().unwrap_or("");
+    if matches!(user.split(':').next().unwrap_or(""), "" | "root" | "0") {
+        error("image-root-user", format!("The image runs as root (User is {user:?})."));
+    }
+    if !config.exposed_ports.as_ref().is_some_and(|ports| ports.contains_key("8000/tcp")) {
+        error("image-port-not-exposed", "The image does not EXPOSE 8000.".into());
+    }
+    let test = config.healthcheck.as_ref().and_then(|h| h.test.as_deref()).unwrap_or_default();
+    if test.is_empty() || test[0] == "NONE" {
+        error("image-no-healthcheck", "The image has no health check.".into());
+    }
+    for (what, command) in [("CMD", &config.cmd), ("ENTRYPOINT", &config.entrypoint)] {
+        if command.as_deref().is_some_and(|c| c.len() >= 2 && c[0] == "/bin/sh" && c[1] == "-c") {
+            error("image-shell-form-command", format!("The image's {what} is shell form: /bin/sh is PID 1."));
+        }
+    }
+    findings
+}
+
+/// Compilers and files that have no place in a runtime image, found by
+/// the image's own Python (every image this lints has one).
+const FILE_CHECK: &str = r#"
+import json, os, shutil
+compilers = [p for p in map(shutil.which, ("gcc", "cc", "g++", "clang")) if p]
+unwanted = [os.path.join(top, name) for top, dirs, files in os.walk("/app") for name in dirs + files
+            if name in (".git", "tests", "target", "__pycache__") or name.startswith(".env")]
+print(json.dumps({"compilers": compilers, "unwanted": unwanted}))
+"#;
+
+#[derive(Deserialize)]
+struct FileCheck {
+    compilers: Vec<String>,
+    unwanted: Vec<String>,
+}
+
+/// `image` is what to run, `shown_as` what the findings name.
+pub fn check_files(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<Finding>> {
+    let said = engine
+        .run_once(image, "python", &["-c", FILE_CHECK])
+        .context("cannot look inside the image with its python")?;
+    let found: FileCheck =
+        serde_json::from_str(&said).with_context(|| format!("cannot read the file check `{said}`"))?;
+    let finding = |rule: &str, path: String, message: String| Finding {
+        path: Some(path),
+        ..Finding::new(rule, Severity::Error, shown_as, message)
+    };
+    let compilers = found.compilers.into_iter().map(|path| {
+        finding(
+            "image-compiler",
+            path.clone(),
+            format!("The runtime image has a compiler, {path}: build in an earlier stage."),
+        )
+    });
+    let unwanted = found.unwanted.into_iter().map(|path| {
+        finding("image-unwanted-file", path.clone(), format!("{path} is in the image: keep it out with .dockerignore."))
+    });
+    Ok(compilers.chain(unwanted).collect())
+}
+
+/// Runs the image twice: read-only, where it must still serve /health;
+/// and as usual, where serving requests must leave its layer empty.
+pub fn check_running(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<Finding>> {
+    let start = |read_only| -> Result<_> {
+        let container = engine.start(&Spec { read_only, ..Spec::owned("lint", image) })?;
+        let port = container.host_port()?;
+        let served = service::wait_ready(&container, port, "/health", READY_TIMEOUT);
+        Ok((container, port, served))
+    };
+    let mut findings = Vec::new();
+    let error = |rule: &str, message: String| Finding::new(rule, Severity::Error, shown_as, message);
+
+    let (read_only, _, served) = start(true)?;
+    let trouble = match served {
+        Ok(200) => None,
+        Ok(status) => Some(format!("With a read-only root file system, GET /health answers {status}.")),
+        Err(error) => Some(format!("With a read-only root file system the service does not serve: {error:#}")),
+    };
+    findings.extend(trouble.map(|message| error("image-read-only-fails", message)));
+    drop(read_only);
+
+    let (container, port, served) = start(false)?;
+    served?;
+    for path in ["/health", "/", "/health"] {
+        let _ = probe::get(port, path, Duration::from_secs(5));
+    }
+    let (bytes, changed) = container.writes()?;
+    if bytes > 0 {
+        let message = format!("Serving requests wrote {bytes} bytes to the container's layer: {}.", changed.join(", "));
+        findings.push(error("image-writes-at-run-time", message));
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_good_config_passes_and_a_naive_one_does_not() {
+        let good: ImageConfig = serde_json::from_str(
+            r#"{"User":"10001:10001","ExposedPorts":{"8000/tcp":{}},"Healthcheck":{"Test":["CMD","python"]},"Cmd":["python","-m","uvicorn"]}"#,
+        )
+        .unwrap();
+        assert!(check_config(&good, "i").is_empty());
+        let naive: ImageConfig =
+            serde_json::from_str(r#"{"User":"","Cmd":["/bin/sh","-c","uvicorn main:app"]}"#).unwrap();
+        let rules: Vec<String> = check_config(&naive, "i").into_iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules,
+            ["image-root-user", "image-port-not-exposed", "image-no-healthcheck", "image-shell-form-command"]
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! The linter's parts: the Dockerfile reader, `.dockerignore` matching,
+//! our rules, hadolint, and the policy a built image must meet. The
+//! `lint` task puts them together.
+
+mod dockerfile;
+mod dockerignore;
+pub mod hadolint;
+pub mod image_policy;
+mod rules;
+
+use serde::Serialize;
+
+pub use self::rules::{check_dockerfile, check_dockerignore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// The Dockerfile, the .dockerignore, or the image.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// A path inside the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(rule: &str, severity: Severity, file: &str, message: String) -> Finding {
+        Finding { rule: rule.to_string(), severity, file: file.to_string(), line: None, path: None, message }
+    }
+
+    fn at(mut self, line: usize) -> Finding {
+        self.line = Some(line);
+        self
+    }
+}

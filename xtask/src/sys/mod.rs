@@ -1,0 +1,15 @@
+//! Plumbing that knows nothing of containers: child processes, the HTTP
+//! probe, signals, project paths and the host-side tools' venv.
+
+pub mod probe;
+pub mod process;
+pub mod project;
+pub mod signals;
+pub mod venv;
+
+use std::time::Duration;
+
+/// Milliseconds, as every report and table counts time.
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,371 @@
+//! `cargo xtask bench`: measures build, size, build context, start and
+//! stop on the real engine, beside a plain engine build and the naive
+//! single-stage Dockerfile. It measures and reports; it asserts nothing.
+//! The README reads its table against the targets. The figures and the
+//! table are in their own modules; this one measures.
+
+mod figures;
+mod table;
+
+use std::{collections::BTreeMap, fs::OpenOptions, io::Write, time::Instant};
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use self::figures::{BenchReport, BuildFigure, ContextFigures, LifecycleFigures, SizeFigures, Stats};
+use super::{Done, Task};
+use crate::{
+    cli::{usage, Args},
+    engine::{
+        build::{Bases, BuildSpec},
+        container::Spec,
+        Engine,
+    },
+    service::{self, READY_TIMEOUT},
+    sys::{
+        millis,
+        process::{self, CommandLine},
+        project,
+    },
+};
+
+const TAG: &str = "xtask-bench/fastapi-server:latest";
+const NAIVE_TAG: &str = "xtask-bench/naive:latest";
+const SHELL_FORM_TAG: &str = "xtask-bench/shell-form:latest";
+const CONTEXT_TAG: &str = "xtask-bench/context:latest";
+/// The Dockerfile's own defaults, for the size figures when not offline.
+const DEFAULT_BASES: [(&str, &str); 3] =
+    [("BUILDER_IMAGE", "python:3.10"), ("RUNTIME_IMAGE", "python:3.10-slim"), ("PYTHON_MINOR", "3.10")];
+
+#[derive(Debug)]
+pub struct Bench {
+    runs: usize,
+    markdown: Option<Utf8PathBuf>,
+    offline: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Scenario {
+    Cold,
+    AppEdit,
+    NoOp,
+    LibrariesEdit,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 4] = [Scenario::Cold, Scenario::AppEdit, Scenario::NoOp, Scenario::LibrariesEdit];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Cold => "cold (--no-cache)",
+            Scenario::AppEdit => "warm, one app file edited",
+            Scenario::NoOp => "no-op rebuild",
+            Scenario::LibrariesEdit => "libraries.list edited",
+        }
+    }
+
+    /// The edit before each timed build: a comment, so that the files
+    /// change and the image still works.
+    fn prepare(self, work: &Utf8Path) -> Result<()> {
+        let file = match self {
+            Scenario::AppEdit => work.join("app/main.py"),
+            Scenario::LibrariesEdit => work.join("docker/libraries.list"),
+            Scenario::Cold | Scenario::NoOp => return Ok(()),
+        };
+        let mut file = OpenOptions::new().append(true).open(&file).with_context(|| format!("cannot edit {file}"))?;
+        writeln!(file, "# bench edit {}", project::unique_name("e")).context("cannot edit a bench file")
+    }
+}
+
+impl Task for Bench {
+    type Report = BenchReport;
+
+    fn parse(args: &mut Args) -> Result<Bench> {
+        let mut bench = Bench { runs: 5, markdown: None, offline: false };
+        while let Some(given) = args.next()? {
+            match given.name() {
+                "--runs" => {
+                    let value = given.value();
+                    bench.runs = value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| usage(format!("`--runs {value}` is not a whole number above 0")))?;
+                }
+                "--markdown" => bench.markdown = Some(project::from_user(given.value())?),
+                "--offline" => bench.offline = true,
+                _ => return Err(given.unhandled()),
+            }
+        }
+        bench.offline = crate::engine::offline::requested(bench.offline);
+        Ok(bench)
+    }
+
+    fn run(self, sh: &Shell) -> Done<BenchReport> {
+        let engine = Engine::default();
+        let mut report = BenchReport { runs: self.runs, ..BenchReport::default() };
+        let dangling_before = engine.dangling_images();
+        let outcome = self.measure(sh, &engine, &mut report);
+        engine.remove_images(&[TAG, NAIVE_TAG, SHELL_FORM_TAG, CONTEXT_TAG]);
+        // Rebuilds leave the images they replaced, and the legacy builder
+        // each build's builder stage, untagged: remove those the bench made.
+        let made: Vec<String> =
+            engine.dangling_images().into_iter().filter(|id| !dangling_before.contains(id)).collect();
+        engine.remove_images(&made.iter().map(String::as_str).collect::<Vec<_>>());
+        report.success = outcome.is_ok();
+        report.message = outcome.err().map(|e| format!("{e:#}"));
+        let table = table::markdown(&report);
+        eprintln!("\n{table}");
+        if let Some(path) = &self.markdown {
+            if let Err(error) = std::fs::write(path, &table) {
+                report.success = false;
+                report.message = Some(format!("cannot write the table to {path}: {error}"));
+            }
+        }
+        report.into()
+    }
+}
+
+/// A plain engine build: the command `cargo xtask image` runs, with no xtask around it.
+struct PlainBuild<'a> {
+    engine: &'a Engine,
+    bases: &'a Bases,
+}
+
+impl PlainBuild<'_> {
+    fn spec(tag: &str, dockerfile: Utf8PathBuf, context: &Utf8Path) -> BuildSpec {
+        let (build_args, offline, no_cache) = (BTreeMap::new(), false, false);
+        BuildSpec { tag: tag.to_string(), dockerfile, context: context.to_path_buf(), build_args, offline, no_cache }
+    }
+
+    /// Milliseconds the build of `spec` took.
+    fn time(&self, spec: &BuildSpec) -> Result<f64> {
+        let iidfile = project::scratch_dir()?.join(project::unique_name("bench-iid"));
+        let took = time(&self.engine.build_command(spec, self.bases, &iidfile));
+        let _ = std::fs::remove_file(&iidfile);
+        took
+    }
+}
+
+impl Bench {
+    fn measure(&self, sh: &Shell, engine: &Engine, report: &mut BenchReport) -> Result<()> {
+        report.engine = engine.version()?;
+        report.date = process::read(&CommandLine::new("date").args(["-u", "+%Y-%m-%d"]))?;
+        let bases = engine.bases(self.offline)?;
+        report.bases = match &bases {
+            Bases::StandIns(stand_ins) => stand_ins.describe(),
+            Bases::Dockerfile => format!("{} and {}", DEFAULT_BASES[0].1, DEFAULT_BASES[1].1),
+        };
+        // The bases' names and Python, for the size figures.
+        let mut base_args = BTreeMap::new();
+        bases.add_build_args(&mut base_args);
+        for (key, value) in DEFAULT_BASES {
+            base_args.entry(key.to_string()).or_insert_with(|| value.to_string());
+        }
+
+        eprintln!("Timing cargo's own start ({} runs).", self.runs);
+        report.cargo_startup_ms = Some(self.repeat(|| time(&CommandLine::new("cargo").args(["xtask", "--help"])))?);
+
+        let work = sh.create_temp_dir()?;
+        let work = Utf8Path::from_path(work.path()).context("the temp dir is not UTF-8")?.to_path_buf();
+        let root = project::root();
+        for item in ["app", "docker", ".dockerignore"] {
+            process::read(&CommandLine::new("cp").args(["-a", root.join(item).as_str(), work.as_str()]))?;
+        }
+        let plain = PlainBuild { engine, bases: &bases };
+        for scenario in Scenario::ALL {
+            eprintln!("Timing the build, {} ({} runs each way).", scenario.name(), self.runs);
+            report.build.push(self.build_figure(scenario, &work, &plain)?);
+        }
+        report.size = Some(self.size_figures(engine, &work, &plain, &base_args)?);
+        report.context = Some(context_figures(sh, &root, &work, &plain)?);
+        report.lifecycle = Some(self.lifecycle_figures(sh, engine, &work, &plain)?);
+        Ok(())
+    }
+
+    fn repeat(&self, mut measure: impl FnMut() -> Result<f64>) -> Result<Stats> {
+        let samples = (0..self.runs).map(|_| measure()).collect::<Result<Vec<f64>>>()?;
+        Ok(Stats::of(samples))
+    }
+
+    fn build_figure(&self, scenario: Scenario, work: &Utf8Path, plain: &PlainBuild<'_>) -> Result<BuildFigure> {
+        let no_cache = matches!(scenario, Scenario::Cold);
+        let dockerfile = work.join("docker/Dockerfile");
+        let binary = std::env::current_exe().context("cannot find the xtask binary")?;
+        let binary = binary.to_str().context("the xtask binary's path is not UTF-8")?;
+        let spec = BuildSpec { no_cache, ..PlainBuild::spec(TAG, dockerfile.clone(), work) };
+        let (mut xtask_ms, mut binary_ms, mut docker_ms) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..self.runs {
+            for (xtask, samples) in
+                [(CommandLine::new("cargo").arg("xtask"), &mut xtask_ms), (CommandLine::new(binary), &mut binary_ms)]
+            {
+                scenario.prepare(work)?;
+                let xtask = xtask.args(["image", "--tag", TAG, "--context", work.as_str()]);
+                let xtask = xtask.args(["--dockerfile", dockerfile.as_str()]);
+                let xtask = xtask.args(self.offline.then_some("--offline")).args(no_cache.then_some("--no-cache"));
+                samples.push(time(&xtask)?);
+            }
+            scenario.prepare(work)?;
+            docker_ms.push(plain.time(&spec)?);
+        }
+        let (xtask_ms, binary_ms, docker_ms) = (Stats::of(xtask_ms), Stats::of(binary_ms), Stats::of(docker_ms));
+        Ok(BuildFigure {
+            scenario: scenario.name(),
+            overhead: xtask_ms.median / docker_ms.median,
+            xtask_ms,
+            binary_ms,
+            docker_ms,
+        })
+    }
+
+    fn size_figures(
+        &self,
+        engine: &Engine,
+        work: &Utf8Path,
+        plain: &PlainBuild<'_>,
+        bases: &BTreeMap<String, String>,
+    ) -> Result<SizeFigures> {
+        eprintln!("Measuring sizes, and building the naive image.");
+        let final_bytes = image_size(engine, TAG)?;
+        let runtime_base_bytes = image_size(engine, &bases["RUNTIME_IMAGE"])?;
+        let site_packages = format!("/usr/local/lib/python{}/site-packages", bases["PYTHON_MINOR"]);
+        let counted = engine.run_once(TAG, "du", &["-sbc", &site_packages, "/app"])?;
+        let payload_bytes: u64 = counted
+            .lines()
+            .last()
+            .and_then(|total| total.split_whitespace().next()?.parse().ok())
+            .with_context(|| format!("cannot read du's total from `{counted}`"))?;
+
+        // The beginner's context: everything in one folder, a .env, no .dockerignore.
+        let naive = work.join("naive");
+        let fixture = project::root().join("tests/fixtures/naive");
+        process::read(&CommandLine::new("cp").args(["-a", fixture.as_str(), naive.as_str()]))?;
+        std::fs::copy(work.join("docker/libraries.list"), naive.join("libraries.list"))?;
+        let mut spec = PlainBuild::spec(NAIVE_TAG, naive.join("Dockerfile"), &naive);
+        spec.build_args.insert("BUILDER_IMAGE".to_string(), bases["BUILDER_IMAGE"].clone());
+        plain.time(&spec)?;
+        let naive_bytes = image_size(engine, NAIVE_TAG)?;
+
+        let added_bytes = final_bytes.saturating_sub(runtime_base_bytes);
+        Ok(SizeFigures {
+            final_bytes,
+            runtime_base_bytes,
+            added_bytes,
+            payload_bytes,
+            waste_ratio: added_bytes as f64 / payload_bytes as f64,
+            naive_bytes,
+            final_over_naive: final_bytes as f64 / naive_bytes as f64,
+        })
+    }
+
+    fn lifecycle_figures(
+        &self,
+        sh: &Shell,
+        engine: &Engine,
+        work: &Utf8Path,
+        plain: &PlainBuild<'_>,
+    ) -> Result<LifecycleFigures> {
+        eprintln!("Timing start and stop ({} runs each).", self.runs);
+        let image_id = engine.inspect_image(TAG)?.context("the bench image is gone")?.id;
+        let (ready_ms, stop_ms) = self.start_and_stop(engine, &image_id)?;
+
+        // The same image, started the way a shell-form CMD starts it.
+        let shell_form = work.join("shell-form");
+        sh.write_file(
+            shell_form.join("Dockerfile"),
+            format!("FROM {image_id}\nCMD python -m uvicorn main:app --host 0.0.0.0 --port 8000\n"),
+        )?;
+        plain.time(&PlainBuild::spec(SHELL_FORM_TAG, shell_form.join("Dockerfile"), &shell_form))?;
+        let (_, shell_form_stop_ms) = self.start_and_stop(engine, SHELL_FORM_TAG)?;
+        Ok(LifecycleFigures { ready_ms, stop_ms, shell_form_stop_ms })
+    }
+
+    /// Ready and stop times of `image`, over the runs.
+    fn start_and_stop(&self, engine: &Engine, image: &str) -> Result<(Stats, Stats)> {
+        let (mut ready, mut stop) = (Vec::new(), Vec::new());
+        for _ in 0..self.runs {
+            let clock = Instant::now();
+            let container = engine.start(&Spec::owned("bench", image))?;
+            let port = container.host_port()?;
+            let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
+            if status != 200 {
+                bail!("{image} answered {status} on /health");
+            }
+            ready.push(millis(clock.elapsed()));
+            stop.push(millis(container.stop()?));
+        }
+        Ok((Stats::of(ready), Stats::of(stop)))
+    }
+}
+
+/// Bytes of the project's context that reach the engine, counted as the
+/// files a `FROM scratch` image copies from it: the same for both builders.
+fn context_figures(sh: &Shell, root: &Utf8Path, work: &Utf8Path, plain: &PlainBuild<'_>) -> Result<ContextFigures> {
+    eprintln!("Measuring the build context, then again with 1 GiB in target/.");
+    let probe = work.join("context.Dockerfile");
+    sh.write_file(&probe, "FROM scratch\nCOPY . /context/\n")?;
+    let spec = PlainBuild::spec(CONTEXT_TAG, probe, root);
+    let measure = || -> Result<(u64, f64)> {
+        let ms = plain.time(&spec)?;
+        Ok((image_size(plain.engine, CONTEXT_TAG)?, ms))
+    };
+    let (bytes, _) = measure()?;
+    let junk = project::scratch_dir()?.join("bench-junk.bin");
+    // Sparse: made at once, and 1 GiB to read for a context that lets it in.
+    std::fs::File::create(&junk)?.set_len(1 << 30)?;
+    let with_junk = measure();
+    let _ = std::fs::remove_file(&junk);
+    let (bytes_with_junk, ms_with_junk) = with_junk?;
+    Ok(ContextFigures { bytes, bytes_with_junk, ms_with_junk })
+}
+
+fn image_size(engine: &Engine, image: &str) -> Result<u64> {
+    Ok(engine.inspect_image(image)?.with_context(|| format!("the engine has no image {image}"))?.size)
+}
+
+/// Milliseconds `line` took; its output goes nowhere, a failure stops the bench.
+fn time(line: &CommandLine) -> Result<f64> {
+    let clock = Instant::now();
+    let output = process::output(line)?;
+    let took = millis(clock.elapsed());
+    if !output.status.success() {
+        bail!("`{line}` failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(took)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_read() {
+        let parse = |list: &[&str]| Bench::parse(&mut Args::of("bench", list));
+        assert_eq!(parse(&["--runs", "3"]).unwrap().runs, 3);
+        assert!(parse(&["--runs", "0"]).is_err());
+        assert!(parse(&["--tag", "x"]).is_err());
+    }
+
+    /// The plain build the bench times is the very command that the
+    /// xtask it times beside it runs.
+    #[test]
+    fn the_plain_build_is_the_image_task_s_build_command() {
+        let mut flags = crate::cli::ImageFlags::default();
+        let image_args = ["--tag", TAG, "--context", "/w", "--dockerfile", "/w/docker/Dockerfile", "--no-cache"];
+        let mut args = Args::of("image", &image_args);
+        while let Some(given) = args.next().unwrap() {
+            flags.accept(&given).unwrap();
+        }
+        let by_image = flags.into_spec().unwrap();
+        let by_bench =
+            BuildSpec { no_cache: true, ..PlainBuild::spec(TAG, "/w/docker/Dockerfile".into(), "/w".into()) };
+        let engine = Engine::default();
+        let line = |spec| engine.build_command(spec, &Bases::Dockerfile, "/t/iid".into()).unmasked();
+        assert_eq!(line(&by_bench), line(&by_image));
+        assert_eq!(
+            line(&by_bench),
+            "docker build --file /w/docker/Dockerfile --iidfile /t/iid --tag xtask-bench/fastapi-server:latest --force-rm --no-cache /w"
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! The bench's Markdown table, made from its report.
+
+use super::figures::{BenchReport, Stats};
+
+pub fn markdown(report: &BenchReport) -> String {
+    let ms = |s: &Stats| format!("{:.0} ms ({:.0}–{:.0})", s.median, s.min, s.max);
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let mut out = format!(
+        "Bench of {}, engine {}, {}; median of {} runs (min–max).\n\n",
+        report.date, report.engine, report.bases, report.runs
+    );
+    out +=
+        "| build | `cargo xtask image` | xtask binary alone | plain `docker build` | ratio |\n|---|---|---|---|---|\n";
+    for b in &report.build {
+        let (xtask, binary, docker) = (ms(&b.xtask_ms), ms(&b.binary_ms), ms(&b.docker_ms));
+        out += &format!("| {} | {xtask} | {binary} | {docker} | {:.2} |\n", b.scenario, b.overhead);
+    }
+    if let Some(c) = &report.cargo_startup_ms {
+        out += &format!("| cargo's own start (`cargo xtask --help`) | {} | | | |\n", ms(c));
+    }
+    if let Some(s) = &report.size {
+        out += "\n| size | |\n|---|---|\n";
+        out += &format!("| final image | {} ({} bytes) |\n", mib(s.final_bytes), s.final_bytes);
+        out += &format!("| runtime base | {} |\n", mib(s.runtime_base_bytes));
+        out += &format!("| added over the base | {} |\n", mib(s.added_bytes));
+        out += &format!("| site-packages + app | {} |\n", mib(s.payload_bytes));
+        out += &format!("| waste ratio (added ÷ payload) | {:.3} |\n", s.waste_ratio);
+        out += &format!("| naive single-stage image | {} |\n", mib(s.naive_bytes));
+        out += &format!("| final ÷ naive | {:.2} |\n", s.final_over_naive);
+    }
+    if let Some(c) = &report.context {
+        out += "\n| build context | |\n|---|---|\n";
+        out += &format!("| bytes sent | {} |\n", c.bytes);
+        out += &format!("| bytes sent with 1 GiB in target/ | {} ({:.0} ms) |\n", c.bytes_with_junk, c.ms_with_junk);
+    }
+    if let Some(l) = &report.lifecycle {
+        out += "\n| start and stop | |\n|---|---|\n";
+        out += &format!("| `docker run` to first answer on /health | {} |\n", ms(&l.ready_ms));
+        out += &format!("| `docker stop`, exec-form CMD (ours) | {} |\n", ms(&l.stop_ms));
+        out += &format!("| `docker stop`, shell-form CMD | {} |\n", ms(&l.shell_form_stop_ms));
+    }
+    if let Some(message) = &report.message {
+        out += &format!("\nThe bench stopped early: {message}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::bench::figures::BuildFigure;
+
+    #[test]
+    fn the_table_has_a_row_per_figure() {
+        let stats = Stats::of(vec![1.0]);
+        let report = BenchReport {
+            runs: 1,
+            build: vec![BuildFigure {
+                scenario: "no-op rebuild",
+                xtask_ms: stats,
+                binary_ms: stats,
+                docker_ms: stats,
+                overhead: 1.0,
+            }],
+            ..BenchReport::default()
+        };
+        let table = markdown(&report);
+        assert!(table.contains("| no-op rebuild | 1 ms (1–1) | 1 ms (1–1) | 1 ms (1–1) | 1.00 |"), "{table}");
+    }
+}

@@ -1,0 +1,127 @@
+//! `cargo xtask lint`: the classic container mistakes, in the Dockerfile
+//! (hadolint, and our own rules) and in the built image (its config, its
+//! files, and how it behaves when run).
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use xshell::Shell;
+
+use super::{Done, Task};
+use crate::{
+    cli::{Args, ImageFlags},
+    engine::{build::BuildSpec, Engine},
+    lint::{self, hadolint, image_policy, Finding, Severity},
+    service,
+    sys::project,
+};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub dockerfile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// No error-level finding, and every check could run.
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl crate::report::Report for LintReport {
+    fn success(&self) -> bool {
+        self.success
+    }
+
+    fn failure(message: String) -> LintReport {
+        LintReport { message: Some(message), ..LintReport::default() }
+    }
+}
+
+pub struct Lint {
+    /// What to build, and where the Dockerfile and context are.
+    build: BuildSpec,
+    /// An image to check instead of building one.
+    image: Option<String>,
+}
+
+impl Task for Lint {
+    type Report = LintReport;
+
+    fn parse(args: &mut Args) -> Result<Lint> {
+        let (mut build, mut image) = (ImageFlags::default(), None);
+        while let Some(given) = args.next()? {
+            match given.name() {
+                "--image" => image = Some(given.value().to_string()),
+                _ => build.accept(&given)?,
+            }
+        }
+        Ok(Lint { build: build.into_spec()?, image })
+    }
+
+    fn run(self, sh: &Shell) -> Done<LintReport> {
+        let mut report = LintReport::default();
+        report.summary.dockerfile = project::shown(&self.build.dockerfile);
+        let outcome = self.check(sh, &Engine::default(), &mut report);
+        for finding in &report.findings {
+            let line = finding.line.map_or(String::new(), |l| format!(":{l}"));
+            let path = finding.path.as_deref().map_or(String::new(), |p| format!(" {p}"));
+            eprintln!(
+                "{}{line}{path}: {} [{}] {}",
+                finding.file,
+                finding.severity.name(),
+                finding.rule,
+                finding.message
+            );
+        }
+        let count = |severity| report.findings.iter().filter(|f| f.severity == severity).count();
+        report.summary.errors = count(Severity::Error);
+        report.summary.warnings = count(Severity::Warning);
+        report.summary.infos = count(Severity::Info);
+        report.success = outcome.is_ok() && report.summary.errors == 0;
+        report.message = Some(match outcome {
+            Ok(()) => format!(
+                "{} error(s), {} warning(s), {} info(s).",
+                report.summary.errors, report.summary.warnings, report.summary.infos
+            ),
+            Err(error) => format!("{error:#}"),
+        });
+        eprintln!("{}", report.message.as_deref().unwrap_or_default());
+        report.into()
+    }
+}
+
+impl Lint {
+    fn check(&self, sh: &Shell, engine: &Engine, report: &mut LintReport) -> Result<()> {
+        let dockerfile = &self.build.dockerfile;
+        let text = sh.read_file(dockerfile).with_context(|| format!("cannot read the Dockerfile {dockerfile}"))?;
+        let file = project::shown(dockerfile);
+        report.findings.extend(hadolint::check(sh, dockerfile, &file)?);
+        report.findings.extend(lint::check_dockerfile(&text, &file));
+        let ignore_file = self.build.context.join(".dockerignore");
+        let ignore = sh.read_file(&ignore_file).ok();
+        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &project::shown(&ignore_file)));
+
+        // A built image is run by id, so that a concurrent build of the same tag cannot swap it.
+        let (image, shown_as) = match &self.image {
+            Some(image) => (image.clone(), image.clone()),
+            None => {
+                let built = service::build_image(engine, &self.build)?;
+                (built.image_id, self.build.tag.clone())
+            }
+        };
+        report.summary.image = Some(shown_as.clone());
+        let info = engine.inspect_image(&image)?.with_context(|| format!("there is no image {image}"))?;
+        report.findings.extend(image_policy::check_config(&info.config, &shown_as));
+        report.findings.extend(image_policy::check_files(engine, &image, &shown_as)?);
+        report.findings.extend(image_policy::check_running(engine, &image, &shown_as)?);
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! `cargo xtask stop [--all] [--tag NAME[:TAG]]`: removes the containers
+//! `run` started, or with `--all` every container of ours, live smoke runs
+//! included; `--tag` keeps to the containers of that image tag.
+
+use anyhow::Result;
+use serde::Serialize;
+use xshell::Shell;
+
+use super::{Done, Task};
+use crate::{
+    cli::{usage, Args},
+    engine::{
+        container::{MANAGED, TAG_LABEL, TASK},
+        reference, Engine,
+    },
+    report::Report,
+};
+
+#[derive(Debug, Default, Serialize)]
+pub struct StopReport {
+    pub removed: Vec<String>,
+    pub success: bool,
+    pub message: String,
+}
+
+impl Report for StopReport {
+    fn success(&self) -> bool {
+        self.success
+    }
+
+    fn failure(message: String) -> StopReport {
+        StopReport { message, ..StopReport::default() }
+    }
+}
+
+#[derive(Debug)]
+pub struct Stop {
+    all: bool,
+    tag: Option<String>,
+}
+
+impl Task for Stop {
+    type Report = StopReport;
+
+    fn parse(args: &mut Args) -> Result<Stop> {
+        let mut stop = Stop { all: false, tag: None };
+        while let Some(given) = args.next()? {
+            match given.name() {
+                "--all" => stop.all = true,
+                "--tag" => stop.tag = Some(reference::normalize(given.value()).map_err(usage)?),
+                _ => return Err(given.unhandled()),
+            }
+        }
+        Ok(stop)
+    }
+
+    fn run(self, _sh: &Shell) -> Done<StopReport> {
+        match self.remove(&Engine::default()) {
+            Ok(removed) => {
+                let message = format!("Removed {} container(s).", removed.len());
+                StopReport { removed, success: true, message }
+            }
+            Err(error) => StopReport::failure(format!("{error:#}")),
+        }
+        .into()
+    }
+}
+
+impl Stop {
+    /// Label filters of the containers to remove (the engine ANDs them).
+    fn filters(&self) -> Vec<String> {
+        let which = if self.all { format!("label={MANAGED}") } else { format!("label={TASK}=run") };
+        let tag = self.tag.iter().map(|tag| format!("label={TAG_LABEL}={tag}"));
+        std::iter::once(which).chain(tag).collect()
+    }
+
+    fn remove(&self, engine: &Engine) -> Result<Vec<String>> {
+        engine.version()?;
+        let names = engine.container_names(&self.filters())?;
+        engine.remove_containers(&names)?;
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(list: &[&str]) -> String {
+        Stop::parse(&mut Args::of("stop", list)).unwrap().filters().join(" ")
+    }
+
+    #[test]
+    fn filters_pick_what_to_remove() {
+        assert_eq!(filters(&[]), "label=dev.xtask.task=run");
+        assert_eq!(filters(&["--all"]), "label=dev.xtask.managed");
+        assert_eq!(filters(&["--tag", "app"]), "label=dev.xtask.task=run label=dev.xtask.tag=app:latest");
+    }
+}
