@@ -4,7 +4,6 @@
 mod common;
 
 use std::{
-    process::Command,
     thread,
     time::{Duration, Instant},
 };
@@ -21,11 +20,6 @@ fn smoke(tag: &TagGuard, extra: &[String]) -> Run {
 fn build_fixture(name: &str, tag: &TagGuard) {
     let run = image_from(&fixture_context(name), &tag.0);
     assert_eq!(run.code, 0, "{}", run.json);
-}
-
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
-    assert!(status.success());
 }
 
 /// Waits until process `pid` has started its container.
@@ -112,7 +106,8 @@ fn a_signal_during_the_wait_removes_the_container() {
         let signalled = Instant::now();
         signal(pid, name);
         let run = finish((child, started));
-        assert_eq!(run.code, 1, "SIG{name}: {}", run.json);
+        // The shell's convention: 128 + the signal's number.
+        assert_eq!(run.code, if name == "INT" { 130 } else { 143 }, "SIG{name}: {}", run.json);
         assert!(run.str("message").starts_with("Interrupted by a signal"), "SIG{name}: {}", run.json);
         assert!(signalled.elapsed() < Duration::from_secs(5), "SIG{name}: took {:?} to end", signalled.elapsed());
         assert_eq!(containers_of(pid), Vec::<String>::new(), "SIG{name} left a container");
@@ -200,4 +195,69 @@ fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     assert!(run.str("url").starts_with("http://127.0.0.1:"));
     assert_eq!(containers_of(pid), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_smoke_does_not_move_the_tag() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("kept");
+    let before = image_from(&copy_of_build_context(&[]), &tag.0).str("imageId").to_string();
+    let broken = fixture_context("health_500");
+    let run = task_in("smoke", &broken, &tag.0, &[], &[]);
+    assert_eq!(run.code, 1, "{}", run.json);
+    let message = run.str("message");
+    assert!(message.starts_with("Not every path answered 200"), "{}", run.json);
+    assert!(
+        message.contains(&format!(
+            "{} still names the image it named before; this build is the untagged image sha256:",
+            tag.0
+        )),
+        "{}",
+        run.json
+    );
+    assert_eq!(image_id(&tag.0), before, "the tag must keep the image that passed");
+}
+
+#[test]
+fn run_starts_the_code_as_it_is_now() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("fresh");
+    let context = copy_of_build_context(&[]);
+    let run_it = || {
+        let run = task_in("run", &context, &tag.0, &[], &[]);
+        assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+        (ContainerGuard(run.str("containerId").to_string()), run.str("url").rsplit(':').next().unwrap().to_string())
+    };
+    let (first, port) = run_it();
+    assert_eq!(http_status(&port, "/added"), Some(404));
+    drop(first);
+    let app = std::fs::read_to_string(context.path().join("app/main.py")).unwrap();
+    context.write(
+        "app/main.py",
+        &format!("{app}\n\n@app.get(\"/added\")\ndef added() -> dict[str, str]:\n    return {{}}\n"),
+    );
+    let (_second, port) = run_it();
+    assert_eq!(http_status(&port, "/added"), Some(200), "run started the code as it was before the edit");
+}
+
+#[test]
+fn stop_keeps_to_this_checkout_unless_all() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("elsewhere");
+    let id = image_from(&copy_of_build_context(&[]), &tag.0).str("imageId").to_string();
+    // A `run` container of another checkout of the project, on the same engine.
+    let theirs = ContainerGuard(unique("xtask-test-theirs"));
+    let labels = ["dev.xtask.managed=true", "dev.xtask.task=run", "dev.xtask.project=/another/checkout"];
+    let mut args = vec!["run", "--detach", "--name", &theirs.0, "--entrypoint", "sleep"];
+    let tag_label = format!("dev.xtask.tag={}", tag.0);
+    for label in labels.iter().copied().chain([tag_label.as_str()]) {
+        args.extend(["--label", label]);
+    }
+    args.extend([id.as_str(), "60"]);
+    docker_ok(&args);
+
+    let stopped = xtask(&["stop", "--tag", &tag.0]);
+    assert_eq!((stopped.code, &stopped.json["removed"]), (0, &serde_json::json!([])), "{}", stopped.json);
+    let all = xtask(&["stop", "--all", "--tag", &tag.0]);
+    assert_eq!(all.json["removed"], serde_json::json!([theirs.0]), "{}", all.json);
 }

@@ -125,6 +125,24 @@ fn docker_ready() -> bool {
     answers
 }
 
+/// Whether this leg of the suite builds with BuildKit (`.ci/run` runs the
+/// Docker tests once per builder: DOCKER_BUILDKIT=1 with Debian's docker
+/// 20.10 client, and the legacy builder).
+pub fn buildkit() -> bool {
+    std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "1")
+}
+
+/// Every container on the engine, running or not.
+pub fn all_containers() -> Vec<String> {
+    docker_ok(&["ps", "--all", "--quiet", "--no-trunc"]).lines().map(str::to_string).collect()
+}
+
+/// Sends signal NAME (INT, TERM) to process `pid` alone, not its group.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().expect("docker runs")
 }
@@ -228,6 +246,15 @@ pub fn run_ok(command: &mut Command) -> Output {
     output
 }
 
+/// `cargo xtask TASK --tag TAG` from `context`, whose Dockerfile is at
+/// docker/Dockerfile, with `extra` arguments.
+pub fn task_in(task: &str, context: &TempDir, tag: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let dockerfile = context.path().join("docker/Dockerfile");
+    let mut args = vec![task, "--tag", tag, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()];
+    args.extend(extra);
+    xtask_with(&args, env)
+}
+
 /// A build context whose app is the fixture `tests/fixtures/NAME/main.py`.
 pub fn fixture_context(name: &str) -> TempDir {
     let context = copy_of_build_context(&[]);
@@ -240,8 +267,7 @@ pub fn fixture_context(name: &str) -> TempDir {
 
 /// `cargo xtask image --tag TAG` from `context`, whose Dockerfile is at docker/Dockerfile.
 pub fn image_from(context: &TempDir, tag: &str) -> Run {
-    let dockerfile = context.path().join("docker/Dockerfile");
-    xtask(&["image", "--tag", tag, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()])
+    task_in("image", context, tag, &[], &[])
 }
 
 /// Names of the containers of ours that process `pid` owns.

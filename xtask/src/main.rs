@@ -8,19 +8,28 @@
 //! - `cli`, `report`, `service`, `lint/`: what the tasks share;
 //! - `engine/`: the one entry point to the container engine;
 //! - `sys/`: child processes, the HTTP probe, signals, project paths.
+//!
+//! `cargo fuzz` builds this same crate as its fuzz targets (`fuzz/`), with
+//! `cfg(fuzzing)`: then `fuzz.rs` stands in for `main`.
+#![cfg_attr(fuzzing, no_main)]
 
 mod cli;
 mod engine;
+#[cfg(fuzzing)]
+mod fuzz;
 mod lint;
 mod report;
 mod service;
 mod sys;
 mod tasks;
 
+#[cfg(not(fuzzing))]
 use std::{io::Write, process::ExitCode};
 
+#[cfg(not(fuzzing))]
 use crate::report::{NoTask, Printed, Report};
 
+#[cfg(not(fuzzing))]
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     let name = args.next().map(|name| name.to_string_lossy().into_owned());
@@ -42,13 +51,19 @@ fn main() -> ExitCode {
         .collect();
     sys::signals::install();
     let finished = tasks::run(task, args);
-    let code = print(&finished.printed.json, finished.printed.code);
+    // A run that a signal ended exits as the shell reports one: 128 + its number.
+    let code = match (finished.printed.code, sys::signals::received()) {
+        (0, _) | (_, None) => finished.printed.code,
+        (_, Some(signum)) => 128 + signum as u8,
+    };
+    let code = print(&finished.printed.json, code);
     if let Some(then) = finished.then {
         then();
     }
     code
 }
 
+#[cfg(not(fuzzing))]
 /// Writes `text` on stdout, flushed at once: `run --attach` goes on after
 /// its report. Returns `code` as the exit code.
 fn print(text: &str, code: u8) -> ExitCode {

@@ -50,7 +50,7 @@ impl Report for NoTask {
 }
 
 /// The contract's output for `image`: these fields and no others.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageReport {
     /// Empty when no image was built.

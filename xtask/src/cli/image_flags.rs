@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use super::{usage, Given};
 use crate::{
-    engine::{build::BuildSpec, offline, reference},
+    engine::{
+        build::{BuildSpec, Secret},
+        offline, reference,
+    },
     sys::project,
 };
 
@@ -27,14 +30,18 @@ struct InputData {
     tag: Option<String>,
 }
 
+/// The image flags as given. `--input` is read as it comes, and the flags
+/// override what it says, whatever their order.
 #[derive(Debug, Default)]
 pub struct ImageFlags {
+    input: Option<InputData>,
     dockerfile: Option<Utf8PathBuf>,
     context: Option<Utf8PathBuf>,
     build_args: BTreeMap<String, String>,
     tag: Option<String>,
     offline: bool,
     no_cache: bool,
+    secrets: Vec<Secret>,
 }
 
 impl ImageFlags {
@@ -50,39 +57,44 @@ impl ImageFlags {
             "--tag" => self.tag = Some(given.value().to_string()),
             "--offline" => self.offline = true,
             "--no-cache" => self.no_cache = true,
-            "--input" => self.read_input(given.value())?,
+            "--secret" => self.secrets.push(Secret::parse(given.value()).map_err(usage)?),
+            "--input" => self.input = Some(read_input(given.value())?),
             _ => return Err(given.unhandled()),
         }
         Ok(())
     }
 
-    /// `--input FILE` (or `-` for stdin) holds the contract's InputData.
-    fn read_input(&mut self, file: &str) -> Result<()> {
-        let text = if file == "-" {
-            std::io::read_to_string(std::io::stdin()).context("cannot read the input from stdin")?
-        } else {
-            std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read the input file {file}: {e}")))?
-        };
-        let input: InputData =
-            serde_json::from_str(&text).map_err(|e| usage(format!("the input {file} is not valid InputData: {e}")))?;
-        self.dockerfile = Some(project::from_user(&input.dockerfile_path)?);
-        self.context = input.build_context.as_deref().map(project::from_user).transpose()?;
-        self.build_args.extend(input.build_args);
-        self.tag = input.tag;
-        Ok(())
-    }
-
     pub fn into_spec(self) -> Result<BuildSpec> {
         let root = project::root();
+        let (mut dockerfile, mut context, mut build_args, mut tag) = (None, None, BTreeMap::new(), None);
+        if let Some(input) = self.input {
+            dockerfile = Some(project::from_user(&input.dockerfile_path)?);
+            context = input.build_context.as_deref().map(project::from_user).transpose()?;
+            build_args = input.build_args;
+            tag = input.tag;
+        }
+        build_args.extend(self.build_args);
+        let tag = self.tag.or(tag);
         Ok(BuildSpec {
-            tag: reference::normalize(self.tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
-            dockerfile: self.dockerfile.unwrap_or_else(|| root.join("docker/Dockerfile")),
-            context: self.context.unwrap_or(root),
-            build_args: self.build_args,
+            tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
+            dockerfile: self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join("docker/Dockerfile")),
+            context: self.context.or(context).unwrap_or(root),
+            build_args,
             offline: offline::requested(self.offline),
             no_cache: self.no_cache,
+            secrets: self.secrets,
         })
     }
+}
+
+/// `--input FILE` (or `-` for stdin) holds the contract's InputData.
+fn read_input(file: &str) -> Result<InputData> {
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read the input from stdin")?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read the input file {file}: {e}")))?
+    };
+    serde_json::from_str(&text).map_err(|e| usage(format!("the input {file} is not valid InputData: {e}")))
 }
 
 #[cfg(test)]
@@ -154,5 +166,27 @@ mod tests {
         std::fs::remove_file(&dir).unwrap();
         assert_eq!((spec.tag.as_str(), spec.context.as_str(), spec.build_args["A"].as_str()), ("x:2", "/ctx", "1"));
         assert!(error.to_string().contains("unknown field `extra`"), "{error}");
+    }
+
+    /// Flags override `--input`, whatever their order.
+    #[test]
+    fn flags_win_over_the_input_file_in_any_order() {
+        let file = std::env::temp_dir().join(project::unique_name("input"));
+        std::fs::write(
+            &file,
+            r#"{"dockerfilePath":"/d/Dockerfile","buildContext":"/in","buildArgs":{"A":"in","B":"in"},"tag":"in:1"}"#,
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        let before = parse(&["--tag", "flag:1", "--context", "/flag", "--build-arg", "A=flag", "--input", file]);
+        let after = parse(&["--input", file, "--tag", "flag:1", "--context", "/flag", "--build-arg", "A=flag"]);
+        std::fs::remove_file(file).unwrap();
+        for spec in [before.unwrap(), after.unwrap()] {
+            assert_eq!(
+                (spec.tag.as_str(), spec.context.as_str(), spec.dockerfile.as_str()),
+                ("flag:1", "/flag", "/d/Dockerfile")
+            );
+            assert_eq!((spec.build_args["A"].as_str(), spec.build_args["B"].as_str()), ("flag", "in"));
+        }
     }
 }

@@ -50,6 +50,11 @@ const IMAGE: &[Flag] = &[
     switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
     switch("--no-cache", "build every step again"),
     valued(
+        "--secret",
+        "id=NAME,src=FILE|env=VAR",
+        "repeatable; a BuildKit secret mount: in no layer, no history, no log",
+    ),
+    valued(
         "--input",
         "FILE",
         "the same as JSON: {\"dockerfilePath\", \"buildContext\", \"buildArgs\", \"tag\"} (- for stdin)",
@@ -64,10 +69,11 @@ pub const TASKS: &[TaskInfo] = &[
     },
     TaskInfo {
         name: "run",
-        summary: "start a container from the image (built if missing); report its URL once /health answers",
+        summary: "build the image (cached), start it; report its URL once /health answers, and only then tag it",
         flags: &[
             IMAGE,
             &[
+                switch("--no-build", "start the image the tag names as it is"),
                 valued("--port", "HOSTPORT", "publish on this port of 127.0.0.1 (default a free one)"),
                 valued("--env", "KEY=VALUE", "repeatable; set in the container, never printed"),
                 switch("--attach", "follow the service's log until Ctrl-C, then remove the container"),
@@ -88,9 +94,9 @@ pub const TASKS: &[TaskInfo] = &[
     },
     TaskInfo {
         name: "stop",
-        summary: "remove the containers `run` started",
+        summary: "remove the containers `run` started from this checkout",
         flags: &[&[
-            switch("--all", "every container of ours, smoke and lint runs included"),
+            switch("--all", "every container of ours on the engine: other checkouts', smoke and lint runs included"),
             valued("--tag", "NAME[:TAG]", "only the containers of that image tag"),
         ]],
     },

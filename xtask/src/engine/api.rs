@@ -20,7 +20,7 @@ pub fn get<T: DeserializeOwned>(path: &str) -> Option<Option<T>> {
     let mut stream = UnixStream::connect(socket()?).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     // HTTP/1.0: the engine closes the connection after one plain (not chunked) body.
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").ok()?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").as_bytes()).ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
     let (status, body) = split_response(&response)?;

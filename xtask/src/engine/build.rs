@@ -8,16 +8,14 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{diagnose, offline::StandIns, Engine, ImageInfo};
-use crate::sys::{
-    process::{self, CommandLine},
-    project,
-};
+use super::{diagnose, offline::StandIns, Builder, Engine, ImageInfo};
+use crate::sys::{process::CommandLine, project};
 
 /// What to build.
 #[derive(Debug)]
 pub struct BuildSpec {
-    /// Normalised: `NAME:TAG`.
+    /// Normalised: `NAME:TAG`. The build itself leaves it alone: the tag
+    /// moves to the image only once it passed its checks (`Engine::tag`).
     pub tag: String,
     pub dockerfile: Utf8PathBuf,
     pub context: Utf8PathBuf,
@@ -25,6 +23,100 @@ pub struct BuildSpec {
     /// Build on stand-in base images made locally.
     pub offline: bool,
     pub no_cache: bool,
+    /// BuildKit secret mounts: in no layer and no history.
+    pub secrets: Vec<Secret>,
+}
+
+/// `--secret id=NAME,src=FILE|env=VAR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub id: String,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(Utf8PathBuf),
+    Env(String),
+}
+
+impl Secret {
+    /// `id=NAME,src=FILE` or `id=NAME,env=VAR`, as docker's `--secret` reads it.
+    pub fn parse(value: &str) -> Result<Secret, String> {
+        let (mut id, mut source) = (None, None);
+        for part in value.split(',') {
+            match part.split_once('=') {
+                Some(("id", name)) if !name.is_empty() => id = Some(name.to_string()),
+                Some(("src" | "source", file)) if !file.is_empty() && source.is_none() => {
+                    source = Some(SecretSource::File(file.into()))
+                }
+                Some(("env", var)) if !var.is_empty() && source.is_none() => {
+                    source = Some(SecretSource::Env(var.into()))
+                }
+                _ => return Err(format!("`--secret {value}` must have the form id=NAME,src=FILE or id=NAME,env=VAR")),
+            }
+        }
+        match (id, source) {
+            (Some(id), Some(source)) => Ok(Secret { id, source }),
+            _ => Err(format!("`--secret {value}` must have the form id=NAME,src=FILE or id=NAME,env=VAR")),
+        }
+    }
+}
+
+/// The files the engine reads the secrets from. A secret from the
+/// environment is written to a file only we can read, removed on drop: its
+/// value never stands on a command line.
+struct SecretFiles {
+    files: Vec<(String, Utf8PathBuf)>,
+    written: Vec<Utf8PathBuf>,
+}
+
+impl SecretFiles {
+    fn write(secrets: &[Secret]) -> Result<SecretFiles> {
+        let mut made = SecretFiles { files: Vec::new(), written: Vec::new() };
+        for secret in secrets {
+            let path = match &secret.source {
+                SecretSource::File(path) if path.is_file() => path.clone(),
+                SecretSource::File(path) => {
+                    bail!("The secret `{}` is read from {path}, which is not a file.", secret.id)
+                }
+                SecretSource::Env(var) => {
+                    let Some(value) = std::env::var_os(var) else {
+                        bail!(
+                            "The secret `{}` is read from the environment variable {var}, which is not set.",
+                            secret.id
+                        )
+                    };
+                    let path = project::scratch_dir()?.join(project::unique_name("secret"));
+                    made.written.push(path.clone());
+                    write_private(&path, value.as_encoded_bytes())?;
+                    path
+                }
+            };
+            made.files.push((secret.id.clone(), path));
+        }
+        Ok(made)
+    }
+}
+
+impl Drop for SecretFiles {
+    fn drop(&mut self) {
+        for path in &self.written {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Writes `bytes` to a new file that only its owner may read.
+fn write_private(path: &Utf8Path, bytes: &[u8]) -> Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {path}"))?;
+    file.write_all(bytes).with_context(|| format!("cannot write {path}"))
 }
 
 /// The base images a build stands on.
@@ -42,6 +134,14 @@ impl Bases {
             for (key, value) in stand_ins.build_args() {
                 build_args.entry(key.to_string()).or_insert_with(|| value.to_string());
             }
+        }
+    }
+
+    /// The bases' Python (X.Y), where we know it.
+    fn python(&self) -> Option<&str> {
+        match self {
+            Bases::Dockerfile => None,
+            Bases::StandIns(stand_ins) => Some(stand_ins.python()),
         }
     }
 
@@ -65,25 +165,32 @@ impl Engine {
         Ok(if offline { Bases::StandIns(StandIns::ensure(self)?) } else { Bases::Dockerfile })
     }
 
-    /// The build's command line. `--force-rm` because the legacy builder
-    /// otherwise keeps the containers of failed steps. Build-arg values
-    /// are masked wherever the command is shown: they may hold tokens.
-    pub fn build_command(&self, spec: &BuildSpec, bases: &Bases, iidfile: &Utf8Path) -> CommandLine {
+    /// The build's command line. It names no tag: see `BuildSpec::tag`.
+    /// `--force-rm` because the legacy builder otherwise keeps the
+    /// containers of failed steps. Build-arg values are masked wherever the
+    /// command is shown: they may hold tokens.
+    pub fn build_command(
+        &self,
+        spec: &BuildSpec,
+        bases: &Bases,
+        secrets: &[(String, Utf8PathBuf)],
+        iidfile: &Utf8Path,
+    ) -> CommandLine {
         let mut build_args = spec.build_args.clone();
         bases.add_build_args(&mut build_args);
-        let mut line = self.cli().args(["build", "--file", spec.dockerfile.as_str(), "--iidfile", iidfile.as_str()]);
-        line = line.args(["--tag", &spec.tag, "--force-rm"]);
-        if spec.no_cache {
-            line = line.arg("--no-cache");
-        }
+        let line = self.cli().args(["build", "--file", spec.dockerfile.as_str(), "--iidfile", iidfile.as_str()]);
+        let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
         for (key, value) in &build_args {
             line = line.arg("--build-arg").masked_pair(key, value);
+        }
+        for (id, path) in secrets {
+            line = line.arg("--secret").arg(format!("id={id},src={path}"));
         }
         line.arg(spec.context.as_str())
     }
 
-    /// Builds `spec` and tags it; on failure, one sentence saying why, and
-    /// the tag still names the image it named before.
+    /// Builds `spec` into an untagged image; on failure, one sentence
+    /// saying why.
     pub fn build(&self, spec: &BuildSpec) -> Result<Built> {
         if !spec.dockerfile.is_file() {
             bail!("The Dockerfile {} does not exist.", spec.dockerfile);
@@ -91,22 +198,49 @@ impl Engine {
         if !spec.context.is_dir() {
             bail!("The build context {} is not a directory.", spec.context);
         }
+        if !spec.secrets.is_empty() && self.builder() == Builder::Legacy {
+            bail!(
+                "`--secret` needs BuildKit, and this engine builds with the legacy builder, which has no secret \
+                 mounts: set DOCKER_BUILDKIT=1 (Docker 18.09 or later), or install buildx."
+            );
+        }
+        let secrets = SecretFiles::write(&spec.secrets)?;
         let bases = self.bases(spec.offline)?;
         let iidfile = project::scratch_dir()?.join(project::unique_name("iid"));
-        let built = process::stream(&self.build_command(spec, &bases, &iidfile));
+        let built = self.stream(&self.build_command(spec, &bases, &secrets.files, &iidfile));
+        drop(secrets);
         let image_id = std::fs::read_to_string(&iidfile);
         let _ = std::fs::remove_file(&iidfile);
         let built = built?;
         if !built.status.success() {
             self.version()?;
-            let why = diagnose::build_failure(&built.output, spec.context.as_str()).unwrap_or_else(|| {
-                format!("docker build failed ({}). Its last words:\n{}", built.status, diagnose::tail(&built.output, 5))
-            });
-            bail!(why);
+            bail!(diagnose::build_failure(&built.output, &self.situation(spec, &bases)));
         }
         let image_id = image_id.context("docker build succeeded but wrote no image id")?.trim().to_string();
         let info = self.inspect_image(&image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
         Ok(Built { info, bases: bases.describe() })
+    }
+
+    fn tag_command(&self, image: &str, tag: &str) -> CommandLine {
+        self.cli().args(["tag", image, tag])
+    }
+
+    /// Points `tag` at `image`.
+    pub fn tag(&self, image: &str, tag: &str) -> Result<()> {
+        self.read(&self.tag_command(image, tag)).map(drop)
+    }
+
+    /// What a failed build's diagnosis needs to know of it.
+    fn situation(&self, spec: &BuildSpec, bases: &Bases) -> diagnose::Situation {
+        let mut build_args = spec.build_args.clone();
+        bases.add_build_args(&mut build_args);
+        diagnose::Situation {
+            context: spec.context.to_string(),
+            offline: spec.offline,
+            dockerfile: std::fs::read_to_string(&spec.dockerfile).unwrap_or_default(),
+            build_args,
+            bases_python: bases.python().map(str::to_string),
+        }
     }
 }
 
@@ -123,15 +257,44 @@ mod tests {
             build_args: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
             offline: false,
             no_cache: true,
+            secrets: vec![Secret::parse("id=token,env=TOKEN").unwrap()],
         };
-        let line = Engine::default().build_command(&spec, &Bases::Dockerfile, "/t/iid".into());
+        let secrets = [("token".to_string(), Utf8PathBuf::from("/t/secret"))];
+        let line = Engine::default().build_command(&spec, &Bases::Dockerfile, &secrets, "/t/iid".into());
         assert_eq!(
             line.unmasked(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --tag app:latest --force-rm --no-cache --build-arg A=1 --build-arg B=2 /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --build-arg A=1 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(
             line.to_string(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --tag app:latest --force-rm --no-cache --build-arg A=*** --build-arg B=*** /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --build-arg A=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
         );
+        assert_eq!(Engine::default().tag_command("sha256:a", "t:1").to_string(), "docker tag sha256:a t:1");
+    }
+
+    #[test]
+    fn secrets_are_read_as_docker_reads_them() {
+        assert_eq!(
+            Secret::parse("id=token,src=/run/t").unwrap(),
+            Secret { id: "token".into(), source: SecretSource::File("/run/t".into()) }
+        );
+        assert_eq!(Secret::parse("env=TOKEN,id=t").unwrap().source, SecretSource::Env("TOKEN".into()));
+        for bad in ["", "id=t", "src=/x", "id=t,src=/x,env=Y", "id=,src=/x", "id=t,mode=0400"] {
+            assert!(Secret::parse(bad).unwrap_err().contains("must have the form"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_secret_from_the_environment_is_a_private_file_removed_after_the_build() {
+        use std::os::unix::fs::PermissionsExt;
+        std::env::set_var("XTASK_TEST_SECRET", "s3cret");
+        let files = SecretFiles::write(&[Secret::parse("id=t,env=XTASK_TEST_SECRET").unwrap()]).unwrap();
+        let path = files.files[0].1.clone();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        drop(files);
+        assert!(!path.exists());
+        let unset = SecretFiles::write(&[Secret::parse("id=t,env=XTASK_TEST_UNSET").unwrap()]).err().unwrap();
+        assert!(unset.to_string().contains("XTASK_TEST_UNSET, which is not set"), "{unset}");
     }
 }

@@ -12,7 +12,10 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use super::{api, Engine};
-use crate::sys::process::{self, CommandLine};
+use crate::sys::{
+    process::{self, CommandLine},
+    project,
+};
 
 /// Every container we start carries it.
 pub const MANAGED: &str = "dev.xtask.managed";
@@ -23,9 +26,13 @@ pub const TASK: &str = "dev.xtask.task";
 pub const OWNER: &str = "dev.xtask.owner";
 /// The label that holds the image tag the container was started for, for `stop --tag`.
 pub const TAG_LABEL: &str = "dev.xtask.tag";
+/// The project root of the checkout that started it: `stop` keeps to its own.
+pub const PROJECT: &str = "dev.xtask.project";
 
 /// The port the service listens on inside the container.
 const SERVICE_PORT: &str = "8000";
+/// How many of the service's last log lines explain a failure.
+pub const LOG_LINES: usize = 20;
 /// How long `stop` waits for the service to end before it kills it.
 const STOP_GRACE_SECS: &str = "10";
 
@@ -61,7 +68,7 @@ impl Engine {
     /// business. Environment values are masked wherever it is shown.
     fn run_command(&self, spec: &Spec<'_>, name: &str, owner: &str) -> CommandLine {
         let mut line = self.cli().args(["run", "--detach", "--name", name]).args(label(MANAGED, "true"));
-        line = line.args(label(TASK, spec.task));
+        line = line.args(label(TASK, spec.task)).args(label(PROJECT, project::root().as_str()));
         if spec.owned {
             line = line.args(label(OWNER, owner));
         }
@@ -89,11 +96,11 @@ impl Engine {
                 );
             }
         }
-        let name = crate::sys::project::unique_name(&format!("xtask-{}", spec.task));
+        let name = project::unique_name(&format!("xtask-{}", spec.task));
         let line = self.run_command(spec, &name, &owner_of(std::process::id()).unwrap_or_default());
-        let output = process::output(&line)?;
-        // Guard first: even a failed run may have created the container.
+        // Guard first: even a failed or interrupted run may have created the container.
         let mut container = Container { engine: self.clone(), name, id: String::new(), keep: false };
+        let output = self.output(&line)?;
         if !output.status.success() {
             bail!("docker run failed: {}", String::from_utf8_lossy(&output.stderr).trim());
         }
@@ -109,7 +116,7 @@ impl Engine {
     /// What `entrypoint args` prints in a throwaway container of `image`,
     /// with no network.
     pub fn run_once(&self, image: &str, entrypoint: &str, args: &[&str]) -> Result<String> {
-        process::read(&self.run_once_command(image, entrypoint, args))
+        self.read(&self.run_once_command(image, entrypoint, args))
     }
 
     fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
@@ -119,18 +126,18 @@ impl Engine {
 
     /// Names of the containers, running or not, that every filter matches.
     pub fn container_names(&self, filters: &[String]) -> Result<Vec<String>> {
-        let names = process::read(&self.ps_command(filters, "{{.Names}}"))?;
+        let names = self.read(&self.ps_command(filters, "{{.Names}}"))?;
         Ok(names.lines().map(str::to_string).collect())
     }
 
     fn rm_command(&self, names: &[String]) -> CommandLine {
-        self.cli().args(["rm", "--force", "--volumes"]).args(names.iter().cloned())
+        self.cli().args(["rm", "--force", "--volumes"]).args(names.iter().cloned()).cleanup()
     }
 
     /// Removes containers, running or not, with their anonymous volumes.
     pub fn remove_containers(&self, names: &[String]) -> Result<()> {
         if !names.is_empty() {
-            process::read(&self.rm_command(names))?;
+            self.read(&self.rm_command(names))?;
         }
         Ok(())
     }
@@ -139,7 +146,7 @@ impl Engine {
     /// leaves them behind). Returns their names.
     pub fn sweep_leftovers(&self) -> Result<Vec<String>> {
         let format = format!("{{{{.Names}}}} {{{{.Label \"{OWNER}\"}}}}");
-        let listed = process::read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
+        let listed = self.read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
         let gone: Vec<String> = listed
             .lines()
             .filter_map(|line| line.split_once(' '))
@@ -172,10 +179,25 @@ impl Container {
         self.cli().args(["port", &self.name, &format!("{SERVICE_PORT}/tcp")])
     }
 
-    /// The host port that the service's port is published on.
+    /// The host port that the service's port is published on. A container
+    /// that exited at once has none: then its exit code and log say why.
     pub fn host_port(&self) -> Result<u16> {
-        let published = process::read(&self.port_command())?;
+        let published = match self.engine.read(&self.port_command()) {
+            Ok(published) => published,
+            Err(error) => match self.exit_code() {
+                Ok(Some(code)) => bail!(self.exited(code)),
+                _ => return Err(error),
+            },
+        };
         parse_port(&published).with_context(|| format!("cannot read the published port from `{published}`"))
+    }
+
+    /// Why the service is gone: its exit code and its last log lines.
+    pub fn exited(&self, code: i64) -> String {
+        format!(
+            "The container exited with code {code} before it answered. Its last log lines:\n{}",
+            self.log_tail(LOG_LINES)
+        )
     }
 
     fn state_command(&self) -> CommandLine {
@@ -189,7 +211,7 @@ impl Container {
         if let Some(Some(info)) = api::get::<ContainerInfo>(&format!("/containers/{}/json", self.name)) {
             return Ok((!info.state.running).then_some(info.state.exit_code));
         }
-        let state = process::read(&self.state_command())?;
+        let state = self.engine.read(&self.state_command())?;
         Ok(match state.split_once(' ') {
             Some(("false", code)) => code.parse().ok(),
             _ => None,
@@ -202,7 +224,7 @@ impl Container {
 
     /// The last `lines` lines the service wrote, stdout and stderr.
     pub fn log_tail(&self, lines: usize) -> String {
-        match process::output(&self.logs_command(lines)) {
+        match self.engine.output(&self.logs_command(lines)) {
             Ok(output) => {
                 format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
                     .trim_end()
@@ -231,21 +253,21 @@ impl Container {
 
     /// Bytes the container wrote to its own layer, and the paths it changed.
     pub fn writes(&self) -> Result<(u64, Vec<String>)> {
-        let size = process::read(&self.size_command())?;
+        let size = self.engine.read(&self.size_command())?;
         let size = size.parse().with_context(|| format!("cannot read the writable layer's size `{size}`"))?;
-        let changed = if size == 0 { String::new() } else { process::read(&self.diff_command())? };
+        let changed = if size == 0 { String::new() } else { self.engine.read(&self.diff_command())? };
         Ok((size, changed.lines().map(str::to_string).collect()))
     }
 
     fn stop_command(&self) -> CommandLine {
-        self.cli().args(["stop", "--time", STOP_GRACE_SECS, &self.name])
+        self.cli().args(["stop", "--time", STOP_GRACE_SECS, &self.name]).cleanup()
     }
 
     /// Stops the service the graceful way, then removes the container.
     /// Returns how long the stop took.
     pub fn stop(mut self) -> Result<Duration> {
         let started = Instant::now();
-        process::read(&self.stop_command()).context("docker stop failed")?;
+        self.engine.read(&self.stop_command()).context("docker stop failed")?;
         let took = started.elapsed();
         self.remove();
         self.keep = true;
@@ -337,9 +359,9 @@ mod tests {
         let line = engine.run_command(&spec, "n", "h/1/2");
         assert_eq!(
             line.unmasked(),
-            "docker run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
-             --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
-             --publish 127.0.0.1::8000 --env A=1 sha256:abc"
+            format!("docker run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
+             --label dev.xtask.project={} --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
+             --publish 127.0.0.1::8000 --env A=1 sha256:abc", project::root())
         );
         assert!(line.to_string().contains("--env A=*** sha256:abc"), "{line}");
         let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i") };

@@ -1,57 +1,189 @@
-//! Turns a failed `docker build`'s output into one sentence a person can
-//! act on. Only for messages: the image id never comes from output.
-//! Each rule knows the legacy builder's and BuildKit's wording.
+//! Turns a failed build's output into one sentence a person can act on.
+//! Only for messages: the image id never comes from output. The wording
+//! differs between the legacy builder, BuildKit 0.8 (engine 20.10) and
+//! newer BuildKit, so each rule matches on meaning (a quoted path and "not
+//! found", a registry that does not answer, a step's exit code), not on
+//! whole lines.
 
-/// What went wrong, in words; `None` when no rule knows the output.
-pub fn build_failure(output: &str, context: &str) -> Option<String> {
-    missing_file(output, context)
-        .or_else(|| unpullable_base(output))
-        .or_else(|| unknown_package(output))
-        .or_else(|| untrusted_tls(output))
-        .or_else(|| parse_error(output))
+use std::collections::BTreeMap;
+
+use super::dockerfile::{expand, global_args, Dockerfile};
+
+/// What the diagnosis knows of the build besides its output.
+pub struct Situation {
+    pub context: String,
+    pub offline: bool,
+    /// The Dockerfile's text, and the build args it was built with.
+    pub dockerfile: String,
+    pub build_args: BTreeMap<String, String>,
+    /// The base images' Python (X.Y), where it is known.
+    pub bases_python: Option<String>,
 }
 
-/// The last lines of `output` that say something, for a failure no rule knows.
-pub fn tail(output: &str, lines: usize) -> String {
-    let said: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    said[said.len().saturating_sub(lines)..].join("\n")
+/// What went wrong, in words.
+pub fn build_failure(output: &str, situation: &Situation) -> String {
+    let output = strip_ansi(output);
+    let output = output.as_str();
+    parse_error(output)
+        .or_else(|| python_mismatch(output, situation))
+        .or_else(|| missing_file(output, &situation.context))
+        .or_else(|| unpullable_image(output, situation))
+        .or_else(|| pip_conflict(output))
+        .or_else(|| unknown_package(output))
+        .or_else(|| untrusted_tls(output))
+        .or_else(|| failed_step(output))
+        .unwrap_or_else(|| format!("The build failed. Its last lines:\n{}", tail(output, 5)))
+}
+
+/// The last lines of `output` that say something.
+fn tail(output: &str, lines: usize) -> String {
+    crate::sys::process::last_lines(output, lines)
+}
+
+/// `output` without the terminal's colour codes (the legacy builder
+/// colours a step's stderr).
+fn strip_ansi(output: &str) -> String {
+    let mut out = String::with_capacity(output.len());
+    let mut chars = output.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_error(output: &str) -> Option<String> {
+    let line = output.lines().find(|l| l.to_ascii_lowercase().contains("parse error"))?;
+    Some(format!("The Dockerfile does not parse: {}", line.trim()))
+}
+
+/// A `COPY --from` of `/usr/local/lib/pythonX.Y` that the builder stage lacks.
+fn python_mismatch(output: &str, situation: &Situation) -> Option<String> {
+    // legacy: "COPY failed: stat usr/local/lib/python3.9/site-packages: file does not exist"
+    // BuildKit: "failed to walk …/usr/local/lib/python3.9: lstat …: no such file or directory"
+    let line = output.lines().find(|l| {
+        l.contains("lib/python") && (l.contains("file does not exist") || l.contains("no such file or directory"))
+    })?;
+    let (_, rest) = line.split_once("lib/python")?;
+    let wanted: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let bases =
+        situation.bases_python.as_deref().map_or(String::new(), |v| format!(" (the base images carry Python {v})"));
+    Some(format!(
+        "The Python versions do not match: the Dockerfile copies /usr/local/lib/python{wanted}/site-packages from \
+         the builder stage, which has no Python {wanted}{bases}. Set PYTHON_MINOR to the base images' Python \
+         version, or leave it out."
+    ))
 }
 
 fn missing_file(output: &str, context: &str) -> Option<String> {
     // legacy: "COPY failed: file not found in build context or excluded by
     //          .dockerignore: stat docker/libraries.list: file does not exist"
-    // BuildKit: "failed to compute cache key: ...: \"/docker/libraries.list\": not found"
-    let path = between(output, "stat ", ": file does not exist")
-        .or_else(|| before_marker(output, "\": not found").map(|p| p.trim_start_matches('/')))?;
+    // BuildKit 0.8: "\"/docker/libraries.list\" not found: not found"
+    // newer BuildKit: "…: \"/docker/libraries.list\": not found"
+    let legacy = output
+        .lines()
+        .filter(|l| l.contains("build context"))
+        .find_map(|l| between(l, "stat ", ": file does not exist"));
+    let path = legacy.or_else(|| output.lines().find_map(quoted_path_not_found))?;
     Some(format!(
         "The Dockerfile copies `{path}`, but the build context {context} has no such file \
          (or .dockerignore leaves it out). Add the file or fix the path."
     ))
 }
 
-fn unpullable_base(output: &str) -> Option<String> {
-    let markers =
-        ["registry-1.docker.io", "pull access denied", "failed to resolve source metadata", "manifest unknown"];
+/// `"/path" not found` or `"/path": not found` → `path`.
+fn quoted_path_not_found(line: &str) -> Option<&str> {
+    let (head, _) = line.split_once("\" not found").or_else(|| line.split_once("\": not found"))?;
+    let (_, path) = head.rsplit_once('"')?;
+    path.starts_with('/').then(|| path.trim_start_matches('/'))
+}
+
+fn unpullable_image(output: &str, situation: &Situation) -> Option<String> {
+    let markers = [
+        "registry-1.docker.io",
+        "pull access denied",
+        "failed to resolve source metadata",
+        "manifest unknown",
+        "failed to do request",
+        "invalid from flag value",
+    ];
     if !markers.iter().any(|m| output.contains(m)) {
         return None;
     }
-    // legacy: "Step 1/9 : FROM python:3.10 AS builder"; BuildKit: "load metadata for docker.io/library/python:3.10"
-    let image = output
-        .lines()
-        .rev()
-        .find_map(|l| l.split_once(" : FROM ").or_else(|| l.split_once("load metadata for ")))
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .unwrap_or("?");
-    // The legacy builder shows `FROM ${BUILDER_IMAGE}` unexpanded, so quote it as it stands.
+    let variables = global_args(&situation.dockerfile, &situation.build_args);
+    let image = named_image(output, &variables)?;
+    let bases: Vec<String> = Dockerfile::parse_with(&situation.dockerfile, &variables)
+        .stages
+        .into_iter()
+        .filter_map(|stage| stage.image)
+        .collect();
+    let what = if bases.iter().any(|base| short_name(base) == image) {
+        format!("The base image `{image}`")
+    } else {
+        format!("The image `{image}`, which the Dockerfile copies from,")
+    };
+    let advice = if situation.offline {
+        "It is none of the offline stand-ins: build it locally first, or name an image this engine has."
+    } else {
+        "Build with `--offline` (or XTASK_OFFLINE=1) to use stand-in base images made locally."
+    };
+    Some(format!("{what} could not be pulled: no registry answers from here. {advice}"))
+}
+
+/// The image a failed pull names, as the Dockerfile would name it.
+fn named_image(output: &str, variables: &BTreeMap<String, String>) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    // BuildKit: "load metadata for docker.io/library/python:3.10", "> FROM docker.io/x/y:z:".
+    let buildkit = lines.iter().rev().find_map(|l| {
+        let (_, rest) = l.split_once("load metadata for ").or_else(|| l.split_once("> FROM "))?;
+        Some(rest.split_whitespace().next()?.trim_end_matches(':').to_string())
+    });
+    // legacy: "invalid from flag value IMAGE: …" and "Step 4/17 : FROM ${BUILDER_IMAGE} AS builder".
+    let legacy = || {
+        lines
+            .iter()
+            .find_map(|l| Some(l.split_once("invalid from flag value ")?.1.split(": ").next()?.to_string()))
+            .or_else(|| {
+                let (_, from) = lines.iter().rev().find_map(|l| l.split_once(" : FROM "))?;
+                let word = from.split_whitespace().find(|w| !w.starts_with("--"))?;
+                expand(word, variables)
+            })
+    };
+    buildkit.or_else(legacy).map(|image| short_name(&image).to_string())
+}
+
+/// `docker.io/library/python:3.10` → `python:3.10`, as people write it.
+fn short_name(image: &str) -> &str {
+    image.strip_prefix("docker.io/").map(|rest| rest.strip_prefix("library/").unwrap_or(rest)).unwrap_or(image)
+}
+
+fn pip_conflict(output: &str) -> Option<String> {
+    if !output.contains("ResolutionImpossible") && !output.contains("conflicting dependencies") {
+        return None;
+    }
+    let mut requested: Vec<&str> = output.lines().filter_map(|l| after(l, "The user requested ")).collect();
+    requested.dedup();
+    let which = if requested.is_empty() { String::new() } else { format!(": {}", requested.join(" and ")) };
     Some(format!(
-        "The base image in `FROM {image}` could not be pulled: no registry answers from here. \
-         Build with `--offline` (or XTASK_OFFLINE=1) to use stand-in base images made locally."
+        "pip cannot install the packages of libraries.list together, because their versions conflict{which}. \
+         Pin one version of each package, one that the others accept."
     ))
 }
 
 fn unknown_package(output: &str) -> Option<String> {
-    let requirement = after(output, "No matching distribution found for ")
-        .or_else(|| after(output, "Could not find a version that satisfies the requirement "))?;
+    let requirement = output.lines().find_map(|l| {
+        after(l, "No matching distribution found for ")
+            .or_else(|| after(l, "Could not find a version that satisfies the requirement "))
+    })?;
     let requirement = requirement.split_whitespace().next().unwrap_or(requirement);
     Some(format!("pip found no `{requirement}` on the package index: check that name and version in libraries.list."))
 }
@@ -64,43 +196,90 @@ fn untrusted_tls(output: &str) -> Option<String> {
     })
 }
 
-fn parse_error(output: &str) -> Option<String> {
-    let line = output.lines().find(|l| l.to_ascii_lowercase().contains("parse error"))?;
-    Some(format!("The Dockerfile does not parse: {}", line.trim()))
+/// A `RUN` that exited non-zero: the step, its exit code, and its last lines.
+fn failed_step(output: &str) -> Option<String> {
+    // legacy: "The command '/bin/sh -c CMD' returned a non-zero code: 1"
+    // BuildKit 0.8: "#13 ERROR: executor failed running [/bin/sh -c CMD]: exit code: 1"
+    // newer BuildKit: "ERROR: process \"/bin/sh -c CMD\" did not complete successfully: exit code: 1"
+    let (line_at, command, code) = output.lines().enumerate().find_map(|(at, line)| {
+        let (command, code) = between(line, "The command '", "' returned a non-zero code: ")
+            .map(|c| (c, line.rsplit(": ").next()))
+            .or_else(|| {
+                between(line, "executor failed running [", "]: exit code: ").map(|c| (c, line.rsplit(": ").next()))
+            })
+            .or_else(|| {
+                between(line, "process \"", "\" did not complete successfully: exit code: ")
+                    .map(|c| (c, line.rsplit(": ").next()))
+            })?;
+        Some((at, command, code?.trim()))
+    })?;
+    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
+    let said = step_output(output, line_at);
+    let said = if said.is_empty() { String::new() } else { format!(" Its last lines:\n{said}") };
+    Some(format!("The Dockerfile step `RUN {command}` failed with exit code {code}.{said}"))
 }
 
-/// The text between the first `start` and the next `end` on one line.
-fn between<'a>(output: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    output.lines().find_map(|line| {
-        let (_, rest) = line.split_once(start)?;
-        let (inside, _) = rest.split_once(end)?;
-        Some(inside)
-    })
+/// The last lines the failed step printed, without the builder's own.
+fn step_output(output: &str, failure_line: usize) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let failure = lines[failure_line];
+    let printed: Vec<&str> = match failure.strip_prefix('#').and_then(|l| l.split_once(' ')) {
+        // BuildKit: the step's own lines are "#13 0.199 text".
+        Some((step, _)) => lines
+            .iter()
+            .filter_map(|l| l.strip_prefix('#')?.strip_prefix(step)?.strip_prefix(' '))
+            .filter_map(|l| l.split_once(' ').filter(|(time, _)| time.parse::<f64>().is_ok()).map(|(_, text)| text))
+            .collect(),
+        // legacy: between "---> Running in ID" and the failure, less the builder's lines.
+        None => {
+            let start = lines[..failure_line].iter().rposition(|l| l.contains("---> Running in ")).map_or(0, |i| i + 1);
+            lines[start..failure_line]
+                .iter()
+                .copied()
+                .filter(|l| !l.starts_with("Removing intermediate container"))
+                .collect()
+        }
+    };
+    tail(&printed.join("\n"), 5)
 }
 
-/// The rest of the first line that holds `marker`.
-fn after<'a>(output: &'a str, marker: &str) -> Option<&'a str> {
-    output.lines().find_map(|line| line.split_once(marker).map(|(_, rest)| rest.trim()))
+/// The text between the first `start` and the next `end` on `line`.
+fn between<'a>(line: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let (_, rest) = line.split_once(start)?;
+    let (inside, _) = rest.split_once(end)?;
+    Some(inside)
 }
 
-/// The quoted word just before `marker`: `"word<marker>`.
-fn before_marker<'a>(output: &'a str, marker: &str) -> Option<&'a str> {
-    output.lines().find_map(|line| {
-        let (head, _) = line.split_once(marker)?;
-        head.rsplit_once('"').map(|(_, word)| word)
-    })
+/// The rest of `line` after `marker`.
+fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    line.split_once(marker).map(|(_, rest)| rest.trim())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn situation(offline: bool) -> Situation {
+        Situation {
+            context: "/ctx".into(),
+            offline,
+            dockerfile: include_str!("../../../docker/Dockerfile").into(),
+            build_args: BTreeMap::new(),
+            bases_python: offline.then(|| "3.11".to_string()),
+        }
+    }
+
+    fn said(output: &str) -> String {
+        build_failure(output, &situation(false))
+    }
+
     #[test]
-    fn a_missing_file_is_named_for_both_builders() {
+    fn a_missing_file_is_named_for_every_builder() {
         let legacy = "Step 3/9 : COPY docker/libraries.list .\nCOPY failed: file not found in build context or excluded by .dockerignore: stat docker/libraries.list: file does not exist\n";
+        let buildkit_08 = "#10 ERROR: \"/docker/libraries.list\" not found: not found\n------\nfailed to compute cache key: \"/docker/libraries.list\" not found: not found\n";
         let buildkit = "ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 4b1f::x: \"/docker/libraries.list\": not found\n";
-        for output in [legacy, buildkit] {
-            let message = build_failure(output, "/ctx").unwrap();
+        for output in [legacy, buildkit_08, buildkit] {
+            let message = said(output);
             assert!(
                 message.starts_with("The Dockerfile copies `docker/libraries.list`, but the build context /ctx"),
                 "{message}"
@@ -109,38 +288,95 @@ mod tests {
     }
 
     #[test]
-    fn an_unpullable_base_points_to_offline() {
-        let legacy = "Step 1/9 : FROM python:3.10 AS builder\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n";
-        let buildkit = "ERROR [internal] load metadata for docker.io/library/python:3.10\nfailed to solve: python:3.10: failed to resolve source metadata for docker.io/library/python:3.10: dial tcp: i/o timeout\n";
-        assert!(build_failure(legacy, "/ctx")
-            .unwrap()
-            .starts_with("The base image in `FROM python:3.10` could not be pulled"));
-        let message = build_failure(buildkit, "/ctx").unwrap();
-        assert!(message.contains("docker.io/library/python:3.10") && message.contains("--offline"), "{message}");
+    fn a_python_mismatch_is_named_not_blamed_on_the_context() {
+        let legacy = "Step 12/17 : COPY --from=builder /usr/local/lib/python${PYTHON_MINOR}/site-packages /usr/local/lib/python${PYTHON_MINOR}/site-packages\nCOPY failed: stat usr/local/lib/python3.9/site-packages: file does not exist\n";
+        let buildkit = "#12 ERROR: failed to walk /var/lib/docker/tmp/buildkit-mount1/usr/local/lib/python3.9: lstat /var/lib/docker/tmp/buildkit-mount1/usr/local/lib/python3.9: no such file or directory\n";
+        for output in [legacy, buildkit] {
+            let message = build_failure(output, &situation(true));
+            assert!(message.starts_with("The Python versions do not match"), "{message}");
+            assert!(message.contains("python3.9/site-packages") && message.contains("carry Python 3.11"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_unpullable_base_is_named_expanded_with_no_stray_colon() {
+        let legacy = "Step 4/17 : FROM ${BUILDER_IMAGE} AS builder\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n";
+        let buildkit = "#4 [internal] load metadata for docker.io/library/python:3.10\n#4 ERROR: failed to do request: Head \"https://registry-1.docker.io/v2/library/python/manifests/3.10\": dial tcp: no such host\n------\n > [internal] load metadata for docker.io/library/python:3.10:\n------\nfailed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request\n";
+        for output in [legacy, buildkit] {
+            let message = said(output);
+            assert!(message.starts_with("The base image `python:3.10` could not be pulled"), "{message}");
+            assert!(message.contains("--offline"), "{message}");
+        }
+        let mut with_arg = situation(false);
+        with_arg.build_args.insert("BUILDER_IMAGE".into(), "mirror.example/python:3.10".into());
+        let message = build_failure(legacy, &with_arg);
+        assert!(message.starts_with("The base image `mirror.example/python:3.10`"), "{message}");
+    }
+
+    #[test]
+    fn an_unpullable_copy_from_image_is_named_and_offline_is_not_advised_twice() {
+        let legacy = "Step 17/18 : COPY --from=xtask-test/no-such-image:none /x /x\ninvalid from flag value xtask-test/no-such-image:none: Get \"https://registry-1.docker.io/v2/\": dial tcp: no such host\n";
+        let buildkit = "#13 FROM docker.io/xtask-test/no-such-image:none\n#13 ERROR: failed to do request: Head \"https://registry-1.docker.io/v2/xtask-test/no-such-image/manifests/none\": no such host\n------\n > FROM docker.io/xtask-test/no-such-image:none:\n------\nfailed to load cache key: failed to do request\n";
+        for output in [legacy, buildkit] {
+            let message = build_failure(output, &situation(true));
+            assert!(
+                message.starts_with(
+                    "The image `xtask-test/no-such-image:none`, which the Dockerfile copies from, could not be pulled"
+                ),
+                "{message}"
+            );
+            assert!(!message.contains("--offline") && !message.contains("FROM ?"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_pip_conflict_is_named_without_colour_codes() {
+        let legacy = "The conflict is caused by:\n    The user requested fastapi==0.162.5\n    The user requested fastapi==0.110.0\n\u{1b}[91mERROR: Cannot install fastapi==0.110.0 and fastapi==0.162.5 because these package versions have conflicting dependencies.\n\u{1b}[0m\u{1b}[91mERROR: ResolutionImpossible: for help visit https://pip.pypa.io\n\u{1b}[0mThe command '/bin/sh -c pip install --no-cache-dir -r libraries.list' returned a non-zero code: 1\n";
+        let buildkit = "#11 0.660 The conflict is caused by:\n#11 0.660     The user requested fastapi==0.162.5\n#11 0.660     The user requested fastapi==0.110.0\n#11 0.660 ERROR: ResolutionImpossible: for help visit https://pip.pypa.io\n#11 ERROR: executor failed running [/bin/sh -c pip install --no-cache-dir -r libraries.list]: exit code: 1\n";
+        for output in [legacy, buildkit] {
+            let message = said(output);
+            assert!(
+                message.starts_with("pip cannot install the packages of libraries.list together")
+                    && message.contains("fastapi==0.162.5 and fastapi==0.110.0")
+                    && !message.contains('\u{1b}'),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_step_gives_its_command_exit_code_and_last_lines() {
+        let legacy = "Step 17/18 : RUN python -c boom\n ---> Running in 2cfe18d985a5\nstep output\n\u{1b}[91mboom: the build step failed\n\u{1b}[0mRemoving intermediate container 2cfe18d985a5\nThe command '/bin/sh -c python -c boom' returned a non-zero code: 1\n";
+        let buildkit_08 = "#13 [stage-1 4/5] RUN python -c boom\n#13 sha256:8c50\n#13 0.199 step output\n#13 0.199 boom: the build step failed\n#13 ERROR: executor failed running [/bin/sh -c python -c boom]: exit code: 1\n------\n > [stage-1 4/5] RUN python -c boom:\n------\nexecutor failed running [/bin/sh -c python -c boom]: exit code: 1\n";
+        let buildkit = "#13 0.199 step output\n#13 0.199 boom: the build step failed\n#13 ERROR: process \"/bin/sh -c python -c boom\" did not complete successfully: exit code: 2\n";
+        for (output, code) in [(legacy, 1), (buildkit_08, 1), (buildkit, 2)] {
+            assert_eq!(
+                said(output),
+                format!("The Dockerfile step `RUN python -c boom` failed with exit code {code}. Its last lines:\nstep output\nboom: the build step failed")
+            );
+        }
     }
 
     #[test]
     fn an_unknown_package_is_named() {
         let output = "ERROR: Could not find a version that satisfies the requirement no-such-pkg==1.0 (from versions: none)\nERROR: No matching distribution found for no-such-pkg==1.0\n";
         assert_eq!(
-            build_failure(output, "/ctx").unwrap(),
+            said(output),
             "pip found no `no-such-pkg==1.0` on the package index: check that name and version in libraries.list."
         );
     }
 
     #[test]
     fn parse_errors_and_tls_are_explained() {
-        assert!(build_failure("Dockerfile parse error line 3: unknown instruction: FORM", "/c")
-            .unwrap()
-            .contains("line 3: unknown instruction"));
-        assert!(build_failure("SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))", "/c")
-            .unwrap()
-            .contains("TLS"));
+        assert!(
+            said("Dockerfile parse error line 3: unknown instruction: FORM").contains("line 3: unknown instruction")
+        );
+        assert!(said("SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED]'))").contains("TLS"));
     }
 
     #[test]
     fn unknown_output_is_left_to_the_tail() {
-        assert_eq!(build_failure("something else\n", "/c"), None);
-        assert_eq!(tail("a\n\nb\nc\n", 2), "b\nc");
+        assert_eq!(said("a\n\nsomething else\n"), "The build failed. Its last lines:\na\nsomething else");
+        assert_eq!(strip_ansi("\u{1b}[91mred\u{1b}[0m plain"), "red plain");
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use super::{api, Engine};
-use crate::sys::process::{self, CommandLine};
+use crate::sys::process::CommandLine;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -67,7 +67,7 @@ impl Engine {
         if let Some(found) = by_api {
             return Ok(found.into_iter().flatten().collect());
         }
-        let output = process::output(&self.inspect_command(references))?;
+        let output = self.output(&self.inspect_command(references))?;
         let said = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() && !said.to_ascii_lowercase().contains("no such image") {
             self.version()?;

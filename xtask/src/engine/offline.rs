@@ -131,6 +131,11 @@ impl StandIns {
         [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
     }
 
+    /// X.Y.
+    pub fn python(&self) -> &str {
+        &self.python
+    }
+
     pub fn describe(&self) -> String {
         format!("offline base images {} and {} (Python {})", self.builder, self.runtime, self.python)
     }
@@ -150,7 +155,7 @@ fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
     }
     let result = make_image(engine, kind, suite, &mirror, &cache, &work);
     // A failed debootstrap may leave /proc mounted in the root file system.
-    let _ = process::output(&CommandLine::new("umount").arg("--recursive").args(mounts(&rootfs)));
+    let _ = process::output(&CommandLine::new("umount").arg("--recursive").args(mounts(&rootfs)).cleanup());
     std::fs::remove_dir_all(&work).with_context(|| format!("cannot remove {work}"))?;
     result
 }
@@ -216,7 +221,7 @@ impl Engine {
 
     /// Makes image `tag` from a root file system's tarball.
     fn import(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> Result<()> {
-        process::read(&self.import_command(changes, tarball, tag)).context("docker import failed")?;
+        self.read(&self.import_command(changes, tarball, tag)).context("docker import failed")?;
         Ok(())
     }
 }

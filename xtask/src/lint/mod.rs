@@ -1,8 +1,7 @@
-//! The linter's parts: the Dockerfile reader, `.dockerignore` matching,
-//! our rules, hadolint, and the policy a built image must meet. The
+//! The linter's parts: `.dockerignore` matching, our rules (on the
+//! engine's Dockerfile reader), hadolint, and the policy a built image must meet. The
 //! `lint` task puts them together.
 
-mod dockerfile;
 mod dockerignore;
 pub mod hadolint;
 pub mod image_policy;

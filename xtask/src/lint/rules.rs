@@ -2,11 +2,8 @@
 //! and its `.dockerignore`: pure functions of their text, so that each
 //! rule is tested on a fixture without an engine.
 
-use super::{
-    dockerfile::{Dockerfile, Instruction, Stage},
-    dockerignore::DockerIgnore,
-    Finding, Severity,
-};
+use super::{dockerignore::DockerIgnore, Finding, Severity};
+use crate::engine::dockerfile::{Dockerfile, Instruction, Stage};
 
 /// Findings of the Dockerfile `text`, reported against `file`.
 pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {

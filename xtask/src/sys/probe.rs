@@ -15,7 +15,10 @@ pub fn get(port: u16, path: &str, timeout: Duration) -> io::Result<u16> {
     let mut stream = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")?;
+    // One write: a request written in pieces may meet a server that has
+    // read the first piece, answered and closed.
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes())?;
     // The status line is all we need; stop reading once it is complete.
     let mut head = Vec::new();
     let mut buf = [0u8; 512];

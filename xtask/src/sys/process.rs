@@ -7,12 +7,18 @@
 use std::{
     fmt,
     io::{self, Read, Write},
-    process::{Command, ExitStatus, Output, Stdio},
-    sync::{Arc, Mutex},
+    process::{Command, ExitStatus, Stdio},
+    sync::{
+        mpsc::{self, RecvTimeoutError},
+        Arc, Mutex,
+    },
     thread,
+    time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
+
+use super::signals;
 
 /// How a secret value is shown.
 const MASK: &str = "***";
@@ -32,11 +38,20 @@ enum Arg {
 pub struct CommandLine {
     program: String,
     args: Vec<Arg>,
+    /// Clean-up: runs even after a signal came, and is not interrupted.
+    cleanup: bool,
 }
 
 impl CommandLine {
     pub fn new(program: impl Into<String>) -> CommandLine {
-        CommandLine { program: program.into(), args: Vec::new() }
+        CommandLine { program: program.into(), args: Vec::new(), cleanup: false }
+    }
+
+    /// Marks a clean-up step (removing what a run started), which must run
+    /// to its end even when a signal is what ended the run.
+    pub fn cleanup(mut self) -> CommandLine {
+        self.cleanup = true;
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> CommandLine {
@@ -97,75 +112,123 @@ impl CommandLine {
     }
 }
 
-/// Runs `line` with both streams captured.
-pub fn output(line: &CommandLine) -> Result<Output> {
-    line.command().output().with_context(|| format!("cannot start `{}`", line.program))
-}
+/// How long a child may take to end after we passed it a signal; then it is killed.
+const GRACE: Duration = Duration::from_millis(1500);
 
-/// The trimmed stdout of `line`; fails with its stderr when it fails.
-pub fn read(line: &CommandLine) -> Result<String> {
-    let output = output(line)?;
-    if !output.status.success() {
-        bail!("`{line}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-/// Runs `line` with its stdout sent to our stderr, so that a person sees
-/// progress and our stdout stays one JSON document.
-pub fn to_stderr(line: &CommandLine) -> Result<()> {
-    eprintln!("$ {line}");
-    let status =
-        line.command().stdout(io::stderr()).status().with_context(|| format!("cannot start `{}`", line.program))?;
-    if !status.success() {
-        bail!("`{line}` failed ({status})");
-    }
-    Ok(())
-}
-
-/// Starts `line` in the background with its stdout sent to our stderr.
-pub fn spawn_to_stderr(line: &CommandLine) -> Result<std::process::Child> {
-    line.command().stdout(io::stderr()).spawn().with_context(|| format!("cannot start `{}`", line.program))
-}
-
-pub struct Captured {
+/// What a finished child said.
+pub struct Ran {
     pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
     /// stdout and stderr, interleaved as they came.
     pub output: String,
 }
 
-/// Runs `line`, echoing both its streams to our stderr as they come and
-/// keeping a copy, for a failure message.
-pub fn stream(line: &CommandLine) -> Result<Captured> {
-    eprintln!("$ {line}");
+/// Runs `line` to its end with both streams captured, and, with `echo`,
+/// copied to our stderr as they come. A SIGINT or SIGTERM sent to us is
+/// passed on to the child, which is killed if it has not ended within
+/// `GRACE`; the run then fails as interrupted. A clean-up step runs to its
+/// end all the same.
+fn run(line: &CommandLine, echo: bool) -> Result<Ran> {
+    let interruptible = !line.cleanup;
+    if interruptible {
+        signals::check()?;
+    }
     let mut child = line
         .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start `{}`", line.program))?;
-    let kept = Arc::new(Mutex::new(Vec::new()));
-    let pipes: Vec<Box<dyn Read + Send>> =
-        vec![Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
-    let copiers: Vec<_> = pipes
-        .into_iter()
-        .map(|mut pipe| {
-            let kept = Arc::clone(&kept);
-            thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n @ 1..) = pipe.read(&mut buf) {
+    let pid = child.id();
+    let interleaved = Arc::new(Mutex::new(Vec::new()));
+    let pipes: [Box<dyn Read + Send>; 2] =
+        [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+    let readers = pipes.map(|mut pipe| {
+        let interleaved = Arc::clone(&interleaved);
+        thread::spawn(move || {
+            let (mut own, mut buf) = (Vec::new(), [0u8; 8192]);
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                if echo {
                     let _ = io::stderr().write_all(&buf[..n]);
-                    kept.lock().unwrap().extend_from_slice(&buf[..n]);
                 }
-            })
+                interleaved.lock().unwrap().extend_from_slice(&buf[..n]);
+                own.extend_from_slice(&buf[..n]);
+            }
+            own
         })
-        .collect();
-    let status = child.wait().with_context(|| format!("`{}` did not finish", line.program))?;
-    for copier in copiers {
-        let _ = copier.join();
+    });
+    // The child is waited for on a thread of its own, so that this one can
+    // watch for signals and still learn at once that the child ended.
+    let (ended, waiting) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        let status = child.wait();
+        let _ = ended.send(());
+        status
+    });
+    let mut passed_on: Option<Instant> = None;
+    while let Err(RecvTimeoutError::Timeout) = waiting.recv_timeout(Duration::from_millis(50)) {
+        match (signals::received().filter(|_| interruptible), passed_on) {
+            (Some(signum), None) => {
+                signals::send(pid, signum);
+                passed_on = Some(Instant::now());
+            }
+            (Some(_), Some(at)) if at.elapsed() > GRACE => signals::send(pid, signals::SIGKILL),
+            _ => {}
+        }
     }
-    let output = String::from_utf8_lossy(&kept.lock().unwrap()).into_owned();
-    Ok(Captured { status, output })
+    let status = waiter
+        .join()
+        .expect("the waiter does not panic")
+        .with_context(|| format!("`{}` did not finish", line.program))?;
+    let [stdout, stderr] = readers.map(|reader| reader.join().unwrap_or_default());
+    if interruptible {
+        signals::check()?;
+    }
+    let output = String::from_utf8_lossy(&interleaved.lock().unwrap()).into_owned();
+    Ok(Ran { status, stdout, stderr, output })
+}
+
+/// Runs `line` with both streams captured.
+pub fn output(line: &CommandLine) -> Result<Ran> {
+    run(line, false)
+}
+
+/// The trimmed stdout of `line`; fails with its stderr when it fails.
+pub fn read(line: &CommandLine) -> Result<String> {
+    let ran = output(line)?;
+    if !ran.status.success() {
+        bail!("`{line}` failed ({}): {}", ran.status, String::from_utf8_lossy(&ran.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&ran.stdout).trim().to_string())
+}
+
+/// Runs `line`, echoing both its streams to our stderr as they come and
+/// keeping a copy, for a failure message. Our stdout stays one JSON document.
+pub fn stream(line: &CommandLine) -> Result<Ran> {
+    eprintln!("$ {line}");
+    run(line, true)
+}
+
+/// Like `stream`, for a step that must succeed: a failure names the
+/// command and its last lines, which say why.
+pub fn to_stderr(line: &CommandLine) -> Result<()> {
+    let ran = stream(line)?;
+    if !ran.status.success() {
+        bail!("`{line}` failed ({}): {}", ran.status, last_lines(&ran.output, 3));
+    }
+    Ok(())
+}
+
+/// The last `count` lines of `output` that say something.
+pub fn last_lines(output: &str, count: usize) -> String {
+    let said: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    said[said.len().saturating_sub(count)..].join("\n")
+}
+
+/// Starts `line` in the background with its stdout sent to our stderr.
+pub fn spawn_to_stderr(line: &CommandLine) -> Result<std::process::Child> {
+    line.command().stdout(io::stderr()).spawn().with_context(|| format!("cannot start `{}`", line.program))
 }
 
 #[cfg(test)]
@@ -186,5 +249,7 @@ mod tests {
         assert!(error.contains("oops") && error.contains("X=***"), "{error}");
         assert!(!error.contains("s3cret"), "{error}");
         assert_eq!(read(&CommandLine::new("echo").arg(" hi ")).unwrap(), "hi");
+        let error = to_stderr(&CommandLine::new("sh").args(["-c", "echo the cause >&2; exit 1"])).unwrap_err();
+        assert!(error.to_string().ends_with("failed (exit status: 1): the cause"), "{error}");
     }
 }

@@ -1,7 +1,7 @@
 //! Where things are: the project root, and the scratch folder under
 //! `target/` for files the tasks make and remove again.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 
 use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -22,6 +22,11 @@ pub fn scratch_dir() -> Result<Utf8PathBuf> {
 pub fn lock(name: &str) -> Result<File> {
     let path = scratch_dir()?.join(format!("{name}.lock"));
     let file = File::create(&path).with_context(|| format!("cannot create {path}"))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(TryLockError::WouldBlock) => eprintln!("Waiting for another run of this checkout, which holds {path}."),
+        Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("cannot lock {path}")),
+    }
     file.lock().with_context(|| format!("cannot lock {path}"))?;
     Ok(file)
 }

@@ -1,22 +1,26 @@
-//! SIGINT and SIGTERM set a flag instead of killing us, so that the
-//! waiting loops can return and the container guard's `Drop` removes what
-//! we started. std has no signal API; `signal(2)` is libc's, which std
-//! already links, so no crate is needed for it.
+//! SIGINT and SIGTERM are recorded instead of killing us, so that the
+//! waiting loops can return, the child we wait on is stopped, and the
+//! guards' `Drop` removes what we started. std has no signal API;
+//! `signal(2)` and `kill(2)` are libc's, which std already links, so no
+//! crate is needed for them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signal that came, or 0.
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-const SIGINT: i32 = 2;
-const SIGTERM: i32 = 15;
+pub const SIGINT: i32 = 2;
+pub const SIGKILL: i32 = 9;
+pub const SIGTERM: i32 = 15;
 
 extern "C" {
     fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    fn kill(pid: i32, signum: i32) -> i32;
 }
 
-extern "C" fn on_signal(_: i32) {
+extern "C" fn on_signal(signum: i32) {
     // Only an atomic store: nothing else is safe in a signal handler.
-    INTERRUPTED.store(true, Ordering::SeqCst);
+    RECEIVED.store(signum, Ordering::SeqCst);
 }
 
 pub fn install() {
@@ -27,10 +31,37 @@ pub fn install() {
     }
 }
 
+/// The signal that came, if one did.
+pub fn received() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        signum => Some(signum),
+    }
+}
+
+/// Sends `signum` to process `pid`, a child of ours that has not been reaped.
+pub fn send(pid: u32, signum: i32) {
+    // SAFETY: kill(2) takes plain integers; a pid that is gone gets ESRCH.
+    unsafe {
+        kill(pid as i32, signum);
+    }
+}
+
+pub fn name(signum: i32) -> &'static str {
+    match signum {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
 /// Fails once a signal has come, for the loops and steps to stop at.
 pub fn check() -> anyhow::Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        anyhow::bail!("Interrupted by a signal; what this run started has been removed.");
+    if let Some(signum) = received() {
+        anyhow::bail!(
+            "Interrupted by a signal ({}): what this run started has been removed, and no tag moved.",
+            name(signum)
+        );
     }
     Ok(())
 }

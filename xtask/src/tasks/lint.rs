@@ -11,7 +11,7 @@ use crate::{
     cli::{Args, ImageFlags},
     engine::{build::BuildSpec, Engine},
     lint::{self, hadolint, image_policy, Finding, Severity},
-    service,
+    service::{self, Obtained},
     sys::project,
 };
 
@@ -67,9 +67,11 @@ impl Task for Lint {
     }
 
     fn run(self, sh: &Shell) -> Done<LintReport> {
+        let engine = Engine::default();
         let mut report = LintReport::default();
         report.summary.dockerfile = project::shown(&self.build.dockerfile);
-        let outcome = self.check(sh, &Engine::default(), &mut report);
+        let mut built = None;
+        let outcome = self.check(sh, &engine, &mut report, &mut built);
         for finding in &report.findings {
             let line = finding.line.map_or(String::new(), |l| format!(":{l}"));
             let path = finding.path.as_deref().map_or(String::new(), |p| format!(" {p}"));
@@ -85,21 +87,35 @@ impl Task for Lint {
         report.summary.errors = count(Severity::Error);
         report.summary.warnings = count(Severity::Warning);
         report.summary.infos = count(Severity::Info);
-        report.success = outcome.is_ok() && report.summary.errors == 0;
-        report.message = Some(match outcome {
-            Ok(()) => format!(
-                "{} error(s), {} warning(s), {} info(s).",
-                report.summary.errors, report.summary.warnings, report.summary.infos
-            ),
-            Err(error) => format!("{error:#}"),
+        let counted = format!(
+            "{} error(s), {} warning(s), {} info(s).",
+            report.summary.errors, report.summary.warnings, report.summary.infos
+        );
+        let outcome = outcome.and_then(|()| match report.summary.errors {
+            0 => Ok(counted),
+            _ => Err(anyhow::anyhow!(counted)),
         });
+        // A build the tag names only once it passed.
+        let outcome = match (built, outcome) {
+            (Some(image), Ok(counted)) => image.accept().map(|_| counted),
+            (Some(image), Err(error)) => Err(image.reject(error)),
+            (None, outcome) => outcome,
+        };
+        report.success = outcome.is_ok();
+        report.message = Some(outcome.unwrap_or_else(|error| format!("{error:#}")));
         eprintln!("{}", report.message.as_deref().unwrap_or_default());
         report.into()
     }
 }
 
 impl Lint {
-    fn check(&self, sh: &Shell, engine: &Engine, report: &mut LintReport) -> Result<()> {
+    fn check<'a>(
+        &self,
+        sh: &Shell,
+        engine: &'a Engine,
+        report: &mut LintReport,
+        built: &mut Option<Obtained<'a>>,
+    ) -> Result<()> {
         let dockerfile = &self.build.dockerfile;
         let text = sh.read_file(dockerfile).with_context(|| format!("cannot read the Dockerfile {dockerfile}"))?;
         let file = project::shown(dockerfile);
@@ -113,8 +129,8 @@ impl Lint {
         let (image, shown_as) = match &self.image {
             Some(image) => (image.clone(), image.clone()),
             None => {
-                let built = service::build_image(engine, &self.build)?;
-                (built.image_id, self.build.tag.clone())
+                let image = built.insert(service::obtain(engine, &self.build, true)?);
+                (image.report().image_id.clone(), self.build.tag.clone())
             }
         };
         report.summary.image = Some(shown_as.clone());

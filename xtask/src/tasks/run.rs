@@ -1,5 +1,6 @@
-//! `cargo xtask run`: starts a container from the image (built first when
-//! the tag names none) and reports it once `/health` answers 200.
+//! `cargo xtask run`: builds the image (from the cache; `--no-build` takes
+//! the one the tag names), starts a container from it and reports it once
+//! `/health` answers 200. The tag moves to a new build only then.
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
@@ -18,7 +19,7 @@ use crate::{
         Engine,
     },
     report::{ImageReport, Report},
-    service::{self, Build, LOG_LINES, READY_TIMEOUT},
+    service::{self, LOG_LINES, READY_TIMEOUT},
     sys::signals,
 };
 
@@ -47,6 +48,7 @@ impl Report for RunReport {
 #[derive(Debug)]
 pub struct Run {
     spec: BuildSpec,
+    build: bool,
     port: Option<u16>,
     env: BTreeMap<String, String>,
     attach: bool,
@@ -57,8 +59,10 @@ impl Task for Run {
 
     fn parse(args: &mut Args) -> Result<Run> {
         let (mut image, mut port, mut env, mut attach) = (ImageFlags::default(), None, BTreeMap::new(), false);
+        let mut build = true;
         while let Some(given) = args.next()? {
             match given.name() {
+                "--no-build" => build = false,
                 "--port" => port = Some(parse_port(given.value())?),
                 "--env" => {
                     let (key, value) = given.pair()?;
@@ -68,7 +72,7 @@ impl Task for Run {
                 _ => image.accept(&given)?,
             }
         }
-        Ok(Run { spec: image.into_spec()?, port, env, attach })
+        Ok(Run { spec: image.into_spec()?, build, port, env, attach })
     }
 
     fn run(self, _sh: &Shell) -> Done<RunReport> {
@@ -94,14 +98,27 @@ impl Task for Run {
 impl Run {
     fn start(&self, engine: &Engine, report: &mut RunReport) -> Result<(Container, String)> {
         engine.sweep_leftovers()?;
-        report.image = service::obtain_image(engine, &self.spec, Build::IfMissing)?;
+        let image = service::obtain(engine, &self.spec, self.build)?;
+        report.image = image.report().clone();
+        let (container, port) = self.serve(engine, &report.image.image_id).map_err(|e| image.reject(e))?;
+        report.image = image.accept()?;
+        report.container_id = Some(container.id.clone());
+        report.url = Some(service::url(port));
+        let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
+        let message =
+            format!("{} serves on {} as container {}; {how}.", self.spec.tag, service::url(port), container.name);
+        Ok((container, message))
+    }
+
+    /// Starts image `id` and waits until /health answers 200.
+    fn serve(&self, engine: &Engine, id: &str) -> Result<(Container, u16)> {
         signals::check()?;
         let spec = Spec {
             tag: Some(&self.spec.tag),
             host_port: self.port,
             env: self.env.clone(),
             owned: self.attach,
-            ..Spec::owned("run", &report.image.image_id)
+            ..Spec::owned("run", id)
         };
         let container = engine.start(&spec)?;
         let port = container.host_port()?;
@@ -112,12 +129,7 @@ impl Run {
                 container.log_tail(LOG_LINES)
             );
         }
-        report.container_id = Some(container.id.clone());
-        report.url = Some(service::url(port));
-        let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
-        let message =
-            format!("{} serves on {} as container {}; {how}.", self.spec.tag, service::url(port), container.name);
-        Ok((container, message))
+        Ok((container, port))
     }
 }
 
@@ -157,9 +169,10 @@ mod tests {
     fn flags_are_read() {
         let run = parse(&["--port", "8081", "--env", "A=1", "--attach", "--tag", "t:1"]).unwrap();
         assert_eq!(
-            (run.port, run.env["A"].as_str(), run.attach, run.spec.tag.as_str()),
-            (Some(8081), "1", true, "t:1")
+            (run.port, run.env["A"].as_str(), run.attach, run.spec.tag.as_str(), run.build),
+            (Some(8081), "1", true, "t:1", true)
         );
+        assert!(!parse(&["--no-build"]).unwrap().build);
         for bad in [&["--port", "0"][..], &["--port", "http"], &["--env", "NOEQUALS"], &["--nope"]] {
             assert!(parse(bad).unwrap_err().downcast_ref::<UsageError>().is_some(), "{bad:?}");
         }

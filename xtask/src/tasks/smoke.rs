@@ -13,7 +13,7 @@ use crate::{
     cli::{usage, Args, ImageFlags},
     engine::{build::BuildSpec, container::Spec, Engine},
     report::{ImageReport, Report},
-    service::{self, Build, LOG_LINES, READY_TIMEOUT},
+    service::{self, LOG_LINES, READY_TIMEOUT},
     sys::{millis, probe, signals},
 };
 
@@ -78,13 +78,7 @@ impl Task for Smoke {
         while let Some(given) = args.next()? {
             match given.name() {
                 "--no-build" => build = false,
-                "--path" => {
-                    let path = given.value();
-                    if !path.starts_with('/') {
-                        return Err(usage(format!("`--path {path}` must start with /")));
-                    }
-                    paths.push(path.to_string());
-                }
+                "--path" => paths.push(parse_path(given.value())?),
                 "--timeout" => timeout = parse_timeout(given.value())?,
                 _ => image.accept(&given)?,
             }
@@ -110,11 +104,17 @@ impl Smoke {
     fn check(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
         engine.sweep_leftovers()?;
         let clock = Instant::now();
-        report.image =
-            service::obtain_image(engine, &self.spec, if self.build { Build::Always } else { Build::Never })?;
+        let image = service::obtain(engine, &self.spec, self.build)?;
+        report.image = image.report().clone();
         report.timings.build_ms = Some(elapsed_ms(clock));
-        signals::check()?;
+        let passed = self.probe(engine, report).map_err(|e| image.reject(e))?;
+        report.image = image.accept()?;
+        Ok(passed)
+    }
 
+    /// Starts the image, GETs each path, stops it; what passed, or why not.
+    fn probe(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
+        signals::check()?;
         let clock = Instant::now();
         let spec = Spec { tag: report.image.tag.as_deref(), ..Spec::owned("smoke", &report.image.image_id) };
         let container = engine.start(&spec)?;
@@ -154,11 +154,28 @@ fn elapsed_ms(since: Instant) -> u64 {
     millis(since.elapsed()) as u64
 }
 
+/// The longest `--timeout`: a day.
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 fn parse_timeout(value: &str) -> Result<Duration> {
     match value.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(usage(format!("`--timeout {value}` is not a number of seconds above 0"))),
+        Ok(secs) if secs > 0.0 && secs <= MAX_TIMEOUT_SECS => Ok(Duration::from_secs_f64(secs)),
+        _ => {
+            Err(usage(format!("`--timeout {value}` is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}")))
+        }
     }
+}
+
+/// A request path as it goes on the request line: control characters
+/// (a CR/LF would inject headers) are refused, and spaces encoded.
+fn parse_path(path: &str) -> Result<String> {
+    if !path.starts_with('/') {
+        return Err(usage(format!("`--path {path}` must start with /")));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(usage(format!("`--path {path:?}` holds a control character, which has no place in a URL path")));
+    }
+    Ok(path.replace(' ', "%20"))
 }
 
 #[cfg(test)]
@@ -181,7 +198,18 @@ mod tests {
             (smoke.paths.join(" "), smoke.timeout, smoke.build),
             ("/a /b".to_string(), Duration::from_millis(2500), false)
         );
-        for bad in [&["--timeout", "0"][..], &["--timeout", "soon"], &["--path", "health"], &["--port", "1"]] {
+        assert_eq!(parse(&["--path", "/with space"]).unwrap().paths, ["/with%20space"]);
+        for bad in [
+            &["--timeout", "0"][..],
+            &["--timeout", "soon"],
+            &["--timeout", "1e30"],
+            &["--timeout", "inf"],
+            &["--timeout", "NaN"],
+            &["--path", "health"],
+            &["--path", "/health\r\nX-Injected: 1"],
+            &["--path", "/a\tb"],
+            &["--port", "1"],
+        ] {
             assert!(parse(bad).unwrap_err().downcast_ref::<crate::cli::UsageError>().is_some(), "{bad:?}");
         }
     }

@@ -1,6 +1,7 @@
 //! `cargo xtask stop [--all] [--tag NAME[:TAG]]`: removes the containers
-//! `run` started, or with `--all` every container of ours, live smoke runs
-//! included; `--tag` keeps to the containers of that image tag.
+//! that `run` started from this checkout, or with `--all` every container
+//! of ours on the engine, other checkouts' and live smoke runs included;
+//! `--tag` keeps to the containers of that image tag.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -10,10 +11,11 @@ use super::{Done, Task};
 use crate::{
     cli::{usage, Args},
     engine::{
-        container::{MANAGED, TAG_LABEL, TASK},
+        container::{MANAGED, PROJECT, TAG_LABEL, TASK},
         reference, Engine,
     },
     report::Report,
+    sys::project,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -69,9 +71,12 @@ impl Task for Stop {
 impl Stop {
     /// Label filters of the containers to remove (the engine ANDs them).
     fn filters(&self) -> Vec<String> {
-        let which = if self.all { format!("label={MANAGED}") } else { format!("label={TASK}=run") };
+        let which = match self.all {
+            true => vec![format!("label={MANAGED}")],
+            false => vec![format!("label={TASK}=run"), format!("label={PROJECT}={}", project::root())],
+        };
         let tag = self.tag.iter().map(|tag| format!("label={TAG_LABEL}={tag}"));
-        std::iter::once(which).chain(tag).collect()
+        which.into_iter().chain(tag).collect()
     }
 
     fn remove(&self, engine: &Engine) -> Result<Vec<String>> {
@@ -92,8 +97,9 @@ mod tests {
 
     #[test]
     fn filters_pick_what_to_remove() {
-        assert_eq!(filters(&[]), "label=dev.xtask.task=run");
+        let this_checkout = format!("label=dev.xtask.task=run label=dev.xtask.project={}", project::root());
+        assert_eq!(filters(&[]), this_checkout);
         assert_eq!(filters(&["--all"]), "label=dev.xtask.managed");
-        assert_eq!(filters(&["--tag", "app"]), "label=dev.xtask.task=run label=dev.xtask.tag=app:latest");
+        assert_eq!(filters(&["--tag", "app"]), format!("{this_checkout} label=dev.xtask.tag=app:latest"));
     }
 }

@@ -22,6 +22,7 @@ use crate::{
         container::Spec,
         Engine,
     },
+    report::Report,
     service::{self, READY_TIMEOUT},
     sys::{
         millis,
@@ -30,10 +31,9 @@ use crate::{
     },
 };
 
-const TAG: &str = "xtask-bench/fastapi-server:latest";
-const NAIVE_TAG: &str = "xtask-bench/naive:latest";
-const SHELL_FORM_TAG: &str = "xtask-bench/shell-form:latest";
-const CONTEXT_TAG: &str = "xtask-bench/context:latest";
+/// The repository of the image the bench builds, under a tag of the
+/// run's own, so that two benches at once do not meet.
+const REPOSITORY: &str = "xtask-bench/fastapi-server";
 /// The Dockerfile's own defaults, for the size figures when not offline.
 const DEFAULT_BASES: [(&str, &str); 3] =
     [("BUILDER_IMAGE", "python:3.10"), ("RUNTIME_IMAGE", "python:3.10-slim"), ("PYTHON_MINOR", "3.10")];
@@ -105,11 +105,19 @@ impl Task for Bench {
     fn run(self, sh: &Shell) -> Done<BenchReport> {
         let engine = Engine::default();
         let mut report = BenchReport { runs: self.runs, ..BenchReport::default() };
+        // One bench at a time: two at once would time each other's load,
+        // and each removes the untagged images that appeared during its run.
+        let _one_bench = match project::lock("bench") {
+            Ok(lock) => lock,
+            Err(error) => return BenchReport::failure(format!("{error:#}")).into(),
+        };
         let dangling_before = engine.dangling_images();
-        let outcome = self.measure(sh, &engine, &mut report);
-        engine.remove_images(&[TAG, NAIVE_TAG, SHELL_FORM_TAG, CONTEXT_TAG]);
-        // Rebuilds leave the images they replaced, and the legacy builder
-        // each build's builder stage, untagged: remove those the bench made.
+        let tag = format!("{REPOSITORY}:{}", project::unique_name("bench"));
+        let outcome = self.measure(sh, &engine, &tag, &mut report);
+        engine.remove_images(&[&tag]);
+        // The other images the bench builds have no tag, rebuilds leave the
+        // images they replaced, and the legacy builder each build's builder
+        // stage, untagged: remove those the bench made.
         let made: Vec<String> =
             engine.dangling_images().into_iter().filter(|id| !dangling_before.contains(id)).collect();
         engine.remove_images(&made.iter().map(String::as_str).collect::<Vec<_>>());
@@ -134,22 +142,30 @@ struct PlainBuild<'a> {
 }
 
 impl PlainBuild<'_> {
-    fn spec(tag: &str, dockerfile: Utf8PathBuf, context: &Utf8Path) -> BuildSpec {
-        let (build_args, offline, no_cache) = (BTreeMap::new(), false, false);
-        BuildSpec { tag: tag.to_string(), dockerfile, context: context.to_path_buf(), build_args, offline, no_cache }
+    fn spec(dockerfile: Utf8PathBuf, context: &Utf8Path) -> BuildSpec {
+        BuildSpec {
+            tag: String::new(),
+            dockerfile,
+            context: context.to_path_buf(),
+            build_args: BTreeMap::new(),
+            offline: false,
+            no_cache: false,
+            secrets: Vec::new(),
+        }
     }
 
-    /// Milliseconds the build of `spec` took.
-    fn time(&self, spec: &BuildSpec) -> Result<f64> {
+    /// Milliseconds the build of `spec` took, and the id of the image it built.
+    fn time(&self, spec: &BuildSpec) -> Result<(f64, String)> {
         let iidfile = project::scratch_dir()?.join(project::unique_name("bench-iid"));
-        let took = time(&self.engine.build_command(spec, self.bases, &iidfile));
+        let took = time(&self.engine.build_command(spec, self.bases, &[], &iidfile));
+        let id = std::fs::read_to_string(&iidfile);
         let _ = std::fs::remove_file(&iidfile);
-        took
+        Ok((took?, id.context("the build wrote no image id")?.trim().to_string()))
     }
 }
 
 impl Bench {
-    fn measure(&self, sh: &Shell, engine: &Engine, report: &mut BenchReport) -> Result<()> {
+    fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, report: &mut BenchReport) -> Result<()> {
         report.engine = engine.version()?;
         report.date = process::read(&CommandLine::new("date").args(["-u", "+%Y-%m-%d"]))?;
         let bases = engine.bases(self.offline)?;
@@ -176,11 +192,11 @@ impl Bench {
         let plain = PlainBuild { engine, bases: &bases };
         for scenario in Scenario::ALL {
             eprintln!("Timing the build, {} ({} runs each way).", scenario.name(), self.runs);
-            report.build.push(self.build_figure(scenario, &work, &plain)?);
+            report.build.push(self.build_figure(scenario, &work, &plain, tag)?);
         }
-        report.size = Some(self.size_figures(engine, &work, &plain, &base_args)?);
+        report.size = Some(self.size_figures(engine, &work, &plain, &base_args, tag)?);
         report.context = Some(context_figures(sh, &root, &work, &plain)?);
-        report.lifecycle = Some(self.lifecycle_figures(sh, engine, &work, &plain)?);
+        report.lifecycle = Some(self.lifecycle_figures(sh, engine, &work, &plain, tag)?);
         Ok(())
     }
 
@@ -189,25 +205,31 @@ impl Bench {
         Ok(Stats::of(samples))
     }
 
-    fn build_figure(&self, scenario: Scenario, work: &Utf8Path, plain: &PlainBuild<'_>) -> Result<BuildFigure> {
+    fn build_figure(
+        &self,
+        scenario: Scenario,
+        work: &Utf8Path,
+        plain: &PlainBuild<'_>,
+        tag: &str,
+    ) -> Result<BuildFigure> {
         let no_cache = matches!(scenario, Scenario::Cold);
         let dockerfile = work.join("docker/Dockerfile");
         let binary = std::env::current_exe().context("cannot find the xtask binary")?;
         let binary = binary.to_str().context("the xtask binary's path is not UTF-8")?;
-        let spec = BuildSpec { no_cache, ..PlainBuild::spec(TAG, dockerfile.clone(), work) };
+        let spec = BuildSpec { no_cache, ..PlainBuild::spec(dockerfile.clone(), work) };
         let (mut xtask_ms, mut binary_ms, mut docker_ms) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..self.runs {
             for (xtask, samples) in
                 [(CommandLine::new("cargo").arg("xtask"), &mut xtask_ms), (CommandLine::new(binary), &mut binary_ms)]
             {
                 scenario.prepare(work)?;
-                let xtask = xtask.args(["image", "--tag", TAG, "--context", work.as_str()]);
+                let xtask = xtask.args(["image", "--tag", tag, "--context", work.as_str()]);
                 let xtask = xtask.args(["--dockerfile", dockerfile.as_str()]);
                 let xtask = xtask.args(self.offline.then_some("--offline")).args(no_cache.then_some("--no-cache"));
                 samples.push(time(&xtask)?);
             }
             scenario.prepare(work)?;
-            docker_ms.push(plain.time(&spec)?);
+            docker_ms.push(plain.time(&spec)?.0);
         }
         let (xtask_ms, binary_ms, docker_ms) = (Stats::of(xtask_ms), Stats::of(binary_ms), Stats::of(docker_ms));
         Ok(BuildFigure {
@@ -225,12 +247,13 @@ impl Bench {
         work: &Utf8Path,
         plain: &PlainBuild<'_>,
         bases: &BTreeMap<String, String>,
+        tag: &str,
     ) -> Result<SizeFigures> {
         eprintln!("Measuring sizes, and building the naive image.");
-        let final_bytes = image_size(engine, TAG)?;
+        let final_bytes = image_size(engine, tag)?;
         let runtime_base_bytes = image_size(engine, &bases["RUNTIME_IMAGE"])?;
         let site_packages = format!("/usr/local/lib/python{}/site-packages", bases["PYTHON_MINOR"]);
-        let counted = engine.run_once(TAG, "du", &["-sbc", &site_packages, "/app"])?;
+        let counted = engine.run_once(tag, "du", &["-sbc", &site_packages, "/app"])?;
         let payload_bytes: u64 = counted
             .lines()
             .last()
@@ -242,10 +265,10 @@ impl Bench {
         let fixture = project::root().join("tests/fixtures/naive");
         process::read(&CommandLine::new("cp").args(["-a", fixture.as_str(), naive.as_str()]))?;
         std::fs::copy(work.join("docker/libraries.list"), naive.join("libraries.list"))?;
-        let mut spec = PlainBuild::spec(NAIVE_TAG, naive.join("Dockerfile"), &naive);
+        let mut spec = PlainBuild::spec(naive.join("Dockerfile"), &naive);
         spec.build_args.insert("BUILDER_IMAGE".to_string(), bases["BUILDER_IMAGE"].clone());
-        plain.time(&spec)?;
-        let naive_bytes = image_size(engine, NAIVE_TAG)?;
+        let (_, naive) = plain.time(&spec)?;
+        let naive_bytes = image_size(engine, &naive)?;
 
         let added_bytes = final_bytes.saturating_sub(runtime_base_bytes);
         Ok(SizeFigures {
@@ -265,9 +288,10 @@ impl Bench {
         engine: &Engine,
         work: &Utf8Path,
         plain: &PlainBuild<'_>,
+        tag: &str,
     ) -> Result<LifecycleFigures> {
         eprintln!("Timing start and stop ({} runs each).", self.runs);
-        let image_id = engine.inspect_image(TAG)?.context("the bench image is gone")?.id;
+        let image_id = engine.inspect_image(tag)?.context("the bench image is gone")?.id;
         let (ready_ms, stop_ms) = self.start_and_stop(engine, &image_id)?;
 
         // The same image, started the way a shell-form CMD starts it.
@@ -276,8 +300,8 @@ impl Bench {
             shell_form.join("Dockerfile"),
             format!("FROM {image_id}\nCMD python -m uvicorn main:app --host 0.0.0.0 --port 8000\n"),
         )?;
-        plain.time(&PlainBuild::spec(SHELL_FORM_TAG, shell_form.join("Dockerfile"), &shell_form))?;
-        let (_, shell_form_stop_ms) = self.start_and_stop(engine, SHELL_FORM_TAG)?;
+        let (_, shell_form_id) = plain.time(&PlainBuild::spec(shell_form.join("Dockerfile"), &shell_form))?;
+        let (_, shell_form_stop_ms) = self.start_and_stop(engine, &shell_form_id)?;
         Ok(LifecycleFigures { ready_ms, stop_ms, shell_form_stop_ms })
     }
 
@@ -305,10 +329,10 @@ fn context_figures(sh: &Shell, root: &Utf8Path, work: &Utf8Path, plain: &PlainBu
     eprintln!("Measuring the build context, then again with 1 GiB in target/.");
     let probe = work.join("context.Dockerfile");
     sh.write_file(&probe, "FROM scratch\nCOPY . /context/\n")?;
-    let spec = PlainBuild::spec(CONTEXT_TAG, probe, root);
+    let spec = PlainBuild::spec(probe, root);
     let measure = || -> Result<(u64, f64)> {
-        let ms = plain.time(&spec)?;
-        Ok((image_size(plain.engine, CONTEXT_TAG)?, ms))
+        let (ms, id) = plain.time(&spec)?;
+        Ok((image_size(plain.engine, &id)?, ms))
     };
     let (bytes, _) = measure()?;
     let junk = project::scratch_dir()?.join("bench-junk.bin");
@@ -352,20 +376,19 @@ mod tests {
     #[test]
     fn the_plain_build_is_the_image_task_s_build_command() {
         let mut flags = crate::cli::ImageFlags::default();
-        let image_args = ["--tag", TAG, "--context", "/w", "--dockerfile", "/w/docker/Dockerfile", "--no-cache"];
+        let image_args = ["--context", "/w", "--dockerfile", "/w/docker/Dockerfile", "--no-cache"];
         let mut args = Args::of("image", &image_args);
         while let Some(given) = args.next().unwrap() {
             flags.accept(&given).unwrap();
         }
         let by_image = flags.into_spec().unwrap();
-        let by_bench =
-            BuildSpec { no_cache: true, ..PlainBuild::spec(TAG, "/w/docker/Dockerfile".into(), "/w".into()) };
+        let by_bench = BuildSpec { no_cache: true, ..PlainBuild::spec("/w/docker/Dockerfile".into(), "/w".into()) };
         let engine = Engine::default();
-        let line = |spec| engine.build_command(spec, &Bases::Dockerfile, "/t/iid".into()).unmasked();
+        let line = |spec| engine.build_command(spec, &Bases::Dockerfile, &[], "/t/iid".into()).unmasked();
         assert_eq!(line(&by_bench), line(&by_image));
         assert_eq!(
             line(&by_bench),
-            "docker build --file /w/docker/Dockerfile --iidfile /t/iid --tag xtask-bench/fastapi-server:latest --force-rm --no-cache /w"
+            "docker build --file /w/docker/Dockerfile --iidfile /t/iid --force-rm --no-cache /w"
         );
     }
 }

@@ -1,6 +1,7 @@
-//! A Dockerfile read as far as the lint rules need: instructions with
-//! their line numbers (continuations joined, comments dropped), grouped
-//! into stages, with the base image's global ARG defaults expanded.
+//! A Dockerfile read as far as the lint rules and the build's diagnoses
+//! need: instructions with their line numbers (continuations joined,
+//! comments dropped), grouped into stages, with the global ARGs (before
+//! the first FROM) expanded in the base images.
 
 use std::collections::BTreeMap;
 
@@ -45,22 +46,42 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
 }
 
+/// The global ARGs' values: a build arg wins over the ARG's default.
+pub fn global_args(text: &str, build_args: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut globals = BTreeMap::new();
+    for instruction in instructions(text) {
+        match instruction.keyword.as_str() {
+            "FROM" => break,
+            "ARG" => {
+                let declared = instruction.args.trim();
+                let (name, default) = match declared.split_once('=') {
+                    Some((name, default)) => (name, expand(default.trim_matches('"'), &globals)),
+                    None => (declared, None),
+                };
+                if let Some(value) = build_args.get(name).cloned().or(default) {
+                    globals.insert(name.to_string(), value);
+                }
+            }
+            _ => {}
+        }
+    }
+    globals
+}
+
 impl Dockerfile {
+    /// As the Dockerfile reads with no build args: its ARGs' defaults.
     pub fn parse(text: &str) -> Dockerfile {
-        let mut globals = BTreeMap::new();
+        Dockerfile::parse_with(text, &global_args(text, &BTreeMap::new()))
+    }
+
+    /// With the global ARGs' values `globals` (see `global_args`).
+    pub fn parse_with(text: &str, globals: &BTreeMap<String, String>) -> Dockerfile {
         let mut stages: Vec<Stage> = Vec::new();
         for instruction in instructions(text) {
             match (instruction.keyword.as_str(), stages.last_mut()) {
                 ("FROM", _) => {
-                    let image = instruction.operands().first().and_then(|image| expand(image, &globals));
+                    let image = instruction.operands().first().and_then(|image| expand(image, globals));
                     stages.push(Stage { from: instruction, image, instructions: Vec::new() });
-                }
-                ("ARG", None) => {
-                    if let Some((name, default)) = instruction.args.trim().split_once('=') {
-                        if let Some(value) = expand(default.trim_matches('"'), &globals) {
-                            globals.insert(name.to_string(), value);
-                        }
-                    }
                 }
                 (_, Some(stage)) => stage.instructions.push(instruction),
                 (_, None) => {}
@@ -113,7 +134,7 @@ fn split_keyword(text: &str) -> Option<(String, String)> {
 }
 
 /// `$NAME` and `${NAME}` replaced from `vars`; None when one has no value.
-fn expand(text: &str, vars: &BTreeMap<String, String>) -> Option<String> {
+pub fn expand(text: &str, vars: &BTreeMap<String, String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -157,6 +178,21 @@ mod tests {
         let run = &stage.instructions[0];
         assert_eq!((run.line, run.keyword.as_str(), run.args.as_str()), (4, "RUN", "x && y"));
         assert_eq!((stage.instructions[1].line, stage.instructions[1].is_exec_form()), (7, true));
+    }
+
+    #[test]
+    fn build_args_win_over_the_defaults_of_global_args() {
+        let text = include_str!("../../../docker/Dockerfile");
+        let defaults = global_args(text, &BTreeMap::new());
+        assert_eq!(defaults["BUILDER_IMAGE"], "python:3.10");
+        let args = BTreeMap::from([("PYTHON_MINOR".to_string(), "3.9".to_string())]);
+        let given = global_args(text, &args);
+        assert_eq!(
+            (given["BUILDER_IMAGE"].as_str(), given["RUNTIME_IMAGE"].as_str()),
+            ("python:3.9", "python:3.9-slim")
+        );
+        let late = "FROM a\nARG LATE=1\n";
+        assert!(global_args(late, &BTreeMap::new()).is_empty(), "an ARG after FROM is the stage's own");
     }
 
     #[test]

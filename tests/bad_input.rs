@@ -1,0 +1,258 @@
+//! Bad input and edge cases, as a new user meets them: a clear message, a
+//! non-zero exit, one valid JSON document, nothing that existed before
+//! lost, nothing secret printed. The Docker cases run under whichever
+//! builder this leg of the suite uses; `.ci/run` runs both.
+
+mod common;
+
+use std::{
+    ffi::OsStr,
+    os::unix::ffi::OsStrExt,
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use common::*;
+
+const MARKER: &str = "XTASKMARKER7319";
+
+/// `run` printed no build-arg, env or secret value.
+fn assert_no_marker(run: &Run) {
+    assert!(!run.json.to_string().contains(MARKER), "stdout shows the secret: {}", run.json);
+    assert!(!run.stderr.contains(MARKER), "stderr shows the secret:\n{}", run.stderr);
+}
+
+fn builds(tag: &TagGuard) -> String {
+    let run = xtask(&["image", "--tag", &tag.0]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    run.str("imageId").to_string()
+}
+
+/// A failed run: exit code 1, success false, a message that says `says`.
+fn assert_failed(run: &Run, says: &str) {
+    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
+    assert_eq!(run.json["success"], false);
+    assert!(run.str("message").contains(says), "expected `{says}` in: {}", run.json);
+    assert!(!run.str("message").contains('\u{1b}'), "no terminal codes: {}", run.json);
+}
+
+#[test]
+fn build_arg_values_are_never_printed() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("marker");
+    let secret_arg = format!("--build-arg=API_TOKEN={MARKER}");
+    let passed = xtask(&["image", "--tag", &tag.0, &secret_arg]);
+    assert_eq!(passed.code, 0, "{}\n{}", passed.json, passed.stderr);
+    assert!(passed.stderr.contains("--build-arg API_TOKEN=***"), "the key is shown, masked:\n{}", passed.stderr);
+    assert_no_marker(&passed);
+
+    let context = copy_of_build_context(&["docker/libraries.list"]);
+    let failed = task_in("image", &context, &tag.0, &[&secret_arg], &[]);
+    assert_failed(&failed, "docker/libraries.list");
+    assert_no_marker(&failed);
+
+    // No docker on PATH: the sentence, not the command line.
+    let no_client = xtask_with(&["image", "--tag", &tag.0, &secret_arg], &[("PATH", "/nonexistent")]);
+    assert_failed(&no_client, "client is not installed");
+    assert_no_marker(&no_client);
+}
+
+#[test]
+fn a_secret_reaches_the_build_and_no_layer_or_only_buildkit_is_asked() {
+    let Some(_docker) = docker_test() else { return };
+    let context = copy_of_build_context(&[]);
+    let dockerfile = std::fs::read_to_string(context.path().join("docker/Dockerfile")).unwrap();
+    // The step fails unless the secret is mounted, and names no value.
+    let reads_secret = dockerfile.replace(
+        "RUN pip install --no-cache-dir -r libraries.list",
+        "RUN --mount=type=secret,id=api_token test -s /run/secrets/api_token\nRUN pip install --no-cache-dir -r libraries.list",
+    );
+    context.write("docker/Dockerfile", &reads_secret);
+    let tag = TagGuard::new("secret");
+    let secret = ["--secret", "id=api_token,env=XTASK_TEST_TOKEN"];
+    let run = task_in("image", &context, &tag.0, &secret, &[("XTASK_TEST_TOKEN", MARKER)]);
+    assert_no_marker(&run);
+    if buildkit() {
+        assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+        let history = docker_ok(&["history", "--no-trunc", &tag.0]);
+        let inspect = docker_ok(&["image", "inspect", &tag.0]);
+        assert!(!history.contains(MARKER) && !inspect.contains(MARKER), "the secret is in the image");
+        assert!(
+            !root()
+                .join("target/xtask")
+                .read_dir()
+                .unwrap()
+                .any(|f| { f.unwrap().file_name().to_string_lossy().starts_with("secret") }),
+            "the secret's file is left behind"
+        );
+    } else {
+        assert_failed(&run, "`--secret` needs BuildKit");
+        assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "nothing was built");
+    }
+}
+
+#[test]
+fn an_image_that_cannot_start_its_app_is_refused_and_the_tag_stays() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("startable");
+    let before = builds(&tag);
+
+    let syntax = fixture_context("syntax_error");
+    let run = image_from(&syntax, &tag.0);
+    assert_failed(&run, "The image cannot start its app main:app: main.py line 9");
+    assert!(run.str("message").contains(&format!("{} still names the image it named before", tag.0)), "{}", run.json);
+    assert_eq!(image_id(&tag.0), before, "a refused build must not move the tag");
+
+    let no_server = copy_of_build_context(&[]);
+    no_server.write("docker/libraries.list", "");
+    let run = image_from(&no_server, &tag.0);
+    assert_failed(&run, "uvicorn, the ASGI server, is not installed in the image");
+    assert!(run.str("message").contains("main.py imports fastapi, which is not installed"), "{}", run.json);
+    assert_eq!(image_id(&tag.0), before);
+}
+
+#[test]
+fn two_builds_of_one_tag_each_report_what_the_tag_named_when_it_finished() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("twice");
+    let (first, second) = (copy_of_build_context(&[]), copy_of_build_context(&[]));
+    second.write("app/extra.py", "ANSWER = 42\n");
+    let dockerfile = |context: &TempDir| context.path().join("docker/Dockerfile").to_str().unwrap().to_string();
+    let spawned: Vec<_> = [&first, &second]
+        .iter()
+        .map(|context| {
+            let args = ["image", "--tag", &tag.0, "--context", context.str(), "--dockerfile", &dockerfile(context)];
+            spawn_xtask(&args, &[])
+        })
+        .collect();
+    // Which one ends last decides where the tag points.
+    let mut pending: Vec<_> = spawned.into_iter().map(Some).collect();
+    let mut finished = Vec::new();
+    while finished.len() < 2 {
+        for slot in pending.iter_mut() {
+            if slot.as_mut().is_some_and(|(child, _)| child.try_wait().unwrap().is_some()) {
+                finished.push(finish(slot.take().unwrap()));
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    for run in &finished {
+        assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    }
+    assert_ne!(finished[0].str("imageId"), finished[1].str("imageId"), "the two contexts differ");
+    assert_eq!(image_id(&tag.0), finished[1].str("imageId"), "the tag names the build that finished last");
+}
+
+#[test]
+fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
+    let Some(_docker) = docker_test() else { return };
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let tag = TagGuard::new("cancelled");
+        let before = all_containers();
+        // --no-cache: the pip step takes many seconds, so the signal meets it.
+        let (child, started) = spawn_xtask(&["image", "--tag", &tag.0, "--no-cache"], &[]);
+        thread::sleep(Duration::from_secs(3));
+        let signalled = Instant::now();
+        signal(child.id(), name);
+        let run = finish((child, started));
+        let took = signalled.elapsed();
+        assert_eq!(run.code, code, "SIG{name}: {}\n{}", run.json, run.stderr);
+        assert!(run.str("message").starts_with("Interrupted by a signal"), "SIG{name}: {}", run.json);
+        assert!(took < Duration::from_secs(3), "SIG{name}: took {took:?} to end");
+        assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "SIG{name} moved the tag");
+        // The engine removes a cancelled step's container a moment later.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while all_containers() != before && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(all_containers(), before, "SIG{name} left a build container");
+    }
+}
+
+#[test]
+fn build_failures_say_what_happened() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("failures");
+
+    let conflict = copy_of_build_context(&[]);
+    conflict.write("docker/libraries.list", "fastapi==0.162.5\nfastapi==0.110.0\nuvicorn==0.54.0\n");
+    let run = image_from(&conflict, &tag.0);
+    assert_failed(&run, "pip cannot install the packages of libraries.list together");
+    assert!(run.str("message").contains("fastapi==0.162.5 and fastapi==0.110.0"), "{}", run.json);
+
+    let copy_from = copy_of_build_context(&[]);
+    let dockerfile = std::fs::read_to_string(copy_from.path().join("docker/Dockerfile")).unwrap();
+    copy_from.write("docker/Dockerfile", &format!("{dockerfile}COPY --from=xtask-test/no-such-image:none /x /x\n"));
+    let run = image_from(&copy_from, &tag.0);
+    assert_failed(
+        &run,
+        "The image `xtask-test/no-such-image:none`, which the Dockerfile copies from, could not be pulled",
+    );
+    assert!(!run.str("message").contains("--offline"), "offline is on already: {}", run.json);
+
+    let failing_step = copy_of_build_context(&[]);
+    let step = "RUN python -c \"import sys; sys.exit('the step says why')\"";
+    failing_step.write("docker/Dockerfile", &format!("{dockerfile}{step}\n"));
+    let run = image_from(&failing_step, &tag.0);
+    assert_failed(&run, "failed with exit code 1. Its last lines:\nthe step says why");
+    assert!(run.str("message").starts_with("The Dockerfile step `RUN python -c"), "{}", run.json);
+
+    let run = xtask(&["image", "--tag", &tag.0, "--build-arg", "PYTHON_MINOR=3.9"]);
+    assert_failed(&run, "The Python versions do not match");
+    assert!(run.str("message").contains("python3.9/site-packages"), "{}", run.json);
+
+    // Only the builder base is missing: the runtime base is an image the engine has.
+    let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
+    builds(&tag);
+    let runtime = format!("--build-arg=RUNTIME_IMAGE={}", tag.0);
+    let run = xtask_with(&["image", "--tag", &tag.0, base, &runtime], &[("XTASK_OFFLINE", "0")]);
+    assert_failed(&run, "The base image `xtask-test/no-such-base:none` could not be pulled");
+    assert!(!run.str("message").contains("${"), "the image is named, not its variable: {}", run.json);
+
+    let run = xtask_with(&["image", "--tag", &tag.0], &[("XTASK_DEBIAN_SUITE", "no-such-suite")]);
+    assert_failed(&run, "No such script");
+}
+
+#[test]
+fn a_container_that_exits_at_once_says_why() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("exits");
+    let no_server = copy_of_build_context(&[]);
+    no_server.write("docker/libraries.list", "");
+    let run = task_in("smoke", &no_server, &tag.0, &[], &[]);
+    assert_failed(&run, "The container exited with code 1 before it answered. Its last log lines:");
+    assert!(run.str("message").contains("No module named uvicorn"), "{}", run.json);
+    assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "a failed smoke tagged its build");
+}
+
+#[test]
+fn no_engine_gets_one_sentence_from_every_task() {
+    for task in ["image", "run", "smoke", "stop", "lint"] {
+        let run =
+            xtask_with(&[task, "--tag", "xtask-test/none:t"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+        assert_failed(&run, "No Docker engine answers");
+    }
+}
+
+/// Inputs that once panicked (exit 101, empty stdout) or slipped through.
+#[test]
+fn odd_arguments_get_json_and_exit_2() {
+    let run = xtask(&["smoke", "--timeout", "1e30"]);
+    assert_eq!(run.code, 2, "{}", run.json);
+    assert!(run.str("message").contains("`--timeout 1e30` is not a number of seconds"), "{}", run.json);
+
+    let run = xtask(&["smoke", "--path", "/health\r\nX-Injected: 1"]);
+    assert_eq!(run.code, 2, "{}", run.json);
+    assert!(run.str("message").contains("control character"), "{}", run.json);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([OsStr::new("image"), OsStr::new("--tag"), OsStr::from_bytes(b"app\xff")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert!(json["message"].as_str().unwrap().contains("is not UTF-8"), "{json}");
+    assert_eq!(json["imageId"], "");
+}

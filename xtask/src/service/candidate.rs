@@ -1,0 +1,79 @@
+//! A built image that its tag does not name yet. The tag moves to it only
+//! once it passed its checks; until then the tag keeps the image it named
+//! before. Builds of one tag wait for each other, so that what each run
+//! reports is what the tag named when it finished.
+
+use std::fs::File;
+
+use anyhow::Result;
+
+use crate::{
+    engine::{build::BuildSpec, Engine, ImageConfig},
+    report::ImageReport,
+    sys::project,
+};
+
+/// One of 16 lock files, by the tag's hash: a file per tag would pile up
+/// in target/, and builds of two tags seldom wait for each other.
+fn lock_name(tag: &str) -> String {
+    let hash = tag
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    format!("build-{:x}", hash % 16)
+}
+
+pub struct Candidate<'a> {
+    engine: &'a Engine,
+    tag: String,
+    pub report: ImageReport,
+    pub config: ImageConfig,
+    /// The tag named this very image already, before the build.
+    pub unchanged: bool,
+    _one_build_of_the_tag: File,
+}
+
+impl<'a> Candidate<'a> {
+    pub fn build(engine: &'a Engine, spec: &BuildSpec) -> Result<Candidate<'a>> {
+        let lock = project::lock(&lock_name(&spec.tag))?;
+        let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
+        let built = engine.build(spec)?;
+        Ok(Candidate {
+            engine,
+            tag: spec.tag.clone(),
+            report: ImageReport::of_image(&spec.tag, &built.info, "Built", &format!(" on {}", built.bases)),
+            unchanged: before.as_deref() == Some(built.info.id.as_str()),
+            config: built.info.config,
+            _one_build_of_the_tag: lock,
+        })
+    }
+
+    /// Moves the tag to the candidate, which passed.
+    pub fn promote(self) -> Result<ImageReport> {
+        self.engine.tag(&self.report.image_id, &self.tag)?;
+        Ok(self.report)
+    }
+
+    /// `error`, and that the tag did not move.
+    pub fn reject(&self, error: anyhow::Error) -> anyhow::Error {
+        if self.unchanged {
+            return error;
+        }
+        anyhow::anyhow!(
+            "{error:#}\n{} still names the image it named before; this build is the untagged image {}.",
+            self.tag,
+            self.report.image_id
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_of_one_tag_share_a_lock_and_the_locks_are_few() {
+        assert_eq!(lock_name("app:1"), lock_name("app:1"));
+        let names: std::collections::BTreeSet<String> = (0..200).map(|i| lock_name(&format!("t{i}:x"))).collect();
+        assert!(names.len() <= 16 && names.len() > 8, "{names:?}");
+    }
+}

@@ -1,0 +1,107 @@
+//! The service in a container, as every task that starts one sees it
+//! (run, smoke, lint's image checks, bench): the image to start, and the
+//! wait until the service in a started container answers HTTP.
+
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+mod candidate;
+mod startable;
+
+use self::candidate::Candidate;
+use crate::{
+    engine::{build::BuildSpec, container::Container, Engine},
+    report::ImageReport,
+    sys::{probe, signals},
+};
+
+/// How long a started service may take to answer.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub use crate::engine::container::LOG_LINES;
+
+/// The image a task checks: a build that its tag names only once it
+/// passed, or the image the tag names already.
+pub enum Obtained<'a> {
+    Built(Candidate<'a>),
+    Existing(ImageReport),
+}
+
+impl Obtained<'_> {
+    pub fn report(&self) -> &ImageReport {
+        match self {
+            Obtained::Built(candidate) => &candidate.report,
+            Obtained::Existing(report) => report,
+        }
+    }
+
+    /// The image passed: its report, once the tag names it.
+    pub fn accept(self) -> Result<ImageReport> {
+        match self {
+            Obtained::Built(candidate) => candidate.promote(),
+            Obtained::Existing(report) => Ok(report),
+        }
+    }
+
+    /// The image failed `error`: the error, saying what became of the tag.
+    pub fn reject(&self, error: anyhow::Error) -> anyhow::Error {
+        match self {
+            Obtained::Built(candidate) => candidate.reject(error),
+            Obtained::Existing(_) => error,
+        }
+    }
+}
+
+/// Builds `spec` (from the cache) into a candidate, or with `build` false
+/// takes the image its tag names.
+pub fn obtain<'a>(engine: &'a Engine, spec: &BuildSpec, build: bool) -> Result<Obtained<'a>> {
+    if build {
+        return Ok(Obtained::Built(Candidate::build(engine, spec)?));
+    }
+    match engine.inspect_image(&spec.tag)? {
+        Some(info) => Ok(Obtained::Existing(ImageReport::of_image(&spec.tag, &info, "Using the existing image", ""))),
+        None => bail!("There is no image {}: build it first, or leave out --no-build.", spec.tag),
+    }
+}
+
+/// The `image` task: builds `spec`, and tags the build once it can start
+/// its app. A build the tag names already was checked when it was tagged.
+pub fn build_image(engine: &Engine, spec: &BuildSpec) -> Result<ImageReport> {
+    let candidate = Candidate::build(engine, spec)?;
+    if !candidate.unchanged {
+        startable::check(engine, &candidate.report.image_id, &candidate.config).map_err(|e| candidate.reject(e))?;
+    }
+    candidate.promote()
+}
+
+pub fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Waits until GET `path` gets any HTTP answer, and returns its status.
+/// Fails at once when the container exits, and at the deadline when it
+/// never answers; either way with the service's last log lines.
+pub fn wait_ready(container: &Container, port: u16, path: &str, timeout: Duration) -> Result<u16> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        signals::check()?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Ok(status) = probe::get(port, path, left.min(Duration::from_secs(2))) {
+            return Ok(status);
+        }
+        if let Some(code) = container.exit_code().context("cannot inspect the container")? {
+            bail!(container.exited(code));
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "GET {path} got no HTTP answer within {} s. The container's last log lines:\n{}",
+                timeout.as_secs_f64(),
+                container.log_tail(LOG_LINES)
+            );
+        }
+        thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}

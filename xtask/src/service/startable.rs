@@ -1,0 +1,108 @@
+//! Whether an image can start its app, asked without starting it: real
+//! apps read their settings at import, so the app is not imported. The
+//! image's own Python compiles the app's sources and looks up the modules
+//! they import, and uvicorn, in the image.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::engine::{Engine, ImageConfig};
+
+/// Run in the image, in its working directory, with `MODULE:ATTR` as its
+/// argument: prints the problems found, as JSON. Writes nothing.
+const CHECK: &str = r#"
+import ast, importlib.util, json, os, sys
+app = sys.argv[1] if len(sys.argv) > 1 else ""
+here = os.getcwd()
+problems = []
+if importlib.util.find_spec("uvicorn") is None:
+    problems.append("uvicorn, the ASGI server, is not installed in the image: add it to libraries.list")
+def parse(path):
+    try:
+        with open(path, "rb") as source:
+            return ast.parse(source.read(), path)
+    except SyntaxError as error:
+        problems.append(f"{os.path.relpath(path, here)} line {error.lineno}: {error.msg}")
+sources = [] if here == "/" else [os.path.join(top, name) for top, dirs, files in os.walk(here)
+                                  for name in files if name.endswith(".py")]
+trees = {path: parse(path) for path in sources}
+if app:
+    module, _, attr = app.partition(":")
+    path = os.path.join(here, *module.split("."))
+    path = path + ".py" if os.path.isfile(path + ".py") else os.path.join(path, "__init__.py")
+    if not os.path.isfile(path):
+        problems.append(f"the app module {module} is not in {here}")
+    else:
+        tree = trees[path] if path in trees else parse(path)
+        local = {os.path.splitext(name)[0] for name in os.listdir(here)}
+        bound = set()
+        for node in ast.walk(tree) if tree else []:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                bound.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        for node in tree.body if tree else []:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for top in {name.split(".")[0] for name in names}:
+                if top not in local and importlib.util.find_spec(top) is None:
+                    problems.append(f"{os.path.relpath(path, here)} imports {top}, which is not installed in the image: add it to libraries.list")
+        if tree and attr not in bound and "*" not in bound:
+            problems.append(f"{os.path.relpath(path, here)} defines no {attr}")
+print(json.dumps({"problems": problems}))
+"#;
+
+#[derive(Deserialize)]
+struct Found {
+    problems: Vec<String>,
+}
+
+/// Fails with the reasons when the image `id`, configured as `config`,
+/// cannot start its app.
+pub fn check(engine: &Engine, id: &str, config: &ImageConfig) -> Result<()> {
+    let app = app_of(config).unwrap_or_default();
+    let said = engine.run_once(id, "python", &["-c", CHECK, &app]).context("cannot check the image with its python")?;
+    let found: Found = serde_json::from_str(&said).with_context(|| format!("cannot read the image check `{said}`"))?;
+    if !found.problems.is_empty() {
+        let app = if app.is_empty() { String::new() } else { format!(" {app}") };
+        bail!("The image cannot start its app{app}: {}.", found.problems.join("; "));
+    }
+    Ok(())
+}
+
+/// `MODULE:ATTR` as the image's command names it to uvicorn (or gunicorn).
+fn app_of(config: &ImageConfig) -> Option<String> {
+    let words = config.entrypoint.iter().chain(config.cmd.iter()).flatten().flat_map(|arg| arg.split_whitespace());
+    words.filter(|word| !word.starts_with('-')).find(|word| is_app(word)).map(str::to_string)
+}
+
+fn is_app(word: &str) -> bool {
+    let identifier = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match word.split_once(':') {
+        Some((module, attr)) => module.split('.').all(identifier) && identifier(attr),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(cmd: &[&str]) -> ImageConfig {
+        ImageConfig { cmd: Some(cmd.iter().map(|s| s.to_string()).collect()), ..ImageConfig::default() }
+    }
+
+    #[test]
+    fn the_app_is_read_from_the_command() {
+        let ours = config(&["python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]);
+        assert_eq!(app_of(&ours).as_deref(), Some("main:app"));
+        let shell = config(&["/bin/sh", "-c", "gunicorn -k uvicorn.workers.UvicornWorker app.main:api -b 0.0.0.0:80"]);
+        assert_eq!(app_of(&shell).as_deref(), Some("app.main:api"));
+        assert_eq!(app_of(&config(&["python", "serve.py", "--bind", "0.0.0.0:8000"])), None);
+    }
+}
