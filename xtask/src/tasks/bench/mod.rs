@@ -229,7 +229,11 @@ impl Bench {
                 samples.push(time(&xtask)?);
             }
             scenario.prepare(work)?;
-            docker_ms.push(plain.time(&spec)?.0);
+            let (ms, id) = plain.time(&spec)?;
+            // Untimed: the tag names this build, as it would after `image`,
+            // so that the next xtask run starts from the same state.
+            plain.engine.tag(&id, tag)?;
+            docker_ms.push(ms);
         }
         let (xtask_ms, binary_ms, docker_ms) = (Stats::of(xtask_ms), Stats::of(binary_ms), Stats::of(docker_ms));
         Ok(BuildFigure {
@@ -298,7 +302,8 @@ impl Bench {
         let shell_form = work.join("shell-form");
         sh.write_file(
             shell_form.join("Dockerfile"),
-            format!("FROM {image_id}\nCMD python -m uvicorn main:app --host 0.0.0.0 --port 8000\n"),
+            // By tag: BuildKit reads `FROM sha256:…` as a repository to pull.
+            format!("FROM {tag}\nCMD python -m uvicorn main:app --host 0.0.0.0 --port 8000\n"),
         )?;
         let (_, shell_form_id) = plain.time(&PlainBuild::spec(shell_form.join("Dockerfile"), &shell_form))?;
         let (_, shell_form_stop_ms) = self.start_and_stop(engine, &shell_form_id)?;
