@@ -49,7 +49,9 @@ impl<'a> Candidate<'a> {
 
     /// Moves the tag to the candidate, which passed.
     pub fn promote(self) -> Result<ImageReport> {
-        self.engine.tag(&self.report.image_id, &self.tag)?;
+        if !self.unchanged {
+            self.engine.tag(&self.report.image_id, &self.tag)?;
+        }
         Ok(self.report)
     }
 
