@@ -74,3 +74,38 @@ fn the_naive_dockerfile_shows_every_classic_mistake_at_its_line() {
     assert!(run.stderr.contains("Dockerfile:7: error [copy-before-install]"), "a readable list on stderr");
     assert!(run.json["summary"]["errors"].as_u64().unwrap() >= 12);
 }
+
+/// `--no-image` checks the Dockerfile and `.dockerignore` alone: no engine,
+/// no build, no app package on the host; a `.hadolint.yaml` in the context
+/// is hadolint's config.
+#[test]
+fn the_dockerfile_alone_without_an_engine() {
+    let ours = xtask_with(&["lint", "--no-image"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    assert_eq!(ours.code, 0, "{}\n{}", ours.json, ours.stderr);
+    assert!(ours.json["summary"]["image"].is_null(), "{}", ours.json);
+
+    let context = TempDir::new("naive-no-image");
+    for file in ["Dockerfile", "main.py", ".env"] {
+        context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
+    }
+    let dockerfile = context.path().join("Dockerfile");
+    let args = ["lint", "--no-image", "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()];
+    let naive = xtask(&args);
+    assert_eq!(naive.code, 1, "{}", naive.json);
+    let rules: Vec<String> = findings(&naive).into_iter().map(|(rule, ..)| rule).collect();
+    assert!(
+        rules.contains(&"copy-before-install".to_string()) && rules.contains(&"hadolint/DL3042".to_string()),
+        "{rules:?}"
+    );
+    assert!(!rules.iter().any(|rule| rule.starts_with("image-")), "no image was checked: {rules:?}");
+
+    context.write(".hadolint.yaml", "ignored:\n  - DL3042\n");
+    let configured = xtask(&args);
+    assert!(!findings(&configured).iter().any(|(rule, ..)| rule == "hadolint/DL3042"), "{}", configured.json);
+
+    // target/lint-venv/lib/pythonX.Y/site-packages holds hadolint alone.
+    let lib = std::fs::read_dir(root().join("target/lint-venv/lib")).unwrap();
+    for python in lib.flatten() {
+        assert!(!python.path().join("site-packages/fastapi").exists(), "lint installed the app's packages on the host");
+    }
+}

@@ -103,7 +103,13 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: "lint",
         summary: "check the Dockerfile (hadolint and our rules) and the built image for classic mistakes",
-        flags: &[IMAGE, &[valued("--image", "TAG", "check this image instead of building one")]],
+        flags: &[
+            IMAGE,
+            &[
+                valued("--image", "TAG", "check this image instead of building one"),
+                switch("--no-image", "check the Dockerfile and .dockerignore only, without building"),
+            ],
+        ],
     },
     TaskInfo {
         name: "tools",

@@ -1,7 +1,9 @@
 //! A Dockerfile read as far as the lint rules and the build's diagnoses
-//! need: instructions with their line numbers (continuations joined,
-//! comments dropped), grouped into stages, with the global ARGs (before
-//! the first FROM) expanded in the base images.
+//! need, as docker reads it: instructions with their line numbers
+//! (continuations joined, comments and blank lines inside them dropped,
+//! heredoc bodies kept with their instruction), keywords in any case,
+//! grouped into stages that know the stage they are built FROM, with the
+//! global ARGs (before the first FROM) expanded in the base images.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +26,20 @@ impl Instruction {
     pub fn operands(&self) -> Vec<&str> {
         self.args.split_whitespace().filter(|w| !w.starts_with("--")).collect()
     }
+
+    /// The command as words a shell would see: an exec-form array joined
+    /// with spaces, a shell-form command as it stands.
+    pub fn command(&self) -> String {
+        match serde_json::from_str::<Vec<String>>(self.args.trim()) {
+            Ok(words) if self.is_exec_form() => words.join(" "),
+            _ => self.args.clone(),
+        }
+    }
+
+    /// Whether a `--flag` of the instruction (such as RUN's `--mount=type=cache`) starts with `prefix`.
+    pub fn has_flag(&self, prefix: &str) -> bool {
+        self.args.split_whitespace().take_while(|w| w.starts_with("--")).any(|w| w.starts_with(prefix))
+    }
 }
 
 #[derive(Debug)]
@@ -32,6 +48,10 @@ pub struct Stage {
     /// The base image, with global ARG defaults expanded; None when a
     /// variable has no default.
     pub image: Option<String>,
+    /// `FROM … AS name`.
+    pub name: Option<String>,
+    /// The earlier stage this one is built FROM, by its index.
+    pub parent: Option<usize>,
     pub instructions: Vec<Instruction>,
 }
 
@@ -39,11 +59,30 @@ impl Stage {
     pub fn find<'a>(&'a self, keyword: &'a str) -> impl Iterator<Item = &'a Instruction> + 'a {
         self.instructions.iter().filter(move |i| i.keyword == keyword)
     }
+
+    /// The stage's ARG values, over `globals`: an ARG's default, or the
+    /// global value of an ARG it declares again without one.
+    pub fn args(&self, globals: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut values = BTreeMap::new();
+        for arg in self.find("ARG") {
+            let declared = arg.args.trim();
+            let (name, value) = match declared.split_once('=') {
+                Some((name, default)) => (name, expand(default.trim_matches('"'), &values)),
+                None => (declared, globals.get(declared).cloned()),
+            };
+            if let Some(value) = value {
+                values.insert(name.to_string(), value);
+            }
+        }
+        values
+    }
 }
 
 #[derive(Debug)]
 pub struct Dockerfile {
     pub stages: Vec<Stage>,
+    /// The global ARGs' values.
+    pub globals: BTreeMap<String, String>,
 }
 
 /// The global ARGs' values: a build arg wins over the ARG's default.
@@ -80,28 +119,40 @@ impl Dockerfile {
         for instruction in instructions(text) {
             match (instruction.keyword.as_str(), stages.last_mut()) {
                 ("FROM", _) => {
-                    let image = instruction.operands().first().and_then(|image| expand(image, globals));
-                    stages.push(Stage { from: instruction, image, instructions: Vec::new() });
+                    let operands = instruction.operands();
+                    let image = operands.first().and_then(|image| expand(image, globals));
+                    let name = match operands.as_slice() {
+                        [_, alias, name, ..] if alias.eq_ignore_ascii_case("as") => Some(name.to_string()),
+                        _ => None,
+                    };
+                    let parent = image.as_ref().and_then(|image| {
+                        stages.iter().position(|s| s.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(image)))
+                    });
+                    stages.push(Stage { from: instruction, image, name, parent, instructions: Vec::new() });
                 }
                 (_, Some(stage)) => stage.instructions.push(instruction),
                 (_, None) => {}
             }
         }
-        Dockerfile { stages }
+        Dockerfile { stages, globals: globals.clone() }
     }
 
-    pub fn final_stage(&self) -> Option<&Stage> {
-        self.stages.last()
+    /// The stage at `index`, then the stage it is built FROM, and so on.
+    pub fn lineage(&self, index: usize) -> impl Iterator<Item = &Stage> {
+        std::iter::successors(self.stages.get(index), move |stage| stage.parent.and_then(|p| self.stages.get(p)))
     }
 }
 
-/// The instructions of `text`, continuation lines joined.
+/// The instructions of `text`: continuation lines joined, and comments and
+/// blank lines inside a continuation passed over, as docker does; a
+/// heredoc's body (`RUN <<EOF` … `EOF`) stays with its instruction.
 fn instructions(text: &str) -> Vec<Instruction> {
     let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
     let mut pending: Option<(usize, String)> = None;
-    for (index, raw) in text.lines().enumerate() {
+    while let Some((index, raw)) = lines.next() {
         let line = raw.trim();
-        if line.starts_with('#') || (line.is_empty() && pending.is_none()) {
+        if line.starts_with('#') || line.is_empty() {
             continue;
         }
         let (body, continues) = match line.strip_suffix('\\') {
@@ -115,16 +166,40 @@ fn instructions(text: &str) -> Vec<Instruction> {
         text.push_str(body);
         if continues {
             pending = Some((start, text));
-        } else if let Some((keyword, args)) = split_keyword(&text) {
-            out.push(Instruction { line: start, keyword, args });
+            continue;
         }
+        for delimiter in heredoc_delimiters(&text) {
+            for (_, body_line) in lines.by_ref() {
+                if body_line.trim() == delimiter {
+                    break;
+                }
+                text.push('\n');
+                text.push_str(body_line);
+            }
+        }
+        out.extend(split_keyword(&text).map(|(keyword, args)| Instruction { line: start, keyword, args }));
     }
     if let Some((start, text)) = pending {
-        if let Some((keyword, args)) = split_keyword(&text) {
-            out.push(Instruction { line: start, keyword, args });
-        }
+        out.extend(split_keyword(&text).map(|(keyword, args)| Instruction { line: start, keyword, args }));
     }
     out
+}
+
+/// The delimiters of the heredocs an instruction opens: `<<EOF`, `<<-EOF`,
+/// `<<"EOF"`, `<<'EOF'`, in order.
+fn heredoc_delimiters(line: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("<<") {
+        let after = rest[at + 2..].trim_start_matches('-');
+        let unquoted = after.trim_start_matches(['"', '\'']);
+        let word: String = unquoted.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            found.push(word);
+        }
+        rest = &rest[at + 2..];
+    }
+    found
 }
 
 fn split_keyword(text: &str) -> Option<(String, String)> {
@@ -133,24 +208,33 @@ fn split_keyword(text: &str) -> Option<(String, String)> {
     Some((keyword, parts.next().unwrap_or("").trim().to_string()))
 }
 
-/// `$NAME` and `${NAME}` replaced from `vars`; None when one has no value.
+/// `$NAME`, `${NAME}` and `${NAME:-default}` replaced from `vars`; None
+/// when one has no value.
 pub fn expand(text: &str, vars: &BTreeMap<String, String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
         out.push_str(&rest[..dollar]);
         let after = &rest[dollar + 1..];
-        let (name, tail) = match after.strip_prefix('{') {
+        let (name, default, tail) = match after.strip_prefix('{') {
             Some(braced) => {
                 let end = braced.find('}')?;
-                (&braced[..end], &braced[end + 1..])
+                let inside = &braced[..end];
+                match inside.split_once(":-").or_else(|| inside.split_once('-')) {
+                    Some((name, default)) => (name, Some(default), &braced[end + 1..]),
+                    None => (inside, None, &braced[end + 1..]),
+                }
             }
             None => {
                 let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-                (&after[..end], &after[end..])
+                (&after[..end], None, &after[end..])
             }
         };
-        out.push_str(vars.get(name)?);
+        match (vars.get(name).filter(|v| !v.is_empty()), default) {
+            (Some(value), _) => out.push_str(value),
+            (None, Some(default)) => out.push_str(&expand(default, vars)?),
+            (None, None) => return None,
+        }
         rest = tail;
     }
     out.push_str(rest);
@@ -166,7 +250,7 @@ mod tests {
         let dockerfile = Dockerfile::parse(include_str!("../../../docker/Dockerfile"));
         let images: Vec<_> = dockerfile.stages.iter().map(|s| s.image.clone().unwrap()).collect();
         assert_eq!(images, ["python:3.10", "python:3.10-slim"]);
-        let healthcheck = dockerfile.final_stage().unwrap().find("HEALTHCHECK").next().unwrap();
+        let healthcheck = dockerfile.stages.last().unwrap().find("HEALTHCHECK").next().unwrap();
         assert!(healthcheck.args.contains("CMD [\"python\", \"-c\""), "continuations are joined: {}", healthcheck.args);
     }
 
@@ -193,6 +277,30 @@ mod tests {
         );
         let late = "FROM a\nARG LATE=1\n";
         assert!(global_args(late, &BTreeMap::new()).is_empty(), "an ARG after FROM is the stage's own");
+    }
+
+    #[test]
+    fn heredocs_blank_lines_case_and_exec_form_as_docker_reads_them() {
+        let text = "from python:3.12 as base\nRUN <<EOF\nfrom transformers import x\nFROM not-a-stage\nEOF\nrun python - <<'PY' \\\n  && true\nimport os\nPY\nRUN apt-get update \\\n\n    && apt-get install -y curl\nRUN [\"pip\", \"install\", \"-r\", \"r.txt\"]\nuser 0:0\n";
+        let dockerfile = Dockerfile::parse(text);
+        assert_eq!(dockerfile.stages.len(), 1, "a heredoc's `from` is no stage");
+        let stage = &dockerfile.stages[0];
+        assert_eq!(stage.name.as_deref(), Some("base"));
+        let keywords: Vec<(usize, &str)> = stage.instructions.iter().map(|i| (i.line, i.keyword.as_str())).collect();
+        assert_eq!(keywords, [(2, "RUN"), (6, "RUN"), (10, "RUN"), (13, "RUN"), (14, "USER")]);
+        assert!(stage.instructions[0].args.contains("from transformers import x"));
+        assert_eq!(stage.instructions[2].args, "apt-get update && apt-get install -y curl");
+        assert_eq!(stage.instructions[3].command(), "pip install -r r.txt");
+    }
+
+    #[test]
+    fn stages_know_their_parents_and_their_args() {
+        let text = "ARG FLAVOUR=-slim\nFROM python:3.12${VARIANT:-$FLAVOUR} AS base\nARG UID=0\nUSER ${UID}\nFROM base AS prod\nFROM prod\n";
+        let dockerfile = Dockerfile::parse(text);
+        assert_eq!(dockerfile.stages[0].image.as_deref(), Some("python:3.12-slim"));
+        let lineage: Vec<Option<&str>> = dockerfile.lineage(2).map(|s| s.name.as_deref()).collect();
+        assert_eq!(lineage, [None, Some("prod"), Some("base")]);
+        assert_eq!(dockerfile.stages[0].args(&dockerfile.globals)["UID"], "0");
     }
 
     #[test]

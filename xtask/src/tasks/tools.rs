@@ -1,12 +1,16 @@
-//! `cargo xtask tools`: makes the host-side tools' venv (see `sys::venv`)
-//! and reports where its Python and hadolint are.
+//! `cargo xtask tools`: makes the tests' venv (see `sys::venv`) and
+//! reports where its Python and hadolint are.
 
 use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
 use super::{Done, Task};
-use crate::{cli::Args, report::Report, sys::venv};
+use crate::{
+    cli::Args,
+    report::Report,
+    sys::venv::{self, Venv},
+};
 
 #[derive(Debug, Default, Serialize)]
 pub struct ToolsReport {
@@ -42,7 +46,7 @@ impl Task for Tools {
     }
 
     fn run(self, sh: &Shell) -> Done<ToolsReport> {
-        match venv::bin(sh) {
+        match venv::bin(sh, Venv::Tests) {
             Ok(bin) => ToolsReport {
                 python: Some(bin.join("python").into_string()),
                 hadolint: Some(bin.join("hadolint").into_string()),
