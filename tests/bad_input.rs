@@ -52,6 +52,18 @@ fn build_arg_values_are_never_printed() {
     assert_failed(&failed, "docker/libraries.list");
     assert_no_marker(&failed);
 
+    // Through cargo, as a person types it: cargo must not echo the command line.
+    let through_cargo = Command::new("cargo")
+        .args(["xtask", "image", "--tag", &tag.0, &secret_arg])
+        .current_dir(root())
+        .env("XTASK_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(through_cargo.status.success(), "{}", String::from_utf8_lossy(&through_cargo.stderr));
+    for stream in [&through_cargo.stdout, &through_cargo.stderr] {
+        assert!(!String::from_utf8_lossy(stream).contains(MARKER), "cargo xtask printed the secret");
+    }
+
     // No docker on PATH: the sentence, not the command line.
     let no_client = xtask_with(&["image", "--tag", &tag.0, &secret_arg], &[("PATH", "/nonexistent")]);
     assert_failed(&no_client, "client is not installed");
