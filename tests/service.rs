@@ -261,3 +261,51 @@ fn stop_keeps_to_this_checkout_unless_all() {
     let all = xtask(&["stop", "--all", "--tag", &tag.0]);
     assert_eq!(all.json["removed"], serde_json::json!([theirs.0]), "{}", all.json);
 }
+
+/// `--expect`, `--header`, and settings from `--env-file`: the header and
+/// the file's values may be secrets, and are never printed.
+#[test]
+fn smoke_checks_statuses_and_headers_with_settings_it_never_prints() {
+    let Some(_docker) = docker_test() else { return };
+    const MARKER: &str = "XTASKSETTING5521";
+    let tag = TagGuard::new("settings");
+    build_fixture("settings", &tag);
+    let settings = TempDir::new("settings");
+    settings.write("app.env", &format!("REQUIRED_SETTING=on\nAPI_TOKEN={MARKER}\n"));
+    let env_file = settings.path().join("app.env").to_str().unwrap().to_string();
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["--no-build", "--env-file", &env_file].iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+
+    let header = format!("X-Token: {MARKER}");
+    let passed = smoke(&tag, &args(&["--header", &header, "--expect", "/private=200", "--expect", "/orders/999=404"]));
+    assert_eq!(passed.code, 0, "{}\n{}", passed.json, passed.stderr);
+    assert_eq!(passed.json["checks"][1]["status"], 404);
+    assert_eq!(passed.json["checks"][1]["expected"], 404);
+    for said in [passed.json.to_string(), passed.stderr.clone()] {
+        assert!(!said.contains(MARKER), "a header or setting value was printed: {said}");
+    }
+
+    let unauthorised = smoke(&tag, &args(&["--expect", "/private=200", "--expect", "/orders/999=404"]));
+    assert_eq!(unauthorised.code, 1, "{}", unauthorised.json);
+    let message = unauthorised.str("message");
+    assert!(
+        message
+            .starts_with("Not every path answered as expected: GET /private 401, GET /orders/999 404 (expected 404)"),
+        "{message}"
+    );
+
+    // lint runs the image with the same settings.
+    let linted = xtask(&["lint", "--image", &tag.0, "--env-file", &env_file]);
+    assert_eq!(linted.code, 0, "{}\n{}", linted.json, linted.stderr);
+    assert!(!linted.stderr.contains(MARKER));
+
+    let unset = smoke(&tag, &["--no-build".to_string()]);
+    assert_eq!(unset.code, 1, "{}", unset.json);
+    assert!(unset.str("message").starts_with("The container exited with code"), "{}", unset.json);
+    assert!(
+        unset.str("message").contains("KeyError: 'REQUIRED_SETTING'"),
+        "the traceback names the setting: {}",
+        unset.json
+    );
+}

@@ -6,10 +6,12 @@
 
 mod args;
 mod image_flags;
+mod settings;
 
 pub use self::{
     args::{usage, Args, Given, UsageError},
     image_flags::ImageFlags,
+    settings::accept_setting,
 };
 
 /// One flag: its name, the placeholder of its value (None for a switch),
@@ -61,6 +63,12 @@ const IMAGE: &[Flag] = &[
     ),
 ];
 
+/// The service's settings at run time: every task that starts it takes these.
+const SETTINGS: &[Flag] = &[
+    valued("--env", "KEY=VALUE", "repeatable; set in the container, never printed"),
+    valued("--env-file", "FILE", "the engine reads the settings from FILE; their values are never printed"),
+];
+
 pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: "image",
@@ -72,10 +80,10 @@ pub const TASKS: &[TaskInfo] = &[
         summary: "build the image (cached), start it; report its URL once /health answers, and only then tag it",
         flags: &[
             IMAGE,
+            SETTINGS,
             &[
                 switch("--no-build", "start the image the tag names as it is"),
                 valued("--port", "HOSTPORT", "publish on this port of 127.0.0.1 (default a free one)"),
-                valued("--env", "KEY=VALUE", "repeatable; set in the container, never printed"),
                 switch("--attach", "follow the service's log until Ctrl-C, then remove the container"),
             ],
         ],
@@ -85,9 +93,12 @@ pub const TASKS: &[TaskInfo] = &[
         summary: "build, run, GET each path, tear down; report every check and its timings",
         flags: &[
             IMAGE,
+            SETTINGS,
             &[
                 switch("--no-build", "use the image the tag names as it is"),
                 valued("--path", "/PATH", "repeatable; GET it, expecting 200 (default /health and /)"),
+                valued("--expect", "/PATH=STATUS", "repeatable; GET it, expecting STATUS, such as /orders/999=404"),
+                valued("--header", "NAME: VALUE", "repeatable; sent with every GET, its value never printed"),
                 valued("--timeout", "SECS", "how long the service may take to answer (default 30)"),
             ],
         ],
@@ -105,6 +116,7 @@ pub const TASKS: &[TaskInfo] = &[
         summary: "check the Dockerfile (hadolint and our rules) and the built image for classic mistakes",
         flags: &[
             IMAGE,
+            SETTINGS,
             &[
                 valued("--image", "TAG", "check this image instead of building one"),
                 switch("--no-image", "check the Dockerfile and .dockerignore only, without building"),

@@ -9,6 +9,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
+use camino::Utf8PathBuf;
 use serde::Deserialize;
 
 use super::{api, Engine};
@@ -44,7 +45,7 @@ pub struct Spec<'a> {
     pub tag: Option<&'a str>,
     /// None: a free port, chosen by the engine.
     pub host_port: Option<u16>,
-    pub env: BTreeMap<String, String>,
+    pub settings: Settings,
     /// The container goes when this process goes.
     pub owned: bool,
     /// A read-only root file system, with a tmpfs for /tmp.
@@ -54,8 +55,17 @@ pub struct Spec<'a> {
 impl<'a> Spec<'a> {
     /// The usual container: lives as long as this process, on a free port.
     pub fn owned(task: &'a str, image: &'a str) -> Spec<'a> {
-        Spec { task, image, tag: None, host_port: None, env: BTreeMap::new(), owned: true, read_only: false }
+        Spec { task, image, tag: None, host_port: None, settings: Settings::default(), owned: true, read_only: false }
     }
+}
+
+/// The service's settings at run time: `--env KEY=VALUE`, whose values are
+/// masked wherever a command is shown, and `--env-file FILE`, whose values
+/// stay in the file: the engine reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub env: BTreeMap<String, String>,
+    pub env_file: Option<Utf8PathBuf>,
 }
 
 fn label(key: &str, value: &str) -> [String; 2] {
@@ -80,7 +90,10 @@ impl Engine {
         }
         let port = spec.host_port.map_or(String::new(), |p| p.to_string());
         line = line.arg("--publish").arg(format!("127.0.0.1:{port}:{SERVICE_PORT}"));
-        for (key, value) in &spec.env {
+        if let Some(file) = &spec.settings.env_file {
+            line = line.args(["--env-file", file.as_str()]);
+        }
+        for (key, value) in &spec.settings.env {
             line = line.arg("--env").masked_pair(key, value);
         }
         line.arg(spec.image)
@@ -351,7 +364,10 @@ mod tests {
     fn the_run_command_publishes_on_loopback_labels_and_masks_the_environment() {
         let engine = Engine::default();
         let spec = Spec {
-            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+            settings: Settings {
+                env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+                env_file: Some("/p/.env".into()),
+            },
             read_only: true,
             tag: Some("t:1"),
             ..Spec::owned("smoke", "sha256:abc")
@@ -361,7 +377,7 @@ mod tests {
             line.unmasked(),
             format!("docker run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
              --label dev.xtask.project={} --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
-             --publish 127.0.0.1::8000 --env A=1 sha256:abc", project::root())
+             --publish 127.0.0.1::8000 --env-file /p/.env --env A=1 sha256:abc", project::root())
         );
         assert!(line.to_string().contains("--env A=*** sha256:abc"), "{line}");
         let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i") };

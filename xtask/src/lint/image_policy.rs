@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use super::{Finding, Severity};
 use crate::{
-    engine::{container::Spec, Engine, ImageConfig},
+    engine::{
+        container::{Settings, Spec},
+        Engine, ImageConfig,
+    },
     service::{self, READY_TIMEOUT},
     sys::probe,
 };
@@ -78,11 +81,11 @@ pub fn check_files(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<F
 
 /// Runs the image twice: read-only, where it must still serve /health;
 /// and as usual, where serving requests must leave its layer empty.
-pub fn check_running(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<Finding>> {
+pub fn check_running(engine: &Engine, image: &str, settings: &Settings, shown_as: &str) -> Result<Vec<Finding>> {
     let start = |read_only| -> Result<_> {
-        let container = engine.start(&Spec { read_only, ..Spec::owned("lint", image) })?;
+        let container = engine.start(&Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image) })?;
         let port = container.host_port()?;
-        let served = service::wait_ready(&container, port, "/health", READY_TIMEOUT);
+        let served = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT);
         Ok((container, port, served))
     };
     let mut findings = Vec::new();
@@ -100,7 +103,7 @@ pub fn check_running(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec
     let (container, port, served) = start(false)?;
     served?;
     for path in ["/health", "/", "/health"] {
-        let _ = probe::get(port, path, Duration::from_secs(5));
+        let _ = probe::get(port, path, &[], Duration::from_secs(5));
     }
     let (bytes, changed) = container.writes()?;
     if bytes > 0 {

@@ -16,7 +16,10 @@ use self::candidate::Candidate;
 use crate::{
     engine::{build::BuildSpec, container::Container, Engine},
     report::ImageReport,
-    sys::{probe, signals},
+    sys::{
+        probe::{self, Header},
+        signals,
+    },
 };
 
 /// How long a started service may take to answer.
@@ -84,12 +87,12 @@ pub fn url(port: u16) -> String {
 /// Waits until GET `path` gets any HTTP answer, and returns its status.
 /// Fails at once when the container exits, and at the deadline when it
 /// never answers; either way with the service's last log lines.
-pub fn wait_ready(container: &Container, port: u16, path: &str, timeout: Duration) -> Result<u16> {
+pub fn wait_ready(container: &Container, port: u16, path: &str, headers: &[Header], timeout: Duration) -> Result<u16> {
     let deadline = Instant::now() + timeout;
     loop {
         signals::check()?;
         let left = deadline.saturating_duration_since(Instant::now());
-        if let Ok(status) = probe::get(port, path, left.min(Duration::from_secs(2))) {
+        if let Ok(status) = probe::get(port, path, headers, left.min(Duration::from_secs(2))) {
             return Ok(status);
         }
         if let Some(code) = container.exit_code().context("cannot inspect the container")? {

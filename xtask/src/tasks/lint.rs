@@ -9,8 +9,8 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{usage, Args, ImageFlags},
-    engine::{build::BuildSpec, Engine},
+    cli::{accept_setting, usage, Args, ImageFlags},
+    engine::{build::BuildSpec, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     service::{self, Obtained},
     sys::project,
@@ -53,24 +53,28 @@ pub struct Lint {
     image: Option<String>,
     /// Check no image at all.
     no_image: bool,
+    /// The service's settings, for the runs of the image.
+    settings: Settings,
 }
 
 impl Task for Lint {
     type Report = LintReport;
 
     fn parse(args: &mut Args) -> Result<Lint> {
-        let (mut build, mut image, mut no_image) = (ImageFlags::default(), None, false);
+        let (mut build, mut image, mut no_image, mut settings) =
+            (ImageFlags::default(), None, false, Settings::default());
         while let Some(given) = args.next()? {
             match given.name() {
                 "--image" => image = Some(given.value().to_string()),
                 "--no-image" => no_image = true,
+                _ if accept_setting(&mut settings, &given)? => {}
                 _ => build.accept(&given)?,
             }
         }
         if no_image && image.is_some() {
             return Err(usage("`--no-image` and `--image` contradict each other: give one"));
         }
-        Ok(Lint { build: build.into_spec()?, image, no_image })
+        Ok(Lint { build: build.into_spec()?, image, no_image, settings })
     }
 
     fn run(self, sh: &Shell) -> Done<LintReport> {
@@ -148,7 +152,7 @@ impl Lint {
         let info = engine.inspect_image(&image)?.with_context(|| format!("there is no image {image}"))?;
         report.findings.extend(image_policy::check_config(&info.config, &shown_as));
         report.findings.extend(image_policy::check_files(engine, &image, &shown_as)?);
-        report.findings.extend(image_policy::check_running(engine, &image, &shown_as)?);
+        report.findings.extend(image_policy::check_running(engine, &image, &self.settings, &shown_as)?);
         Ok(())
     }
 }

@@ -122,6 +122,8 @@ mod tests {
             "NAME[:TAG]" | "TAG" => "t:1",
             "HOSTPORT" | "N" | "SECS" => "3",
             "/PATH" => "/x",
+            "/PATH=STATUS" => "/x=404",
+            "NAME: VALUE" => "X-Token: t",
             "id=NAME,src=FILE|env=VAR" => "id=t,src=/tmp",
             other => panic!("no sample for the placeholder {other}: add one"),
         }

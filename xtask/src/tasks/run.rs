@@ -4,7 +4,7 @@
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
-use std::{collections::BTreeMap, thread, time::Duration};
+use std::{thread, time::Duration};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -12,10 +12,10 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{usage, Args, ImageFlags},
+    cli::{accept_setting, usage, Args, ImageFlags},
     engine::{
         build::BuildSpec,
-        container::{Container, Spec},
+        container::{Container, Settings, Spec},
         Engine,
     },
     report::{ImageReport, Report},
@@ -50,7 +50,7 @@ pub struct Run {
     spec: BuildSpec,
     build: bool,
     port: Option<u16>,
-    env: BTreeMap<String, String>,
+    settings: Settings,
     attach: bool,
 }
 
@@ -58,21 +58,18 @@ impl Task for Run {
     type Report = RunReport;
 
     fn parse(args: &mut Args) -> Result<Run> {
-        let (mut image, mut port, mut env, mut attach) = (ImageFlags::default(), None, BTreeMap::new(), false);
+        let (mut image, mut port, mut settings, mut attach) = (ImageFlags::default(), None, Settings::default(), false);
         let mut build = true;
         while let Some(given) = args.next()? {
             match given.name() {
                 "--no-build" => build = false,
                 "--port" => port = Some(parse_port(given.value())?),
-                "--env" => {
-                    let (key, value) = given.pair()?;
-                    env.insert(key, value);
-                }
                 "--attach" => attach = true,
+                _ if accept_setting(&mut settings, &given)? => {}
                 _ => image.accept(&given)?,
             }
         }
-        Ok(Run { spec: image.into_spec()?, build, port, env, attach })
+        Ok(Run { spec: image.into_spec()?, build, port, settings, attach })
     }
 
     fn run(self, _sh: &Shell) -> Done<RunReport> {
@@ -116,13 +113,13 @@ impl Run {
         let spec = Spec {
             tag: Some(&self.spec.tag),
             host_port: self.port,
-            env: self.env.clone(),
+            settings: self.settings.clone(),
             owned: self.attach,
             ..Spec::owned("run", id)
         };
         let container = engine.start(&spec)?;
         let port = container.host_port()?;
-        let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
+        let status = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT)?;
         if status != 200 {
             bail!(
                 "GET /health answered {status}, not 200. The container's last log lines:\n{}",
@@ -169,7 +166,7 @@ mod tests {
     fn flags_are_read() {
         let run = parse(&["--port", "8081", "--env", "A=1", "--attach", "--tag", "t:1"]).unwrap();
         assert_eq!(
-            (run.port, run.env["A"].as_str(), run.attach, run.spec.tag.as_str(), run.build),
+            (run.port, run.settings.env["A"].as_str(), run.attach, run.spec.tag.as_str(), run.build),
             (Some(8081), "1", true, "t:1", true)
         );
         assert!(!parse(&["--no-build"]).unwrap().build);

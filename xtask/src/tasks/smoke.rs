@@ -10,11 +10,19 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{usage, Args, ImageFlags},
-    engine::{build::BuildSpec, container::Spec, Engine},
+    cli::{accept_setting, usage, Args, ImageFlags},
+    engine::{
+        build::BuildSpec,
+        container::{Settings, Spec},
+        Engine,
+    },
     report::{ImageReport, Report},
     service::{self, LOG_LINES, READY_TIMEOUT},
-    sys::{millis, probe, signals},
+    sys::{
+        millis,
+        probe::{self, Header},
+        signals,
+    },
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -43,6 +51,7 @@ pub struct Check {
     pub path: String,
     /// None: no HTTP answer.
     pub status: Option<u16>,
+    pub expected: u16,
     pub ok: bool,
 }
 
@@ -66,7 +75,10 @@ pub struct Timings {
 pub struct Smoke {
     spec: BuildSpec,
     build: bool,
-    paths: Vec<String>,
+    /// Each path, and the status it must answer; readiness waits on the first.
+    paths: Vec<(String, u16)>,
+    headers: Vec<Header>,
+    settings: Settings,
     timeout: Duration,
 }
 
@@ -75,18 +87,22 @@ impl Task for Smoke {
 
     fn parse(args: &mut Args) -> Result<Smoke> {
         let (mut image, mut build, mut paths, mut timeout) = (ImageFlags::default(), true, Vec::new(), READY_TIMEOUT);
+        let (mut headers, mut settings) = (Vec::new(), Settings::default());
         while let Some(given) = args.next()? {
             match given.name() {
                 "--no-build" => build = false,
-                "--path" => paths.push(parse_path(given.value())?),
+                "--path" => paths.push((parse_path(given.value())?, 200)),
+                "--expect" => paths.push(parse_expect(given.value())?),
+                "--header" => headers.push(parse_header(given.value())?),
                 "--timeout" => timeout = parse_timeout(given.value())?,
+                _ if accept_setting(&mut settings, &given)? => {}
                 _ => image.accept(&given)?,
             }
         }
         if paths.is_empty() {
-            paths = vec!["/health".to_string(), "/".to_string()];
+            paths = vec![("/health".to_string(), 200), ("/".to_string(), 200)];
         }
-        Ok(Smoke { spec: image.into_spec()?, build, paths, timeout })
+        Ok(Smoke { spec: image.into_spec()?, build, paths, headers, settings, timeout })
     }
 
     fn run(self, _sh: &Shell) -> Done<SmokeReport> {
@@ -116,26 +132,39 @@ impl Smoke {
     fn probe(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
         signals::check()?;
         let clock = Instant::now();
-        let spec = Spec { tag: report.image.tag.as_deref(), ..Spec::owned("smoke", &report.image.image_id) };
+        let spec = Spec {
+            tag: report.image.tag.as_deref(),
+            settings: self.settings.clone(),
+            ..Spec::owned("smoke", &report.image.image_id)
+        };
         let container = engine.start(&spec)?;
         report.timings.start_ms = Some(elapsed_ms(clock));
         let port = container.host_port()?;
         report.url = Some(service::url(port));
-        service::wait_ready(&container, port, &self.paths[0], self.timeout)?;
+        service::wait_ready(&container, port, &self.paths[0].0, &self.headers, self.timeout)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
 
-        for path in &self.paths {
-            let status = probe::get(port, path, Duration::from_secs(5)).ok();
-            report.checks.push(Check { path: path.clone(), status, ok: status == Some(200) });
+        for (path, expected) in &self.paths {
+            let status = probe::get(port, path, &self.headers, Duration::from_secs(5)).ok();
+            report.checks.push(Check {
+                path: path.clone(),
+                status,
+                expected: *expected,
+                ok: status == Some(*expected),
+            });
         }
         // The log is read only when it explains a failure, and before the container goes.
         let failed = report.checks.iter().any(|c| !c.ok);
         let logs = if failed { container.log_tail(LOG_LINES) } else { String::new() };
         report.timings.stop_ms = Some(millis(container.stop()?) as u64);
 
-        let said: Vec<String> = report.checks.iter().map(|c| format!("GET {} {}", c.path, answer(c.status))).collect();
+        let said: Vec<String> = report.checks.iter().map(said).collect();
         if failed {
-            bail!("Not every path answered 200: {}. The container's last log lines:\n{logs}", said.join(", "));
+            let expected = match report.checks.iter().all(|c| c.expected == 200) {
+                true => "200",
+                false => "as expected",
+            };
+            bail!("Not every path answered {expected}: {}. The container's last log lines:\n{logs}", said.join(", "));
         }
         Ok(format!(
             "{} passed: {}; ready in {} ms.",
@@ -146,8 +175,33 @@ impl Smoke {
     }
 }
 
-fn answer(status: Option<u16>) -> String {
-    status.map_or_else(|| "no answer".to_string(), |s| s.to_string())
+/// `GET /path 404`, and what was expected when it was not 200.
+fn said(check: &Check) -> String {
+    let answer = check.status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
+    let expected = if check.expected == 200 { String::new() } else { format!(" (expected {})", check.expected) };
+    format!("GET {} {answer}{expected}", check.path)
+}
+
+/// `--expect /PATH=STATUS`.
+fn parse_expect(value: &str) -> Result<(String, u16)> {
+    let refused = || usage(format!("`--expect {value}` must have the form /PATH=STATUS, such as /orders/999=404"));
+    let (path, status) = value.rsplit_once('=').ok_or_else(refused)?;
+    let status = status.parse::<u16>().ok().filter(|s| (100..=599).contains(s)).ok_or_else(refused)?;
+    Ok((parse_path(path)?, status))
+}
+
+/// `--header 'Name: value'`. The value may be a secret: no message shows it.
+fn parse_header(value: &str) -> Result<Header> {
+    let refused = |why: &str| usage(format!("a `--header` must have the form 'Name: value': {why}"));
+    let (name, header_value) = value.split_once(':').ok_or_else(|| refused("there is no `:`"))?;
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(refused("the name must be letters, digits and `-`"));
+    }
+    if header_value.chars().any(char::is_control) {
+        return Err(refused(&format!("the value of `{name}` holds a control character")));
+    }
+    Ok((name.to_string(), header_value.trim().to_string()))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {
@@ -188,17 +242,26 @@ mod tests {
 
     #[test]
     fn defaults_and_flags() {
+        let paths = |smoke: &Smoke| smoke.paths.iter().map(|(p, s)| format!("{p}={s}")).collect::<Vec<_>>().join(" ");
         let smoke = parse(&[]).unwrap();
         assert_eq!(
-            (smoke.paths.join(" "), smoke.timeout, smoke.build),
-            ("/health /".to_string(), Duration::from_secs(30), true)
+            (paths(&smoke), smoke.timeout, smoke.build),
+            ("/health=200 /=200".to_string(), Duration::from_secs(30), true)
         );
-        let smoke = parse(&["--no-build", "--path", "/a", "--path=/b", "--timeout", "2.5"]).unwrap();
+        let smoke = parse(&["--no-build", "--path", "/a", "--expect=/orders/999=404", "--timeout", "2.5"]).unwrap();
         assert_eq!(
-            (smoke.paths.join(" "), smoke.timeout, smoke.build),
-            ("/a /b".to_string(), Duration::from_millis(2500), false)
+            (paths(&smoke), smoke.timeout, smoke.build),
+            ("/a=200 /orders/999=404".to_string(), Duration::from_millis(2500), false)
         );
-        assert_eq!(parse(&["--path", "/with space"]).unwrap().paths, ["/with%20space"]);
+        assert_eq!(paths(&parse(&["--path", "/with space"]).unwrap()), "/with%20space=200");
+        let smoke = parse(&["--header", "X-Token:  s3cret ", "--env", "A=1"]).unwrap();
+        assert_eq!((smoke.headers, smoke.settings.env["A"].as_str()), (vec![("X-Token".into(), "s3cret".into())], "1"));
+        for bad in
+            [&["--header", "X Token: s3cret"][..], &["--header", "X-Token: s3\r\ncret"], &["--header", "nocolon"]]
+        {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(error.contains("--header") && !error.contains("s3"), "a header value is never shown: {error}");
+        }
         for bad in [
             &["--timeout", "0"][..],
             &["--timeout", "soon"],
@@ -208,6 +271,9 @@ mod tests {
             &["--path", "health"],
             &["--path", "/health\r\nX-Injected: 1"],
             &["--path", "/a\tb"],
+            &["--expect", "/x"],
+            &["--expect", "/x=99"],
+            &["--expect", "x=404"],
             &["--port", "1"],
         ] {
             assert!(parse(bad).unwrap_err().downcast_ref::<crate::cli::UsageError>().is_some(), "{bad:?}");
@@ -217,13 +283,13 @@ mod tests {
     #[test]
     fn the_report_names_each_check_and_timing() {
         let report = SmokeReport {
-            checks: vec![Check { path: "/health".into(), status: Some(500), ok: false }],
+            checks: vec![Check { path: "/health".into(), status: Some(500), expected: 200, ok: false }],
             timings: Timings { build_ms: Some(1), ready_ms: Some(3), ..Default::default() },
             ..Default::default()
         };
         assert_eq!(
             serde_json::to_string(&report).unwrap(),
-            r#"{"imageId":"","success":false,"checks":[{"path":"/health","status":500,"ok":false}],"timings":{"buildMs":1,"readyMs":3}}"#
+            r#"{"imageId":"","success":false,"checks":[{"path":"/health","status":500,"expected":200,"ok":false}],"timings":{"buildMs":1,"readyMs":3}}"#
         );
     }
 }

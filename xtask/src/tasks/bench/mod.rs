@@ -317,7 +317,7 @@ impl Bench {
             let clock = Instant::now();
             let container = engine.start(&Spec::owned("bench", image))?;
             let port = container.host_port()?;
-            let status = service::wait_ready(&container, port, "/health", READY_TIMEOUT)?;
+            let status = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT)?;
             if status != 200 {
                 bail!("{image} answered {status} on /health");
             }
