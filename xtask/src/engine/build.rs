@@ -127,14 +127,16 @@ pub enum Bases {
 }
 
 impl Bases {
-    /// Points the Dockerfile at the stand-ins, unless the user already
-    /// chose a base with `--build-arg`.
-    pub fn add_build_args(&self, build_args: &mut BTreeMap<String, String>) {
+    /// The build args a build runs with: `given`, plus those that point the
+    /// Dockerfile at the stand-ins where the user chose no base of their own.
+    pub fn build_args(&self, given: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut build_args = given.clone();
         if let Bases::StandIns(stand_ins) = self {
             for (key, value) in stand_ins.build_args() {
                 build_args.entry(key.to_string()).or_insert_with(|| value.to_string());
             }
         }
+        build_args
     }
 
     /// The bases' Python (X.Y), where we know it.
@@ -176,11 +178,9 @@ impl Engine {
         secrets: &[(String, Utf8PathBuf)],
         iidfile: &Utf8Path,
     ) -> CommandLine {
-        let mut build_args = spec.build_args.clone();
-        bases.add_build_args(&mut build_args);
         let line = self.cli().args(["build", "--file", spec.dockerfile.as_str(), "--iidfile", iidfile.as_str()]);
         let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
-        for (key, value) in &build_args {
+        for (key, value) in &bases.build_args(&spec.build_args) {
             line = line.arg("--build-arg").masked_pair(key, value);
         }
         for (id, path) in secrets {
@@ -232,13 +232,11 @@ impl Engine {
 
     /// What a failed build's diagnosis needs to know of it.
     fn situation(&self, spec: &BuildSpec, bases: &Bases) -> diagnose::Situation {
-        let mut build_args = spec.build_args.clone();
-        bases.add_build_args(&mut build_args);
         diagnose::Situation {
             context: spec.context.to_string(),
             offline: spec.offline,
             dockerfile: std::fs::read_to_string(&spec.dockerfile).unwrap_or_default(),
-            build_args,
+            build_args: bases.build_args(&spec.build_args),
             bases_python: bases.python().map(str::to_string),
         }
     }

@@ -315,8 +315,8 @@ mod tests {
         assert!(!Kind::Runtime.image_changes("3.11.2").join(" ").contains("PIP_CERT"));
 
         let stand_ins = StandIns { builder: "b".into(), runtime: "r".into(), python: "3.11".into() };
-        let mut args = BTreeMap::from([("RUNTIME_IMAGE".to_string(), "mine".to_string())]);
-        Bases::StandIns(stand_ins).add_build_args(&mut args);
+        let given = BTreeMap::from([("RUNTIME_IMAGE".to_string(), "mine".to_string())]);
+        let args = Bases::StandIns(stand_ins).build_args(&given);
         assert_eq!(args["RUNTIME_IMAGE"], "mine");
         assert_eq!(args["BUILDER_IMAGE"], "b");
         assert_eq!(args["PYTHON_MINOR"], "3.11");

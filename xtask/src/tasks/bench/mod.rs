@@ -20,6 +20,7 @@ use crate::{
     engine::{
         build::{Bases, BuildSpec},
         container::Spec,
+        dockerfile::global_args,
         Engine,
     },
     report::Report,
@@ -34,9 +35,6 @@ use crate::{
 /// The repository of the image the bench builds, under a tag of the
 /// run's own, so that two benches at once do not meet.
 const REPOSITORY: &str = "xtask-bench/fastapi-server";
-/// The Dockerfile's own defaults, for the size figures when not offline.
-const DEFAULT_BASES: [(&str, &str); 3] =
-    [("BUILDER_IMAGE", "python:3.10"), ("RUNTIME_IMAGE", "python:3.10-slim"), ("PYTHON_MINOR", "3.10")];
 
 #[derive(Debug)]
 pub struct Bench {
@@ -169,16 +167,15 @@ impl Bench {
         report.engine = engine.version()?;
         report.date = process::read(&CommandLine::new("date").args(["-u", "+%Y-%m-%d"]))?;
         let bases = engine.bases(self.offline)?;
+        // The bases' names and Python, for the size figures: the Dockerfile's
+        // ARGs, as the build args of a plain build set them.
+        let dockerfile = project::root().join("docker/Dockerfile");
+        let text = std::fs::read_to_string(&dockerfile).with_context(|| format!("cannot read {dockerfile}"))?;
+        let base_args = global_args(&text, &bases.build_args(&BTreeMap::new()));
         report.bases = match &bases {
             Bases::StandIns(stand_ins) => stand_ins.describe(),
-            Bases::Dockerfile => format!("{} and {}", DEFAULT_BASES[0].1, DEFAULT_BASES[1].1),
+            Bases::Dockerfile => format!("{} and {}", base_args["BUILDER_IMAGE"], base_args["RUNTIME_IMAGE"]),
         };
-        // The bases' names and Python, for the size figures.
-        let mut base_args = BTreeMap::new();
-        bases.add_build_args(&mut base_args);
-        for (key, value) in DEFAULT_BASES {
-            base_args.entry(key.to_string()).or_insert_with(|| value.to_string());
-        }
 
         eprintln!("Timing cargo's own start ({} runs).", self.runs);
         report.cargo_startup_ms = Some(self.repeat(|| time(&CommandLine::new("cargo").args(["xtask", "--help"])))?);
