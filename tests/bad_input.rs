@@ -24,7 +24,7 @@ fn assert_no_marker(run: &Run) {
 }
 
 fn builds(tag: &TagGuard) -> String {
-    let run = xtask(&["image", "--tag", &tag.0]);
+    let run = image_from(&copy_of_build_context(&[]), &tag.0);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     run.str("imageId").to_string()
 }
@@ -42,7 +42,8 @@ fn build_arg_values_are_never_printed() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("marker");
     let secret_arg = format!("--build-arg=API_TOKEN={MARKER}");
-    let passed = xtask(&["image", "--tag", &tag.0, &secret_arg]);
+    let hello = copy_of_build_context(&[]);
+    let passed = task_in("image", &hello, &tag.0, &[&secret_arg], &[]);
     assert_eq!(passed.code, 0, "{}\n{}", passed.json, passed.stderr);
     assert!(passed.stderr.contains("--build-arg API_TOKEN=***"), "the key is shown, masked:\n{}", passed.stderr);
     assert_no_marker(&passed);
@@ -53,8 +54,11 @@ fn build_arg_values_are_never_printed() {
     assert_no_marker(&failed);
 
     // Through cargo, as a person types it: cargo must not echo the command line.
+    let dockerfile = hello.path().join("docker/Dockerfile");
     let through_cargo = Command::new("cargo")
-        .args(["xtask", "image", "--tag", &tag.0, &secret_arg])
+        .args(["xtask", "image", "--tag", &tag.0, &secret_arg, "--context", hello.str()])
+        .arg("--dockerfile")
+        .arg(dockerfile)
         .current_dir(root())
         .env("XTASK_OFFLINE", "1")
         .output()
@@ -65,7 +69,7 @@ fn build_arg_values_are_never_printed() {
     }
 
     // No docker on PATH: the sentence, not the command line.
-    let no_client = xtask_with(&["image", "--tag", &tag.0, &secret_arg], &[("PATH", "/nonexistent")]);
+    let no_client = task_in("image", &hello, &tag.0, &[&secret_arg], &[("PATH", "/nonexistent")]);
     assert_failed(&no_client, "client is not installed");
     assert_no_marker(&no_client);
 }
@@ -163,7 +167,8 @@ fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
         let tag = TagGuard::new("cancelled");
         let before = all_containers();
         // --no-cache: the pip step takes many seconds, so the signal meets it.
-        let (child, started) = spawn_xtask(&["image", "--tag", &tag.0, "--no-cache"], &[]);
+        let hello = copy_of_build_context(&[]);
+        let (child, started) = spawn_task_in("image", &hello, &tag.0, &["--no-cache"], &[]);
         thread::sleep(Duration::from_secs(3));
         let signalled = Instant::now();
         signal(child.id(), name);
@@ -210,7 +215,8 @@ fn build_failures_say_what_happened() {
     assert_failed(&run, "failed with exit code 1. Its last lines:\nthe step says why");
     assert!(run.str("message").starts_with("The Dockerfile step `RUN python -c"), "{}", run.json);
 
-    let run = xtask(&["image", "--tag", &tag.0, "--build-arg", "PYTHON_MINOR=3.9"]);
+    let hello = copy_of_build_context(&[]);
+    let run = task_in("image", &hello, &tag.0, &["--build-arg", "PYTHON_MINOR=3.9"], &[]);
     assert_failed(&run, "The Python versions do not match");
     assert!(run.str("message").contains("python3.9/site-packages"), "{}", run.json);
 
@@ -218,11 +224,11 @@ fn build_failures_say_what_happened() {
     let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
     builds(&tag);
     let runtime = format!("--build-arg=RUNTIME_IMAGE={}", tag.0);
-    let run = xtask_with(&["image", "--tag", &tag.0, base, &runtime], &[("XTASK_OFFLINE", "0")]);
+    let run = task_in("image", &hello, &tag.0, &[base, &runtime], &[("XTASK_OFFLINE", "0")]);
     assert_failed(&run, "The base image `xtask-test/no-such-base:none` could not be pulled");
     assert!(!run.str("message").contains("${"), "the image is named, not its variable: {}", run.json);
 
-    let run = xtask_with(&["image", "--tag", &tag.0], &[("XTASK_DEBIAN_SUITE", "no-such-suite")]);
+    let run = task_in("image", &hello, &tag.0, &[], &[("XTASK_DEBIAN_SUITE", "no-such-suite")]);
     assert_failed(&run, "No such script");
 }
 
@@ -233,7 +239,7 @@ fn a_container_that_exits_at_once_says_why() {
     let no_server = copy_of_build_context(&[]);
     no_server.write("docker/libraries.list", "");
     let run = task_in("smoke", &no_server, &tag.0, &[], &[]);
-    assert_failed(&run, "The container exited with code 1 before it answered. Its last log lines:");
+    assert_failed(&run, "The container exited with code 1 before it answered. The container's last log lines:");
     assert!(run.str("message").contains("No module named uvicorn"), "{}", run.json);
     assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "a failed smoke tagged its build");
 }

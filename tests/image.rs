@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Builds the project's image under a tag of the test's own.
+/// Builds the project's Dockerfile, with the fixture app, under a tag of the test's own.
 fn build(tag: &TagGuard) -> Run {
-    let run = xtask(&["image", "--tag", &tag.0]);
+    let run = image_from(&copy_of_build_context(&[]), &tag.0);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     run
 }
@@ -101,8 +101,8 @@ fn only_the_allow_listed_files_reach_the_image() {
     let tag = TagGuard::new("allow");
     let run = image_from(&context, &tag.0);
     assert_eq!(run.code, 0, "{}", run.json);
-    let files = docker_ok(&["run", "--rm", "--entrypoint", "find", &tag.0, "/app", "-mindepth", "1"]);
-    assert_eq!(files, "/app/main.py");
+    let files = docker_ok(&["run", "--rm", "--entrypoint", "find", &tag.0, "/srv/app", "-mindepth", "1"]);
+    assert_eq!(files, "/srv/app/main.py");
 }
 
 /// Bad input: a clear message, success false, a non-zero exit, valid JSON.

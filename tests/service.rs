@@ -10,10 +10,10 @@ use std::{
 
 use common::*;
 
+/// `smoke` of the fixture app `hello`, or with `--no-build` of the image `tag` names.
 fn smoke(tag: &TagGuard, extra: &[String]) -> Run {
-    let mut args: Vec<&str> = vec!["smoke", "--tag", &tag.0];
-    args.extend(extra.iter().map(String::as_str));
-    xtask(&args)
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    task_in("smoke", &copy_of_build_context(&[]), &tag.0, &extra, &[])
 }
 
 /// Builds the fixture app NAME under `tag`, for `--no-build` runs.
@@ -137,7 +137,8 @@ fn the_next_run_removes_what_a_killed_run_left() {
 fn four_smokes_at_once_all_pass() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("parallel");
-    let runs: Vec<_> = (0..4).map(|_| spawn_xtask(&["smoke", "--tag", &tag.0], &[])).collect();
+    let hello = copy_of_build_context(&[]);
+    let runs: Vec<_> = (0..4).map(|_| spawn_task_in("smoke", &hello, &tag.0, &[], &[])).collect();
     let runs: Vec<Run> = runs.into_iter().map(finish).collect();
     let mut urls: Vec<&str> = runs.iter().map(|run| run.str("url")).collect();
     for run in &runs {
@@ -152,7 +153,8 @@ fn four_smokes_at_once_all_pass() {
 fn run_serves_until_stop() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("run");
-    let run = xtask(&["run", "--tag", &tag.0]);
+    let hello = copy_of_build_context(&[]);
+    let run = task_in("run", &hello, &tag.0, &[], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     let container = ContainerGuard(run.str("containerId").to_string());
     let url = run.str("url");
@@ -165,7 +167,7 @@ fn run_serves_until_stop() {
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = busy.local_addr().unwrap().port().to_string();
-    let refused = xtask(&["run", "--tag", &tag.0, "--port", &busy_port]);
+    let refused = task_in("run", &hello, &tag.0, &["--port", &busy_port], &[]);
     assert_eq!(refused.code, 1);
     assert!(refused.str("message").starts_with(&format!("Port {busy_port} on 127.0.0.1 is busy.")), "{}", refused.json);
 
@@ -185,7 +187,8 @@ fn run_serves_until_stop() {
 fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("attach");
-    let spawned = spawn_xtask(&["run", "--attach", "--tag", &tag.0], &[]);
+    let hello = copy_of_build_context(&[]);
+    let spawned = spawn_task_in("run", &hello, &tag.0, &["--attach"], &[]);
     let pid = spawned.0.id();
     // Its report is out once /health answered; then it follows the log.
     let run = finish_after_report(spawned, |pid| {
@@ -307,5 +310,68 @@ fn smoke_checks_statuses_and_headers_with_settings_it_never_prints() {
         unset.str("message").contains("KeyError: 'REQUIRED_SETTING'"),
         "the traceback names the setting: {}",
         unset.json
+    );
+}
+
+/// A package-layout app with relative imports, a required setting and its
+/// health route at /healthz passes, with no edit to the Dockerfile: by
+/// flags, and by the project's build-args file with no contract flag.
+#[test]
+fn a_package_app_passes_by_flags_and_by_the_project_file() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("package");
+    let context = fixture_context("package");
+    let setting = ["--env", "DATABASE_URL=postgresql://db/orders"];
+    let items = ["--expect", "/healthz=200", "--expect", "/items/1=200", "--expect", "/items/2=404"];
+    let contract = ["--app", "app.main:app", "--health", "/healthz"];
+    let by_flags = task_in("smoke", &context, &tag.0, &[&contract[..], &setting, &items].concat(), &[]);
+    assert_eq!(by_flags.code, 0, "{}\n{}", by_flags.json, by_flags.stderr);
+    assert_eq!(by_flags.json["checks"].as_array().unwrap().len(), 3, "{}", by_flags.json);
+
+    context.write(
+        "docker/build-args",
+        "# the service contract\nAPP_MODULE=app.main:app\nHEALTH_PATH=/healthz\nAPP_PORT=9000\n",
+    );
+    let by_file = task_in("smoke", &context, &tag.0, &setting, &[]);
+    assert_eq!(by_file.code, 0, "{}\n{}", by_file.json, by_file.stderr);
+    assert_eq!(by_file.json["checks"][0]["path"], "/healthz", "{}", by_file.json);
+    let described = docker_ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.ExposedPorts}} {{index .Config.Labels \"dev.xtask.health-path\"}}",
+        &tag.0,
+    ]);
+    assert_eq!(described, r#"{"9000/tcp":{}} /healthz"#, "the image describes itself");
+
+    let unset = task_in("smoke", &context, &tag.0, &["--no-build"], &[]);
+    assert_eq!(unset.code, 1, "{}", unset.json);
+    assert!(
+        unset.str("message").contains("The app needs the setting DATABASE_URL, which is not set: give it with --env"),
+        "{}",
+        unset.json
+    );
+}
+
+/// What the service's log shows is said in a sentence: a write beside the
+/// code, a port other than the image's.
+#[test]
+fn the_log_s_story_is_told() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("writes");
+    let run = task_in("smoke", &fixture_context("writes_beside_code"), &tag.0, &[], &[]);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(run.str("message").contains("The app writes /srv/app/cache.db, where it cannot"), "{}", run.json);
+    assert!(run.str("message").contains("--tmpfs"), "{}", run.json);
+
+    let tag = TagGuard::new("elsewhere");
+    let args = ["--env", "UVICORN_PORT=8001", "--timeout", "5"];
+    let run = task_in("smoke", &copy_of_build_context(&[]), &tag.0, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.json);
+    assert!(
+        run.str("message")
+            .contains("The log says the service listens on port 8001, and the image's service port is 8000"),
+        "{}",
+        run.json
     );
 }

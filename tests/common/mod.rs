@@ -215,16 +215,38 @@ impl Drop for TempDir {
     }
 }
 
-/// The files the image is built from, copied into a fresh context;
-/// a test then adds, breaks or leaves out what it is about.
+/// The project's Dockerfile, libraries and .dockerignore, with the
+/// fixture app `hello` as its app, copied into a fresh context; a test
+/// then adds, breaks or leaves out what it is about. The tests of the tool
+/// build fixture apps, never the project's own app/: an adopter who puts
+/// their service there changes no test.
 pub fn copy_of_build_context(leave_out: &[&str]) -> TempDir {
     let context = TempDir::new("context");
-    for file in ["docker/Dockerfile", "docker/libraries.list", ".dockerignore", "app/main.py"] {
+    for file in ["docker/Dockerfile", "docker/libraries.list", ".dockerignore"] {
         if !leave_out.contains(&file) {
             context.write(file, &std::fs::read_to_string(root().join(file)).unwrap());
         }
     }
+    if !leave_out.contains(&"app") {
+        copy_fixture("hello", &context);
+    }
     context
+}
+
+/// The fixture app `tests/fixtures/NAME/`, every file of it, as the context's app/.
+fn copy_fixture(name: &str, context: &TempDir) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&root().join("tests/fixtures").join(name), &context.path().join("app"));
 }
 
 /// A Python with the app's test packages and hadolint, from
@@ -249,19 +271,27 @@ pub fn run_ok(command: &mut Command) -> Output {
 /// `cargo xtask TASK --tag TAG` from `context`, whose Dockerfile is at
 /// docker/Dockerfile, with `extra` arguments.
 pub fn task_in(task: &str, context: &TempDir, tag: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    finish(spawn_task_in(task, context, tag, extra, env))
+}
+
+/// `task_in`, started: for `finish` or `finish_after_report`.
+pub fn spawn_task_in(
+    task: &str,
+    context: &TempDir,
+    tag: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, Instant) {
     let dockerfile = context.path().join("docker/Dockerfile");
     let mut args = vec![task, "--tag", tag, "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()];
     args.extend(extra);
-    xtask_with(&args, env)
+    spawn_xtask(&args, env)
 }
 
-/// A build context whose app is the fixture `tests/fixtures/NAME/main.py`.
+/// A build context whose app is the fixture `tests/fixtures/NAME/`.
 pub fn fixture_context(name: &str) -> TempDir {
-    let context = copy_of_build_context(&[]);
-    context.write(
-        "app/main.py",
-        &std::fs::read_to_string(root().join("tests/fixtures").join(name).join("main.py")).unwrap(),
-    );
+    let context = copy_of_build_context(&["app"]);
+    copy_fixture(name, &context);
     context
 }
 

@@ -21,6 +21,19 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
+/// A request path, as `--path`, `--expect` and `--health` take it, as it
+/// goes on the request line: control characters (a CR/LF would inject
+/// headers) are refused, and spaces encoded.
+pub fn request_path(flag: &str, path: &str) -> anyhow::Result<String> {
+    if !path.starts_with('/') {
+        return Err(usage(format!("`{flag} {path}` must start with /")));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(usage(format!("`{flag} {path:?}` holds a control character, which has no place in a URL path")));
+    }
+    Ok(path.replace(' ', "%20"))
+}
+
 /// One flag of the command line, with its value when the table says it takes one.
 pub struct Given {
     pub flag: &'static Flag,

@@ -8,12 +8,13 @@ use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{usage, Given};
+use super::{build_args_file, request_path, usage, Given};
 use crate::{
     engine::{
         build::{BuildSpec, Secret},
         offline, reference,
     },
+    service::contract::{self, APP_MODULE, APP_PORT, HEALTH_PATH},
     sys::project,
 };
 
@@ -54,6 +55,24 @@ impl ImageFlags {
                 let (key, value) = given.pair()?;
                 self.build_args.insert(key, value);
             }
+            "--app" if contract::is_app_reference(given.value()) => {
+                self.build_args.insert(APP_MODULE.into(), given.value().into());
+            }
+            "--app" => {
+                return Err(usage(format!(
+                    "`--app {}` must have the form MODULE:ATTR, such as app.main:app",
+                    given.value()
+                )))
+            }
+            "--app-port" => {
+                let port = given.value().parse::<u16>().ok().filter(|port| *port > 0);
+                let port =
+                    port.ok_or_else(|| usage(format!("`--app-port {}` is not a port from 1 to 65535", given.value())))?;
+                self.build_args.insert(APP_PORT.into(), port.to_string());
+            }
+            "--health" => {
+                self.build_args.insert(HEALTH_PATH.into(), request_path("--health", given.value())?);
+            }
             "--tag" => self.tag = Some(given.value().to_string()),
             "--offline" => self.offline = true,
             "--no-cache" => self.no_cache = true,
@@ -66,18 +85,22 @@ impl ImageFlags {
 
     pub fn into_spec(self) -> Result<BuildSpec> {
         let root = project::root();
-        let (mut dockerfile, mut context, mut build_args, mut tag) = (None, None, BTreeMap::new(), None);
+        let (mut dockerfile, mut context, mut input_args, mut tag) = (None, None, BTreeMap::new(), None);
         if let Some(input) = self.input {
             dockerfile = Some(project::from_user(&input.dockerfile_path)?);
             context = input.build_context.as_deref().map(project::from_user).transpose()?;
-            build_args = input.build_args;
+            input_args = input.build_args;
             tag = input.tag;
         }
+        let dockerfile = self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join("docker/Dockerfile"));
+        // The project's file, then InputData, then the flags.
+        let mut build_args = build_args_file::read(&dockerfile)?;
+        build_args.extend(input_args);
         build_args.extend(self.build_args);
         let tag = self.tag.or(tag);
         Ok(BuildSpec {
             tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
-            dockerfile: self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join("docker/Dockerfile")),
+            dockerfile,
             context: self.context.or(context).unwrap_or(root),
             build_args,
             offline: offline::requested(self.offline),
@@ -137,6 +160,9 @@ mod tests {
             ("/d/Dockerfile", "/ctx", "app:latest")
         );
         assert_eq!((spec.build_args["A"].as_str(), spec.no_cache), ("1", true));
+        let spec = parse(&["--app", "app.main:app", "--app-port", "9000", "--health", "/healthz"]).unwrap();
+        let contract: Vec<&str> = spec.build_args.values().map(String::as_str).collect();
+        assert_eq!(contract, ["app.main:app", "9000", "/healthz"], "APP_MODULE, APP_PORT, HEALTH_PATH");
     }
 
     #[test]
@@ -145,6 +171,9 @@ mod tests {
             (&["--bogus"][..], "`--bogus` is not a flag of `cargo xtask image`"),
             (&["--build-arg", "NOVALUE"], "must have the form KEY=VALUE"),
             (&["--tag", "Bad Tag"], "is not a valid image tag"),
+            (&["--app", "app/main.py"], "must have the form MODULE:ATTR"),
+            (&["--app-port", "0"], "is not a port from 1 to 65535"),
+            (&["--health", "healthz"], "must start with /"),
         ] {
             let error = parse(args).unwrap_err();
             assert!(error.downcast_ref::<UsageError>().is_some());

@@ -5,11 +5,12 @@
 //! than it saves.
 
 mod args;
+mod build_args_file;
 mod image_flags;
 mod settings;
 
 pub use self::{
-    args::{usage, Args, Given, UsageError},
+    args::{request_path, usage, Args, Given, UsageError},
     image_flags::ImageFlags,
     settings::accept_setting,
 };
@@ -49,6 +50,9 @@ const IMAGE: &[Flag] = &[
     valued("--context", "DIR", "default the project root (.dockerignore keeps it small)"),
     valued("--build-arg", "KEY=VALUE", "repeatable; BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases"),
     valued("--tag", "NAME[:TAG]", "default fastapi-server:latest"),
+    valued("--app", "MODULE:ATTR", "the app uvicorn serves, such as app.main:app (default main:app)"),
+    valued("--app-port", "PORT", "the port the service listens on in its container (default 8000)"),
+    valued("--health", "/PATH", "the path that says the service is ready (default /health)"),
     switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
     switch("--no-cache", "build every step again"),
     valued(

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{api, Engine};
+use super::{api, service_log, Engine};
 use crate::sys::{
     process::{self, CommandLine},
     project,
@@ -30,10 +30,8 @@ pub const TAG_LABEL: &str = "dev.xtask.tag";
 /// The project root of the checkout that started it: `stop` keeps to its own.
 pub const PROJECT: &str = "dev.xtask.project";
 
-/// The port the service listens on inside the container.
-const SERVICE_PORT: &str = "8000";
 /// How many of the service's last log lines explain a failure.
-pub const LOG_LINES: usize = 20;
+const LOG_LINES: usize = 20;
 /// How long `stop` waits for the service to end before it kills it.
 const STOP_GRACE_SECS: &str = "10";
 
@@ -42,6 +40,8 @@ pub struct Spec<'a> {
     pub task: &'a str,
     /// What to run: an id, so that a concurrent build of the tag cannot swap it.
     pub image: &'a str,
+    /// The port the service listens on inside the container.
+    pub port: u16,
     pub tag: Option<&'a str>,
     /// None: a free port, chosen by the engine.
     pub host_port: Option<u16>,
@@ -54,8 +54,9 @@ pub struct Spec<'a> {
 
 impl<'a> Spec<'a> {
     /// The usual container: lives as long as this process, on a free port.
-    pub fn owned(task: &'a str, image: &'a str) -> Spec<'a> {
-        Spec { task, image, tag: None, host_port: None, settings: Settings::default(), owned: true, read_only: false }
+    pub fn owned(task: &'a str, image: &'a str, port: u16) -> Spec<'a> {
+        let settings = Settings::default();
+        Spec { task, image, port, tag: None, host_port: None, settings, owned: true, read_only: false }
     }
 }
 
@@ -89,7 +90,7 @@ impl Engine {
             line = line.args(["--read-only", "--tmpfs", "/tmp"]);
         }
         let port = spec.host_port.map_or(String::new(), |p| p.to_string());
-        line = line.arg("--publish").arg(format!("127.0.0.1:{port}:{SERVICE_PORT}"));
+        line = line.arg("--publish").arg(format!("127.0.0.1:{port}:{}", spec.port));
         if let Some(file) = &spec.settings.env_file {
             line = line.args(["--env-file", file.as_str()]);
         }
@@ -112,7 +113,7 @@ impl Engine {
         let name = project::unique_name(&format!("xtask-{}", spec.task));
         let line = self.run_command(spec, &name, &owner_of(std::process::id()).unwrap_or_default());
         // Guard first: even a failed or interrupted run may have created the container.
-        let mut container = Container { engine: self.clone(), name, id: String::new(), keep: false };
+        let mut container = Container { engine: self.clone(), name, id: String::new(), port: spec.port, keep: false };
         let output = self.output(&line)?;
         if !output.status.success() {
             bail!("docker run failed: {}", String::from_utf8_lossy(&output.stderr).trim());
@@ -180,6 +181,8 @@ pub struct Container {
     engine: Engine,
     pub name: String,
     pub id: String,
+    /// The service's port inside the container.
+    port: u16,
     keep: bool,
 }
 
@@ -189,7 +192,7 @@ impl Container {
     }
 
     fn port_command(&self) -> CommandLine {
-        self.cli().args(["port", &self.name, &format!("{SERVICE_PORT}/tcp")])
+        self.cli().args(["port", &self.name, &format!("{}/tcp", self.port)])
     }
 
     /// The host port that the service's port is published on. A container
@@ -207,10 +210,15 @@ impl Container {
 
     /// Why the service is gone: its exit code and its last log lines.
     pub fn exited(&self, code: i64) -> String {
-        format!(
-            "The container exited with code {code} before it answered. Its last log lines:\n{}",
-            self.log_tail(LOG_LINES)
-        )
+        format!("The container exited with code {code} before it answered. {}", self.last_words())
+    }
+
+    /// The service's last log lines, after a sentence that says what they
+    /// show, where they show something we know.
+    pub fn last_words(&self) -> String {
+        let log = self.log_tail(LOG_LINES);
+        let explained = service_log::explain(&log, self.port).map(|sentence| sentence + " ").unwrap_or_default();
+        format!("{explained}The container's last log lines:\n{log}")
     }
 
     fn state_command(&self) -> CommandLine {
@@ -236,7 +244,7 @@ impl Container {
     }
 
     /// The last `lines` lines the service wrote, stdout and stderr.
-    pub fn log_tail(&self, lines: usize) -> String {
+    fn log_tail(&self, lines: usize) -> String {
         match self.engine.output(&self.logs_command(lines)) {
             Ok(output) => {
                 format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -370,7 +378,7 @@ mod tests {
             },
             read_only: true,
             tag: Some("t:1"),
-            ..Spec::owned("smoke", "sha256:abc")
+            ..Spec::owned("smoke", "sha256:abc", 8000)
         };
         let line = engine.run_command(&spec, "n", "h/1/2");
         assert_eq!(
@@ -380,15 +388,16 @@ mod tests {
              --publish 127.0.0.1::8000 --env-file /p/.env --env A=1 sha256:abc", project::root())
         );
         assert!(line.to_string().contains("--env A=*** sha256:abc"), "{line}");
-        let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i") };
+        let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i", 9000) };
         let argv = engine.run_command(&spec, "n", "h/1/2").to_string();
-        assert!(argv.contains("--publish 127.0.0.1:8080:8000") && !argv.contains(OWNER), "{argv}");
+        assert!(argv.contains("--publish 127.0.0.1:8080:9000") && !argv.contains(OWNER), "{argv}");
     }
 
     #[test]
     fn the_other_container_commands() {
         let engine = Engine::default();
-        let container = Container { engine: engine.clone(), name: "n".into(), id: String::new(), keep: true };
+        let container =
+            Container { engine: engine.clone(), name: "n".into(), id: String::new(), port: 8000, keep: true };
         let shown = [
             (container.port_command(), "docker port n 8000/tcp"),
             (

@@ -35,6 +35,8 @@ pub struct ImageConfig {
     pub cmd: Option<Vec<String>>,
     #[serde(default)]
     pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,6 +11,7 @@ pub mod dockerfile;
 mod inspect;
 pub mod offline;
 pub mod reference;
+mod service_log;
 
 use anyhow::{bail, Result};
 

@@ -12,20 +12,21 @@ use crate::{
         container::{Settings, Spec},
         Engine, ImageConfig,
     },
-    service::{self, READY_TIMEOUT},
+    service::{self, contract::Contract, READY_TIMEOUT},
     sys::probe,
 };
 
-/// What the image's configuration says.
-pub fn check_config(config: &ImageConfig, image: &str) -> Vec<Finding> {
+/// What the image's configuration says, of a service that follows `contract`.
+pub fn check_config(config: &ImageConfig, contract: &Contract, image: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut error = |rule: &str, message: String| findings.push(Finding::new(rule, Severity::Error, image, message));
     let user = config.user.as_deref().unwrap_or("");
     if matches!(user.split(':').next().unwrap_or(""), "" | "root" | "0") {
         error("image-root-user", format!("The image runs as root (User is {user:?})."));
     }
-    if !config.exposed_ports.as_ref().is_some_and(|ports| ports.contains_key("8000/tcp")) {
-        error("image-port-not-exposed", "The image does not EXPOSE 8000.".into());
+    let port = contract.port;
+    if !config.exposed_ports.as_ref().is_some_and(|ports| ports.contains_key(&format!("{port}/tcp"))) {
+        error("image-port-not-exposed", format!("The image does not EXPOSE {port}, its service's port."));
     }
     let test = config.healthcheck.as_ref().and_then(|h| h.test.as_deref()).unwrap_or_default();
     if test.is_empty() || test[0] == "NONE" {
@@ -40,11 +41,13 @@ pub fn check_config(config: &ImageConfig, image: &str) -> Vec<Finding> {
 }
 
 /// Compilers and files that have no place in a runtime image, found by
-/// the image's own Python (every image this lints has one).
+/// the image's own Python (every image this lints has one), in the
+/// working directory, where the app is.
 const FILE_CHECK: &str = r#"
 import json, os, shutil
 compilers = [p for p in map(shutil.which, ("gcc", "cc", "g++", "clang")) if p]
-unwanted = [os.path.join(top, name) for top, dirs, files in os.walk("/app") for name in dirs + files
+here = os.getcwd()
+unwanted = [os.path.join(top, name) for top, dirs, files in os.walk(here if here != "/" else "/nonexistent") for name in dirs + files
             if name in (".git", "tests", "target", "__pycache__") or name.startswith(".env")]
 print(json.dumps({"compilers": compilers, "unwanted": unwanted}))
 "#;
@@ -79,13 +82,21 @@ pub fn check_files(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<F
     Ok(compilers.chain(unwanted).collect())
 }
 
-/// Runs the image twice: read-only, where it must still serve /health;
-/// and as usual, where serving requests must leave its layer empty.
-pub fn check_running(engine: &Engine, image: &str, settings: &Settings, shown_as: &str) -> Result<Vec<Finding>> {
+/// Runs the image twice: read-only, where it must still serve its health
+/// path; and as usual, where serving requests must leave its layer empty.
+pub fn check_running(
+    engine: &Engine,
+    image: &str,
+    contract: &Contract,
+    settings: &Settings,
+    shown_as: &str,
+) -> Result<Vec<Finding>> {
+    let health = contract.health.as_str();
     let start = |read_only| -> Result<_> {
-        let container = engine.start(&Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image) })?;
+        let spec = Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image, contract.port) };
+        let container = engine.start(&spec)?;
         let port = container.host_port()?;
-        let served = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT);
+        let served = service::wait_ready(&container, port, health, &[], READY_TIMEOUT);
         Ok((container, port, served))
     };
     let mut findings = Vec::new();
@@ -94,7 +105,7 @@ pub fn check_running(engine: &Engine, image: &str, settings: &Settings, shown_as
     let (read_only, _, served) = start(true)?;
     let trouble = match served {
         Ok(200) => None,
-        Ok(status) => Some(format!("With a read-only root file system, GET /health answers {status}.")),
+        Ok(status) => Some(format!("With a read-only root file system, GET {health} answers {status}.")),
         Err(error) => Some(format!("With a read-only root file system the service does not serve: {error:#}")),
     };
     findings.extend(trouble.map(|message| error("image-read-only-fails", message)));
@@ -102,7 +113,7 @@ pub fn check_running(engine: &Engine, image: &str, settings: &Settings, shown_as
 
     let (container, port, served) = start(false)?;
     served?;
-    for path in ["/health", "/", "/health"] {
+    for path in [health, "/", health] {
         let _ = probe::get(port, path, &[], Duration::from_secs(5));
     }
     let (bytes, changed) = container.writes()?;
@@ -123,10 +134,11 @@ mod tests {
             r#"{"User":"10001:10001","ExposedPorts":{"8000/tcp":{}},"Healthcheck":{"Test":["CMD","python"]},"Cmd":["python","-m","uvicorn"]}"#,
         )
         .unwrap();
-        assert!(check_config(&good, "i").is_empty());
+        let contract = Contract::of(&good, &Default::default());
+        assert!(check_config(&good, &contract, "i").is_empty());
         let naive: ImageConfig =
             serde_json::from_str(r#"{"User":"","Cmd":["/bin/sh","-c","uvicorn main:app"]}"#).unwrap();
-        let rules: Vec<String> = check_config(&naive, "i").into_iter().map(|f| f.rule).collect();
+        let rules: Vec<String> = check_config(&naive, &contract, "i").into_iter().map(|f| f.rule).collect();
         assert_eq!(
             rules,
             ["image-root-user", "image-port-not-exposed", "image-no-healthcheck", "image-shell-form-command"]

@@ -10,11 +10,12 @@ use std::{
 use anyhow::{bail, Context, Result};
 
 mod candidate;
+pub mod contract;
 mod startable;
 
-use self::candidate::Candidate;
+use self::{candidate::Candidate, contract::Contract};
 use crate::{
-    engine::{build::BuildSpec, container::Container, Engine},
+    engine::{build::BuildSpec, container::Container, Engine, ImageConfig},
     report::ImageReport,
     sys::{
         probe::{self, Header},
@@ -24,28 +25,36 @@ use crate::{
 
 /// How long a started service may take to answer.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
-pub use crate::engine::container::LOG_LINES;
 
 /// The image a task checks: a build that its tag names only once it
 /// passed, or the image the tag names already.
 pub enum Obtained<'a> {
     Built(Candidate<'a>),
-    Existing(ImageReport),
+    Existing(ImageReport, ImageConfig),
 }
 
 impl Obtained<'_> {
     pub fn report(&self) -> &ImageReport {
         match self {
             Obtained::Built(candidate) => &candidate.report,
-            Obtained::Existing(report) => report,
+            Obtained::Existing(report, _) => report,
         }
+    }
+
+    /// How to reach the service in the image: see `Contract`.
+    pub fn contract(&self, spec: &BuildSpec) -> Contract {
+        let config = match self {
+            Obtained::Built(candidate) => &candidate.config,
+            Obtained::Existing(_, config) => config,
+        };
+        Contract::of(config, &spec.build_args)
     }
 
     /// The image passed: its report, once the tag names it.
     pub fn accept(self) -> Result<ImageReport> {
         match self {
             Obtained::Built(candidate) => candidate.promote(),
-            Obtained::Existing(report) => Ok(report),
+            Obtained::Existing(report, _) => Ok(report),
         }
     }
 
@@ -53,7 +62,7 @@ impl Obtained<'_> {
     pub fn reject(&self, error: anyhow::Error) -> anyhow::Error {
         match self {
             Obtained::Built(candidate) => candidate.reject(error),
-            Obtained::Existing(_) => error,
+            Obtained::Existing(..) => error,
         }
     }
 }
@@ -65,7 +74,10 @@ pub fn obtain<'a>(engine: &'a Engine, spec: &BuildSpec, build: bool) -> Result<O
         return Ok(Obtained::Built(Candidate::build(engine, spec)?));
     }
     match engine.inspect_image(&spec.tag)? {
-        Some(info) => Ok(Obtained::Existing(ImageReport::of_image(&spec.tag, &info, "Using the existing image", ""))),
+        Some(info) => {
+            let report = ImageReport::of_image(&spec.tag, &info, "Using the existing image", "");
+            Ok(Obtained::Existing(report, info.config))
+        }
         None => bail!("There is no image {}: build it first, or leave out --no-build.", spec.tag),
     }
 }
@@ -99,11 +111,7 @@ pub fn wait_ready(container: &Container, port: u16, path: &str, headers: &[Heade
             bail!(container.exited(code));
         }
         if Instant::now() >= deadline {
-            bail!(
-                "GET {path} got no HTTP answer within {} s. The container's last log lines:\n{}",
-                timeout.as_secs_f64(),
-                container.log_tail(LOG_LINES)
-            );
+            bail!("GET {path} got no HTTP answer within {} s. {}", timeout.as_secs_f64(), container.last_words());
         }
         thread::sleep(left.min(Duration::from_millis(100)));
     }

@@ -6,6 +6,7 @@
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use super::contract::is_app_reference;
 use crate::engine::{Engine, ImageConfig};
 
 /// Run in the image, in its working directory, with `MODULE:ATTR` as its
@@ -28,10 +29,14 @@ sources = [] if here == "/" else [os.path.join(top, name) for top, dirs, files i
 trees = {path: parse(path) for path in sources}
 if app:
     module, _, attr = app.partition(":")
-    path = os.path.join(here, *module.split("."))
-    path = path + ".py" if os.path.isfile(path + ".py") else os.path.join(path, "__init__.py")
-    if not os.path.isfile(path):
-        problems.append(f"the app module {module} is not in {here}")
+    # Where `import module` would find it, without importing it: a
+    # package's __init__ may read settings as well.
+    bases = [os.path.join(base or here, *module.split(".")) for base in sys.path]
+    found = [name for base in bases for name in (base + ".py", os.path.join(base, "__init__.py")) if os.path.isfile(name)]
+    path = found[0] if found else None
+    if path is None:
+        extra = os.environ.get("PYTHONPATH", "")
+        problems.append(f"there is no module {module} in {here}" + (f" nor on PYTHONPATH {extra}" if extra else ""))
     else:
         tree = trees[path] if path in trees else parse(path)
         local = {os.path.splitext(name)[0] for name in os.listdir(here)}
@@ -72,21 +77,12 @@ pub fn check(engine: &Engine, id: &str, config: &ImageConfig) -> Result<()> {
     Ok(())
 }
 
-/// `MODULE:ATTR` as the image's command names it to uvicorn (or gunicorn).
+/// `MODULE:ATTR` as the image names it to uvicorn: in `UVICORN_APP`, as
+/// our Dockerfile sets it, or on the command line (uvicorn's or gunicorn's).
 fn app_of(config: &ImageConfig) -> Option<String> {
+    let env = config.env.iter().flatten().filter_map(|kv| kv.strip_prefix("UVICORN_APP="));
     let words = config.entrypoint.iter().chain(config.cmd.iter()).flatten().flat_map(|arg| arg.split_whitespace());
-    words.filter(|word| !word.starts_with('-')).find(|word| is_app(word)).map(str::to_string)
-}
-
-fn is_app(word: &str) -> bool {
-    let identifier = |s: &str| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    match word.split_once(':') {
-        Some((module, attr)) => module.split('.').all(identifier) && identifier(attr),
-        None => false,
-    }
+    env.chain(words.filter(|word| !word.starts_with('-'))).find(|word| is_app_reference(word)).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -104,5 +100,8 @@ mod tests {
         let shell = config(&["/bin/sh", "-c", "gunicorn -k uvicorn.workers.UvicornWorker app.main:api -b 0.0.0.0:80"]);
         assert_eq!(app_of(&shell).as_deref(), Some("app.main:api"));
         assert_eq!(app_of(&config(&["python", "serve.py", "--bind", "0.0.0.0:8000"])), None);
+        let by_env =
+            ImageConfig { env: Some(vec!["UVICORN_APP=app.main:app".into()]), ..config(&["python", "-m", "uvicorn"]) };
+        assert_eq!(app_of(&by_env).as_deref(), Some("app.main:app"));
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     cli::{accept_setting, usage, Args, ImageFlags},
     engine::{build::BuildSpec, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
-    service::{self, Obtained},
+    service::{self, contract::Contract, Obtained},
     sys::project,
 };
 
@@ -150,9 +150,10 @@ impl Lint {
         };
         report.summary.image = Some(shown_as.clone());
         let info = engine.inspect_image(&image)?.with_context(|| format!("there is no image {image}"))?;
-        report.findings.extend(image_policy::check_config(&info.config, &shown_as));
+        let contract = Contract::of(&info.config, &self.build.build_args);
+        report.findings.extend(image_policy::check_config(&info.config, &contract, &shown_as));
         report.findings.extend(image_policy::check_files(engine, &image, &shown_as)?);
-        report.findings.extend(image_policy::check_running(engine, &image, &self.settings, &shown_as)?);
+        report.findings.extend(image_policy::check_running(engine, &image, &contract, &self.settings, &shown_as)?);
         Ok(())
     }
 }

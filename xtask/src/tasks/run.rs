@@ -1,6 +1,6 @@
 //! `cargo xtask run`: builds the image (from the cache; `--no-build` takes
 //! the one the tag names), starts a container from it and reports it once
-//! `/health` answers 200. The tag moves to a new build only then.
+//! its health path (`--health`, default `/health`) answers 200. The tag moves to a new build only then.
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
@@ -19,7 +19,7 @@ use crate::{
         Engine,
     },
     report::{ImageReport, Report},
-    service::{self, LOG_LINES, READY_TIMEOUT},
+    service::{self, contract::Contract, READY_TIMEOUT},
     sys::signals,
 };
 
@@ -97,7 +97,8 @@ impl Run {
         engine.sweep_leftovers()?;
         let image = service::obtain(engine, &self.spec, self.build)?;
         report.image = image.report().clone();
-        let (container, port) = self.serve(engine, &report.image.image_id).map_err(|e| image.reject(e))?;
+        let contract = image.contract(&self.spec);
+        let (container, port) = self.serve(engine, &report.image.image_id, &contract).map_err(|e| image.reject(e))?;
         report.image = image.accept()?;
         report.container_id = Some(container.id.clone());
         report.url = Some(service::url(port));
@@ -107,24 +108,22 @@ impl Run {
         Ok((container, message))
     }
 
-    /// Starts image `id` and waits until /health answers 200.
-    fn serve(&self, engine: &Engine, id: &str) -> Result<(Container, u16)> {
+    /// Starts image `id` and waits until its health path answers 200.
+    fn serve(&self, engine: &Engine, id: &str, contract: &Contract) -> Result<(Container, u16)> {
         signals::check()?;
         let spec = Spec {
             tag: Some(&self.spec.tag),
             host_port: self.port,
             settings: self.settings.clone(),
             owned: self.attach,
-            ..Spec::owned("run", id)
+            ..Spec::owned("run", id, contract.port)
         };
         let container = engine.start(&spec)?;
         let port = container.host_port()?;
-        let status = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT)?;
+        let health = &contract.health;
+        let status = service::wait_ready(&container, port, health, &[], READY_TIMEOUT)?;
         if status != 200 {
-            bail!(
-                "GET /health answered {status}, not 200. The container's last log lines:\n{}",
-                container.log_tail(LOG_LINES)
-            );
+            bail!("GET {health} answered {status}, not 200. {}", container.last_words());
         }
         Ok((container, port))
     }

@@ -10,14 +10,14 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, Args, ImageFlags},
+    cli::{accept_setting, request_path, usage, Args, ImageFlags},
     engine::{
         build::BuildSpec,
         container::{Settings, Spec},
         Engine,
     },
     report::{ImageReport, Report},
-    service::{self, LOG_LINES, READY_TIMEOUT},
+    service::{self, contract::Contract, READY_TIMEOUT},
     sys::{
         millis,
         probe::{self, Header},
@@ -75,7 +75,8 @@ pub struct Timings {
 pub struct Smoke {
     spec: BuildSpec,
     build: bool,
-    /// Each path, and the status it must answer; readiness waits on the first.
+    /// Each path, and the status it must answer. None given: the health
+    /// path and `/`, each 200.
     paths: Vec<(String, u16)>,
     headers: Vec<Header>,
     settings: Settings,
@@ -91,16 +92,13 @@ impl Task for Smoke {
         while let Some(given) = args.next()? {
             match given.name() {
                 "--no-build" => build = false,
-                "--path" => paths.push((parse_path(given.value())?, 200)),
+                "--path" => paths.push((request_path("--path", given.value())?, 200)),
                 "--expect" => paths.push(parse_expect(given.value())?),
                 "--header" => headers.push(parse_header(given.value())?),
                 "--timeout" => timeout = parse_timeout(given.value())?,
                 _ if accept_setting(&mut settings, &given)? => {}
                 _ => image.accept(&given)?,
             }
-        }
-        if paths.is_empty() {
-            paths = vec![("/health".to_string(), 200), ("/".to_string(), 200)];
         }
         Ok(Smoke { spec: image.into_spec()?, build, paths, headers, settings, timeout })
     }
@@ -123,28 +121,31 @@ impl Smoke {
         let image = service::obtain(engine, &self.spec, self.build)?;
         report.image = image.report().clone();
         report.timings.build_ms = Some(elapsed_ms(clock));
-        let passed = self.probe(engine, report).map_err(|e| image.reject(e))?;
+        let passed = self.probe(engine, &image.contract(&self.spec), report).map_err(|e| image.reject(e))?;
         report.image = image.accept()?;
         Ok(passed)
     }
 
-    /// Starts the image, GETs each path, stops it; what passed, or why not.
-    fn probe(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
+    /// Starts the image, waits until its health path answers, GETs each
+    /// path, stops it; what passed, or why not.
+    fn probe(&self, engine: &Engine, contract: &Contract, report: &mut SmokeReport) -> Result<String> {
         signals::check()?;
         let clock = Instant::now();
         let spec = Spec {
             tag: report.image.tag.as_deref(),
             settings: self.settings.clone(),
-            ..Spec::owned("smoke", &report.image.image_id)
+            ..Spec::owned("smoke", &report.image.image_id, contract.port)
         };
         let container = engine.start(&spec)?;
         report.timings.start_ms = Some(elapsed_ms(clock));
         let port = container.host_port()?;
         report.url = Some(service::url(port));
-        service::wait_ready(&container, port, &self.paths[0].0, &self.headers, self.timeout)?;
+        service::wait_ready(&container, port, &contract.health, &self.headers, self.timeout)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
 
-        for (path, expected) in &self.paths {
+        let defaults = [(contract.health.clone(), 200), ("/".to_string(), 200)];
+        let paths = if self.paths.is_empty() { &defaults[..] } else { &self.paths[..] };
+        for (path, expected) in paths {
             let status = probe::get(port, path, &self.headers, Duration::from_secs(5)).ok();
             report.checks.push(Check {
                 path: path.clone(),
@@ -155,7 +156,7 @@ impl Smoke {
         }
         // The log is read only when it explains a failure, and before the container goes.
         let failed = report.checks.iter().any(|c| !c.ok);
-        let logs = if failed { container.log_tail(LOG_LINES) } else { String::new() };
+        let logs = if failed { container.last_words() } else { String::new() };
         report.timings.stop_ms = Some(millis(container.stop()?) as u64);
 
         let said: Vec<String> = report.checks.iter().map(said).collect();
@@ -164,7 +165,7 @@ impl Smoke {
                 true => "200",
                 false => "as expected",
             };
-            bail!("Not every path answered {expected}: {}. The container's last log lines:\n{logs}", said.join(", "));
+            bail!("Not every path answered {expected}: {}. {logs}", said.join(", "));
         }
         Ok(format!(
             "{} passed: {}; ready in {} ms.",
@@ -187,7 +188,7 @@ fn parse_expect(value: &str) -> Result<(String, u16)> {
     let refused = || usage(format!("`--expect {value}` must have the form /PATH=STATUS, such as /orders/999=404"));
     let (path, status) = value.rsplit_once('=').ok_or_else(refused)?;
     let status = status.parse::<u16>().ok().filter(|s| (100..=599).contains(s)).ok_or_else(refused)?;
-    Ok((parse_path(path)?, status))
+    Ok((request_path("--expect", path)?, status))
 }
 
 /// `--header 'Name: value'`. The value may be a secret: no message shows it.
@@ -220,18 +221,6 @@ fn parse_timeout(value: &str) -> Result<Duration> {
     }
 }
 
-/// A request path as it goes on the request line: control characters
-/// (a CR/LF would inject headers) are refused, and spaces encoded.
-fn parse_path(path: &str) -> Result<String> {
-    if !path.starts_with('/') {
-        return Err(usage(format!("`--path {path}` must start with /")));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(usage(format!("`--path {path:?}` holds a control character, which has no place in a URL path")));
-    }
-    Ok(path.replace(' ', "%20"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,10 +233,7 @@ mod tests {
     fn defaults_and_flags() {
         let paths = |smoke: &Smoke| smoke.paths.iter().map(|(p, s)| format!("{p}={s}")).collect::<Vec<_>>().join(" ");
         let smoke = parse(&[]).unwrap();
-        assert_eq!(
-            (paths(&smoke), smoke.timeout, smoke.build),
-            ("/health=200 /=200".to_string(), Duration::from_secs(30), true)
-        );
+        assert_eq!((paths(&smoke), smoke.timeout, smoke.build), (String::new(), Duration::from_secs(30), true));
         let smoke = parse(&["--no-build", "--path", "/a", "--expect=/orders/999=404", "--timeout", "2.5"]).unwrap();
         assert_eq!(
             (paths(&smoke), smoke.timeout, smoke.build),

@@ -24,7 +24,7 @@ use crate::{
         Engine,
     },
     report::Report,
-    service::{self, READY_TIMEOUT},
+    service::{self, contract::Contract, READY_TIMEOUT},
     sys::{
         millis,
         process::{self, CommandLine},
@@ -254,7 +254,8 @@ impl Bench {
         let final_bytes = image_size(engine, tag)?;
         let runtime_base_bytes = image_size(engine, &bases["RUNTIME_IMAGE"])?;
         let site_packages = format!("/usr/local/lib/python{}/site-packages", bases["PYTHON_MINOR"]);
-        let counted = engine.run_once(tag, "du", &["-sbc", &site_packages, "/app"])?;
+        // `.`: du runs in the image's working directory, where the app is.
+        let counted = engine.run_once(tag, "du", &["-sbc", &site_packages, "."])?;
         let payload_bytes: u64 = counted
             .lines()
             .last()
@@ -292,31 +293,32 @@ impl Bench {
         tag: &str,
     ) -> Result<LifecycleFigures> {
         eprintln!("Timing start and stop ({} runs each).", self.runs);
-        let image_id = engine.inspect_image(tag)?.context("the bench image is gone")?.id;
-        let (ready_ms, stop_ms) = self.start_and_stop(engine, &image_id)?;
+        let info = engine.inspect_image(tag)?.context("the bench image is gone")?;
+        let contract = Contract::of(&info.config, &BTreeMap::new());
+        let (ready_ms, stop_ms) = self.start_and_stop(engine, &info.id, &contract)?;
 
         // The same image, started the way a shell-form CMD starts it.
         let shell_form = work.join("shell-form");
         sh.write_file(
             shell_form.join("Dockerfile"),
             // By tag: BuildKit reads `FROM sha256:…` as a repository to pull.
-            format!("FROM {tag}\nCMD python -m uvicorn main:app --host 0.0.0.0 --port 8000\n"),
+            format!("FROM {tag}\nCMD python -m uvicorn\n"),
         )?;
         let (_, shell_form_id) = plain.time(&PlainBuild::spec(shell_form.join("Dockerfile"), &shell_form))?;
-        let (_, shell_form_stop_ms) = self.start_and_stop(engine, &shell_form_id)?;
+        let (_, shell_form_stop_ms) = self.start_and_stop(engine, &shell_form_id, &contract)?;
         Ok(LifecycleFigures { ready_ms, stop_ms, shell_form_stop_ms })
     }
 
     /// Ready and stop times of `image`, over the runs.
-    fn start_and_stop(&self, engine: &Engine, image: &str) -> Result<(Stats, Stats)> {
+    fn start_and_stop(&self, engine: &Engine, image: &str, contract: &Contract) -> Result<(Stats, Stats)> {
         let (mut ready, mut stop) = (Vec::new(), Vec::new());
         for _ in 0..self.runs {
             let clock = Instant::now();
-            let container = engine.start(&Spec::owned("bench", image))?;
+            let container = engine.start(&Spec::owned("bench", image, contract.port))?;
             let port = container.host_port()?;
-            let status = service::wait_ready(&container, port, "/health", &[], READY_TIMEOUT)?;
+            let status = service::wait_ready(&container, port, &contract.health, &[], READY_TIMEOUT)?;
             if status != 200 {
-                bail!("{image} answered {status} on /health");
+                bail!("{image} answered {status} on {}", contract.health);
             }
             ready.push(millis(clock.elapsed()));
             stop.push(millis(container.stop()?));

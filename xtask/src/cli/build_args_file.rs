@@ -1,0 +1,73 @@
+//! The project's own build args, written once: a `build-args` file beside
+//! the Dockerfile, a `KEY=VALUE` a line. A team sets its service contract
+//! there (APP_MODULE, APP_PORT, HEALTH_PATH) instead of on every command.
+//! InputData's buildArgs and the flags override it.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::usage;
+
+/// The file that holds the build args of `dockerfile`.
+pub fn beside(dockerfile: &Utf8Path) -> Utf8PathBuf {
+    dockerfile.parent().unwrap_or(Utf8Path::new(".")).join("build-args")
+}
+
+/// The build args in `dockerfile`'s file; none when there is no such file.
+pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {
+    let file = beside(dockerfile);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => parse(&text).map_err(|why| usage(format!("{file}: {why}"))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(error) => Err(usage(format!("cannot read {file}: {error}"))),
+    }
+}
+
+/// Blank lines and `#` comments are skipped; spaces around the key and
+/// the value too. Quotes are part of the value, as in docker's --env-file.
+/// A bad line is named by its number alone: values may be secrets.
+fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut args = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((key, value)) if is_name(key.trim()) => args.insert(key.trim().to_string(), value.trim().to_string()),
+            _ => return Err(format!("line {} is not KEY=VALUE", number + 1)),
+        };
+    }
+    Ok(args)
+}
+
+fn is_name(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_key_value_pairs() {
+        let args = parse("# the contract\nAPP_MODULE=app.main:app\n\n  HEALTH_PATH = /healthz\nTOKEN=a=b\n").unwrap();
+        let pairs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("APP_MODULE", "app.main:app"), ("HEALTH_PATH", "/healthz"), ("TOKEN", "a=b")]);
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_number_not_value() {
+        assert_eq!(parse("A=1\nsecret-value\n").unwrap_err(), "line 2 is not KEY=VALUE");
+        assert_eq!(parse("1A=x").unwrap_err(), "line 1 is not KEY=VALUE");
+    }
+
+    #[test]
+    fn the_file_sits_beside_the_dockerfile() {
+        assert_eq!(beside(Utf8Path::new("/p/docker/Dockerfile")), "/p/docker/build-args");
+        assert!(read(Utf8Path::new("/nonexistent/Dockerfile")).unwrap().is_empty());
+    }
+}
