@@ -22,9 +22,15 @@ impl Instruction {
         self.args.trim_start().starts_with('[')
     }
 
-    /// The arguments split on whitespace, with `--flag`s left out.
-    pub fn operands(&self) -> Vec<&str> {
-        self.args.split_whitespace().filter(|w| !w.starts_with("--")).collect()
+    /// The arguments after the `--flag`s: the words of a JSON array (the
+    /// form COPY takes for paths with spaces), else split on whitespace.
+    pub fn operands(&self) -> Vec<String> {
+        let words: Vec<&str> = self.args.split_whitespace().skip_while(|w| w.starts_with("--")).collect();
+        let rest = words.join(" ");
+        match serde_json::from_str::<Vec<String>>(&rest) {
+            Ok(array) if rest.starts_with('[') => array,
+            _ => words.into_iter().map(str::to_string).collect(),
+        }
     }
 
     /// The command as words a shell would see: an exec-form array joined
@@ -36,9 +42,14 @@ impl Instruction {
         }
     }
 
-    /// Whether a `--flag` of the instruction (such as RUN's `--mount=type=cache`) starts with `prefix`.
+    /// The instruction's `--flag`s, such as RUN's `--mount=type=cache,target=/x`.
+    pub fn flags(&self) -> impl Iterator<Item = &str> {
+        self.args.split_whitespace().take_while(|w| w.starts_with("--"))
+    }
+
+    /// Whether a `--flag` of the instruction starts with `prefix`.
     pub fn has_flag(&self, prefix: &str) -> bool {
-        self.args.split_whitespace().take_while(|w| w.starts_with("--")).any(|w| w.starts_with(prefix))
+        self.flags().any(|w| w.starts_with(prefix))
     }
 }
 

@@ -36,12 +36,19 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
                 copy.args
             ))
         }));
+    }
+    // The image is made of the final stage's lineage: what an earlier
+    // stage keeps in its own layers never reaches it.
+    for stage in &lineage {
         for run in stage.find("RUN") {
             let command = run.command();
-            if command.contains("apt-get install") && !command.contains("/var/lib/apt/lists") {
+            if command.contains("apt-get install") && !command.contains("/var/lib/apt/lists") && !mounts_apt_lists(run)
+            {
                 findings.push(error("apt-lists-kept", run, "`apt-get install` without `rm -rf /var/lib/apt/lists/*` in the same RUN keeps the package lists in the layer.".into()));
             }
         }
+    }
+    for stage in &dockerfile.stages {
         for instruction in stage.instructions.iter().filter(|i| i.keyword == "ENV" || i.keyword == "ARG") {
             if let Some(key) = secret_key(&instruction.args) {
                 findings.push(error("secret-in-env", instruction, format!(
@@ -120,7 +127,7 @@ fn command_findings(command: &Instruction, env: &[&Instruction]) -> Vec<(&'stati
             "Shell-form {keyword} makes /bin/sh PID 1, which does not pass on docker stop's SIGTERM: write it as a JSON array."
         )));
     } else if let Some(script) = shell_script(&command.command()) {
-        if !script.trim_start().starts_with("exec ") {
+        if !script.split_whitespace().any(|word| word == "exec") && !bash_execs_itself(&command.command(), script) {
             found.push(("shell-form-command", format!(
                 "{keyword} runs `sh -c` without `exec`, so the shell is PID 1 and does not pass on docker stop's SIGTERM: start the script's last command with `exec`."
             )));
@@ -149,15 +156,18 @@ fn shell_script(command: &str) -> Option<&str> {
     Some(rest)
 }
 
+/// bash runs a `-c` script of one simple command as `exec` would: that
+/// command becomes PID 1. Debian's sh (dash) does not.
+fn bash_execs_itself(command: &str, script: &str) -> bool {
+    let bash = command.starts_with("bash ") || command.starts_with("/bin/bash ");
+    bash && !script.contains([';', '&', '|', '\n', '(', '`'])
+}
+
 /// Findings of the context's `.dockerignore` (None: there is none): what
 /// it lets in of what this context holds (`.env` files, `.git`, a venv by
 /// its own folder name, a Rust project's `target/`).
 pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListing) -> Vec<Finding> {
     let finding = |message: String| Finding::new("dockerignore-leaks", Severity::Error, file, message);
-    let Some(text) = text else {
-        return vec![finding("There is no .dockerignore: the whole context, .env and .git included, reaches the engine and can reach the image.".into())];
-    };
-    let ignore = DockerIgnore::parse(text);
     let mut probes: Vec<(String, String)> = Vec::new();
     for env_file in &context.env_files {
         probes.push((env_file.clone(), env_file.clone()));
@@ -171,6 +181,18 @@ pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListi
     if context.entries.iter().any(|e| e == "target/") && context.entries.iter().any(|e| e == "Cargo.toml") {
         probes.push(("target/debug/build".into(), "target/".into()));
     }
+    // Without a .dockerignore, a context that holds none of them is fine.
+    let Some(text) = text else {
+        let leaks: Vec<String> = probes.into_iter().map(|(_, what)| what).collect();
+        return match leaks.is_empty() {
+            true => Vec::new(),
+            false => vec![finding(format!(
+                "There is no .dockerignore, so the whole context goes to the engine, {} included, and can reach the image.",
+                leaks.join(", ")
+            ))],
+        };
+    };
+    let ignore = DockerIgnore::parse(text);
     probes
         .into_iter()
         .filter(|(path, _)| !ignore.excludes(path))
@@ -248,9 +270,19 @@ fn secret_key(args: &str) -> Option<String> {
 }
 
 /// Full images carry compilers and package managers; these names mark the small ones.
+/// An image of a family whose default variant is built on buildpack-deps,
+/// compilers and all (python:3.10, node:20), and not one of its small
+/// variants: Docker's official images only. A plain OS image (ubuntu,
+/// debian) or a vendor's runtime image (AWS Lambda's python) has no
+/// compiler: it may be big, but this rule is not about that.
 fn is_full_base(image: &str) -> bool {
-    let small = ["slim", "alpine", "distroless", "minimal", "micro", "scratch", "chiseled", "chainguard"];
-    !small.iter().any(|marker| image.contains(marker))
+    let image = image.split('@').next().unwrap_or(image);
+    let name = image.strip_prefix("docker.io/").unwrap_or(image);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    let (repository, tag) = name.split_once(':').unwrap_or((name, "latest"));
+    let with_compilers = ["python", "pypy", "node", "buildpack-deps", "golang", "rust", "gcc", "ruby"];
+    let small = ["slim", "alpine", "distroless", "minimal", "micro", "chiseled", "windowsservercore", "nanoserver"];
+    with_compilers.contains(&repository) && !small.iter().any(|marker| tag.contains(marker))
 }
 
 /// Commands that install the project's dependencies: pip and its modern successors.
@@ -262,12 +294,24 @@ fn installs_dependencies(command: &str) -> bool {
 
 /// A `pip install` that leaves pip's download cache in the layer: not one
 /// with `--no-cache-dir`, a BuildKit cache mount, or local wheels only.
+/// `uv pip install` is uv's, whose switch is `--no-cache`.
 fn leaves_pip_cache(run: &Instruction) -> bool {
     let command = run.command();
-    (command.contains("pip install") || command.contains("pip3 install"))
-        && !command.contains("--no-cache-dir")
-        && !command.contains("--no-index")
-        && !run.has_flag("--mount=type=cache")
+    let without_uv = command.replace("uv pip install", "");
+    let pip = (without_uv.contains("pip install") || without_uv.contains("pip3 install"))
+        && !command.contains("--no-cache-dir");
+    let uv = command.contains("uv pip install") && !command.contains("--no-cache");
+    (pip || uv) && !command.contains("--no-index") && !run.has_flag("--mount=type=cache")
+}
+
+/// A BuildKit cache mount over apt's lists keeps them out of the layer.
+fn mounts_apt_lists(run: &Instruction) -> bool {
+    run.flags().filter_map(|flag| flag.strip_prefix("--mount=")).any(|mount| {
+        mount.split(',').any(|part| {
+            let target = part.split_once('=').filter(|(key, _)| matches!(*key, "target" | "dst" | "destination"));
+            target.is_some_and(|(_, path)| matches!(path.trim_end_matches('/'), "/var/lib/apt" | "/var/lib/apt/lists"))
+        })
+    })
 }
 
 fn installs_compiler(command: &str) -> bool {
@@ -285,6 +329,7 @@ fn copy_before_install(stage: &Stage) -> Option<&Instruction> {
     stage.instructions.iter().filter(|i| i.line < install.line && matches!(i.keyword.as_str(), "COPY" | "ADD")).find(
         |copy| {
             let operands = copy.operands();
+            let operands: Vec<&str> = operands.iter().map(String::as_str).collect();
             !copy.has_flag("--from")
                 && operands[..operands.len().saturating_sub(1)].iter().any(|source| !is_requirements_file(source))
         },
@@ -297,6 +342,9 @@ fn is_requirements_file(source: &str) -> bool {
     let extension = name.rsplit_once('.').map(|(_, e)| e);
     name.starts_with("requirements")
         || name.starts_with("wheel")
+        // pyproject.toml names them: a build of the project needs them.
+        || name.starts_with("README")
+        || name.starts_with("LICENSE")
         || name.starts_with("Pipfile")
         || matches!(extension, Some("txt" | "list" | "toml" | "cfg" | "lock" | "in" | "whl"))
 }
@@ -397,10 +445,38 @@ mod tests {
     }
 
     #[test]
+    fn full_bases_are_those_with_compilers() {
+        for full in ["python:3.10", "python", "docker.io/library/python:3.12-bookworm", "node:20", "python@sha256:ab"] {
+            assert!(is_full_base(full), "{full}");
+        }
+        for small in [
+            "python:3.10-slim",
+            "python:3.12-alpine",
+            "ubuntu:24.04",
+            "nvidia/cuda:12.2.0-runtime-ubuntu20.04",
+            "public.ecr.aws/lambda/python:3.14",
+            "gcr.io/distroless/python3-debian12",
+            "registry.local:5000/team/base:1",
+        ] {
+            assert!(!is_full_base(small), "{small}");
+        }
+    }
+
+    #[test]
     fn the_dockerignore_rule_judges_what_the_context_holds() {
-        let missing = check_dockerignore(None, ".dockerignore", &ContextListing::default());
+        let nothing_to_leak =
+            ContextListing { entries: vec!["Dockerfile".into(), "main.py".into()], ..Default::default() };
+        assert!(check_dockerignore(None, ".dockerignore", &nothing_to_leak).is_empty());
+        let git = ContextListing { entries: vec![".git/".into(), "main.py".into()], ..Default::default() };
+        let missing = check_dockerignore(None, ".dockerignore", &git);
         assert_eq!(missing.len(), 1);
-        assert!(missing[0].message.starts_with("There is no .dockerignore"));
+        assert!(
+            missing[0]
+                .message
+                .starts_with("There is no .dockerignore, so the whole context goes to the engine, .git included"),
+            "{}",
+            missing[0].message
+        );
         let leaky = include_str!("../../../tests/fixtures/lint/leaky.dockerignore");
         let holds = ContextListing {
             entries: [".env", ".git/", "app/", "env/", "target/"].map(String::from).to_vec(),
