@@ -14,19 +14,9 @@ fn build(tag: &TagGuard) -> Run {
 }
 
 #[test]
-fn the_report_matches_docker_image_inspect() {
+fn the_report_matches_the_engine_s_inspect() {
     let Some(_docker) = docker_test() else { return };
-    let tag = TagGuard::new("inspect");
-    let run = build(&tag);
-    let mut fields: Vec<&str> = run.json.as_object().unwrap().keys().map(String::as_str).collect();
-    fields.sort();
-    assert_eq!(fields, ["imageId", "message", "size", "success", "tag"]);
-    assert_eq!(run.json["success"], true);
-    assert_eq!(run.str("tag"), tag.0);
-    assert_eq!(run.str("imageId"), image_id(&tag.0));
-    let size = docker_ok(&["image", "inspect", "--format", "{{.Size}}", &tag.0]);
-    assert_eq!(run.json["size"].as_u64().unwrap().to_string(), size);
-    assert!(run.stderr.contains("Step") || run.stderr.contains("#"), "docker's progress goes to stderr");
+    engine_suite::the_report_matches_the_engine_s_inspect();
 }
 
 #[test]

@@ -28,12 +28,7 @@ fn findings(run: &Run) -> Vec<(String, String, Option<u64>, Option<String>)> {
 #[test]
 fn our_dockerfile_and_image_have_nothing_to_fix() {
     let Some(_docker) = docker_test() else { return };
-    let tag = TagGuard::new("lint");
-    let run = task_in("lint", &copy_of_build_context(&[]), &tag.0, &[], &[]);
-    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
-    assert_eq!(findings(&run), vec![]);
-    assert_eq!(run.json["summary"]["errors"], 0);
-    assert_eq!(run.json["summary"]["image"], tag.0.as_str());
+    engine_suite::our_dockerfile_and_image_have_nothing_to_fix();
 }
 
 #[test]

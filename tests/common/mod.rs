@@ -3,6 +3,9 @@
 //! what a test made, pass or fail.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod engine_suite;
+pub mod remote_host;
+
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -104,6 +107,50 @@ fn run_of(output: Output, started: Instant) -> Run {
     }
 }
 
+/// Whether every program of `programs` is installed, for a test that needs
+/// `what`: outside CI a missing one skips the test with a note; in CI it
+/// fails it.
+pub fn tools_on_path(programs: &[&str], what: &str) -> bool {
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|program| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {program}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the {what} tests, and {missing:?} are not installed");
+        eprintln!("skipped: {what} needs {missing:?} (CI runs this test)");
+    }
+    missing.is_empty()
+}
+
+/// The engine's CLI the tests and the xtask use: XTASK_ENGINE's, else docker.
+pub fn engine() -> String {
+    std::env::var("XTASK_ENGINE").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| "docker".to_string())
+}
+
+/// Where the engine publishes ports: DOCKER_HOST's host for a remote
+/// Docker (as an IP address, which the remote tests give), else loopback.
+pub fn published_host() -> String {
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    match host.strip_prefix("tcp://") {
+        Some(rest) if engine() == "docker" => rest.rsplit_once(':').map_or(rest, |(host, _)| host).to_string(),
+        _ => "127.0.0.1".to_string(),
+    }
+}
+
+/// A `ps --format` template that prints label `key`, in the engine's terms.
+pub fn label_template(key: &str) -> String {
+    match engine().as_str() {
+        "podman" => format!("{{{{index .Labels \"{key}\"}}}}"),
+        _ => format!("{{{{.Label \"{key}\"}}}}"),
+    }
+}
+
 /// Starts a test that needs the engine: None (skip the test) when no
 /// engine answers outside CI. Otherwise a guard that runs such tests one at
 /// a time: a test's cleanup must not remove an image that another test's
@@ -117,10 +164,11 @@ pub fn docker_test() -> Option<MutexGuard<'static, ()>> {
 /// True when a Docker engine answers. Outside CI a missing engine skips
 /// the test with a note; in CI it fails it.
 fn docker_ready() -> bool {
-    let answers = Command::new("docker").args(["version"]).output().is_ok_and(|o| o.status.success());
+    let engine = engine();
+    let answers = Command::new(&engine).args(["version"]).output().is_ok_and(|o| o.status.success());
     if !answers {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the Docker tests, and no Docker engine answers");
-        eprintln!("skipped: no Docker engine answers (CI runs this test)");
+        assert!(std::env::var_os("CI").is_none(), "CI must run the engine tests, and no {engine} engine answers");
+        eprintln!("skipped: no {engine} engine answers (CI runs this test)");
     }
     answers
 }
@@ -143,19 +191,26 @@ pub fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
+/// The engine's CLI (docker, or XTASK_ENGINE's) with `args`.
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("docker runs")
+    Command::new(engine()).args(args).output().expect("the engine's CLI runs")
 }
 
-/// docker's stdout, trimmed; panics when docker fails.
+/// The engine CLI's stdout, trimmed; panics when it fails.
 pub fn docker_ok(args: &[&str]) -> String {
     let output = docker(args);
-    assert!(output.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{} {args:?} failed: {}", engine(), String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
+/// The image's id, `sha256:…` (podman's inspect leaves the prefix out).
 pub fn image_id(reference: &str) -> String {
-    docker_ok(&["image", "inspect", "--format", "{{.Id}}", reference])
+    let id = docker_ok(&["image", "inspect", "--format", "{{.Id}}", reference]);
+    if id.contains(':') {
+        id
+    } else {
+        format!("sha256:{id}")
+    }
 }
 
 /// Removes an image tag when the test ends. `--no-prune` keeps the
@@ -302,14 +357,8 @@ pub fn image_from(context: &TempDir, tag: &str) -> Run {
 
 /// Names of the containers of ours that process `pid` owns.
 pub fn containers_of(pid: u32) -> Vec<String> {
-    let listed = docker_ok(&[
-        "ps",
-        "--all",
-        "--filter",
-        "label=dev.xtask.owner",
-        "--format",
-        "{{.Names}} {{.Label \"dev.xtask.owner\"}}",
-    ]);
+    let format = format!("{{{{.Names}}}} {}", label_template("dev.xtask.owner"));
+    let listed = docker_ok(&["ps", "--all", "--filter", "label=dev.xtask.owner", "--format", &format]);
     listed
         .lines()
         .filter(|line| line.split('/').nth(1) == Some(&pid.to_string()))
@@ -317,9 +366,9 @@ pub fn containers_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// GET `path` on localhost:`port`; the status code, or None while nothing answers.
+/// GET `path` on the engine's host at `port`; the status code, or None while nothing answers.
 pub fn http_status(port: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
+    let mut stream = TcpStream::connect(format!("{}:{port}", published_host())).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
     let mut response = String::new();

@@ -69,11 +69,18 @@ impl Given {
 pub struct Args {
     task: &'static TaskInfo,
     rest: VecDeque<String>,
+    engine: Option<String>,
 }
 
 impl Args {
     pub fn new(task: &'static TaskInfo, args: impl IntoIterator<Item = String>) -> Args {
-        Args { task, rest: args.into_iter().collect() }
+        Args { task, rest: args.into_iter().collect(), engine: None }
+    }
+
+    /// `--engine NAME`, which every task that declares it takes alike: the
+    /// reader keeps it, and the task never sees it.
+    pub fn engine(&self) -> Option<&str> {
+        self.engine.as_deref()
     }
 
     /// The next flag, or `None` at the end. A flag the task does not
@@ -102,6 +109,10 @@ impl Args {
                 _ => return Err(usage(format!("`{name}` needs a value"))),
             },
         };
+        if flag.name == "--engine" {
+            self.engine = Some(value);
+            return self.next();
+        }
         Ok(Some(Given { flag, value }))
     }
 }

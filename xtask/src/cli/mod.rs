@@ -67,6 +67,13 @@ const IMAGE: &[Flag] = &[
     ),
 ];
 
+/// Which engine: every task that talks to one takes it.
+const ENGINE: &[Flag] = &[valued(
+    "--engine",
+    "docker|podman",
+    "the container engine (also XTASK_ENGINE); default Docker when one answers, else podman",
+)];
+
 /// The service's settings at run time: every task that starts it takes these.
 const SETTINGS: &[Flag] = &[
     valued("--env", "KEY=VALUE", "repeatable; set in the container, never printed"),
@@ -77,13 +84,14 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: "image",
         summary: "build the service's image; report imageId, tag and size as JSON",
-        flags: &[IMAGE],
+        flags: &[IMAGE, ENGINE],
     },
     TaskInfo {
         name: "run",
         summary: "build the image (cached), start it; report its URL once /health answers, and only then tag it",
         flags: &[
             IMAGE,
+            ENGINE,
             SETTINGS,
             &[
                 switch("--no-build", "start the image the tag names as it is"),
@@ -97,6 +105,7 @@ pub const TASKS: &[TaskInfo] = &[
         summary: "build, run, GET each path, tear down; report every check and its timings",
         flags: &[
             IMAGE,
+            ENGINE,
             SETTINGS,
             &[
                 switch("--no-build", "use the image the tag names as it is"),
@@ -110,16 +119,23 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: "stop",
         summary: "remove the containers `run` started from this checkout",
-        flags: &[&[
-            switch("--all", "every container of ours on the engine: other checkouts', smoke and lint runs included"),
-            valued("--tag", "NAME[:TAG]", "only the containers of that image tag"),
-        ]],
+        flags: &[
+            ENGINE,
+            &[
+                switch(
+                    "--all",
+                    "every container of ours on the engine: other checkouts', smoke and lint runs included",
+                ),
+                valued("--tag", "NAME[:TAG]", "only the containers of that image tag"),
+            ],
+        ],
     },
     TaskInfo {
         name: "lint",
         summary: "check the Dockerfile (hadolint and our rules) and the built image for classic mistakes",
         flags: &[
             IMAGE,
+            ENGINE,
             SETTINGS,
             &[
                 valued("--image", "TAG", "check this image instead of building one"),
@@ -135,11 +151,14 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: "bench",
         summary: "measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr",
-        flags: &[&[
-            valued("--runs", "N", "runs of each measure (default 5)"),
-            valued("--markdown", "FILE", "write the table there too"),
-            switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
-        ]],
+        flags: &[
+            ENGINE,
+            &[
+                valued("--runs", "N", "runs of each measure (default 5)"),
+                valued("--markdown", "FILE", "write the table there too"),
+                switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
+            ],
+        ],
     },
 ];
 

@@ -8,7 +8,7 @@
 use std::{
     io::{Read, Write},
     os::unix::net::UnixStream,
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::Duration,
 };
 
@@ -31,6 +31,28 @@ pub fn get<T: DeserializeOwned>(path: &str) -> Option<Option<T>> {
     }
 }
 
+/// Whether the Docker engine answers on its socket; None when we cannot
+/// tell which socket the CLI would use (a docker context).
+pub fn ping() -> Option<bool> {
+    Some(ping_socket(&socket()?))
+}
+
+/// Whether a Docker engine answers on `socket`.
+pub fn ping_socket(socket: &Path) -> bool {
+    let answers = || -> Option<bool> {
+        let mut stream = UnixStream::connect(socket).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        stream.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n").ok()?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).ok()?;
+        Some(split_response(&response)?.0 == 200)
+    };
+    answers().unwrap_or(false)
+}
+
+/// Where a Docker engine on this machine listens unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+
 /// The socket the docker CLI would use: DOCKER_HOST's unix path, or the
 /// default one when neither DOCKER_HOST nor a docker context says otherwise.
 fn socket() -> Option<PathBuf> {
@@ -49,7 +71,7 @@ fn socket() -> Option<PathBuf> {
             return None;
         }
     }
-    Some(PathBuf::from("/var/run/docker.sock"))
+    Some(PathBuf::from(DEFAULT_SOCKET))
 }
 
 fn uses_default_context(config: &str) -> bool {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{diagnose, offline::StandIns, Builder, Engine, ImageInfo};
+use super::{diagnose, offline::StandIns, Builder, Engine, ImageInfo, Kind};
 use crate::sys::{process::CommandLine, project};
 
 /// What to build.
@@ -179,6 +179,8 @@ impl Engine {
         iidfile: &Utf8Path,
     ) -> CommandLine {
         let line = self.cli().args(["build", "--file", spec.dockerfile.as_str(), "--iidfile", iidfile.as_str()]);
+        // podman builds OCI images by default, and OCI has no HEALTHCHECK.
+        let line = line.args((self.kind() == Kind::Podman).then_some(["--format", "docker"]).into_iter().flatten());
         let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
         for (key, value) in &bases.build_args(&spec.build_args) {
             line = line.arg("--build-arg").masked_pair(key, value);
@@ -216,7 +218,7 @@ impl Engine {
             self.version()?;
             bail!(diagnose::build_failure(&built.output, &self.situation(spec, &bases)));
         }
-        let image_id = image_id.context("docker build succeeded but wrote no image id")?.trim().to_string();
+        let image_id = image_id.context("the build succeeded but wrote no image id")?.trim().to_string();
         let info = self.inspect_image(&image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
         Ok(Built { info, bases: bases.describe() })
     }
@@ -268,6 +270,11 @@ mod tests {
             "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --build-arg A=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(Engine::default().tag_command("sha256:a", "t:1").to_string(), "docker tag sha256:a t:1");
+        let podman = Engine::of(Kind::Podman).build_command(&spec, &Bases::Dockerfile, &[], "/t/iid".into());
+        assert_eq!(
+            podman.to_string(),
+            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --build-arg A=*** --build-arg B=*** /ctx"
+        );
     }
 
     #[test]

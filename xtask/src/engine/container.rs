@@ -4,6 +4,7 @@
 
 use std::{
     collections::BTreeMap,
+    net::{IpAddr, SocketAddr},
     process::Child,
     time::{Duration, Instant},
 };
@@ -12,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{api, service_log, Engine};
+use super::{service_log, Engine, Kind};
 use crate::sys::{
     process::{self, CommandLine},
     project,
@@ -75,8 +76,10 @@ fn label(key: &str, value: &str) -> [String; 2] {
 
 impl Engine {
     /// The command that starts `spec` as container `name`. The port is
-    /// published on 127.0.0.1 only: a service under test is nobody else's
-    /// business. Environment values are masked wherever it is shown.
+    /// published on the engine's `published_host` only: loopback for a
+    /// local engine; for a remote one the address we reach it at, not
+    /// every interface it has. Environment values are masked wherever it
+    /// is shown.
     fn run_command(&self, spec: &Spec<'_>, name: &str, owner: &str) -> CommandLine {
         let mut line = self.cli().args(["run", "--detach", "--name", name]).args(label(MANAGED, "true"));
         line = line.args(label(TASK, spec.task)).args(label(PROJECT, project::root().as_str()));
@@ -90,7 +93,7 @@ impl Engine {
             line = line.args(["--read-only", "--tmpfs", "/tmp"]);
         }
         let port = spec.host_port.map_or(String::new(), |p| p.to_string());
-        line = line.arg("--publish").arg(format!("127.0.0.1:{port}:{}", spec.port));
+        line = line.arg("--publish").arg(format!("{}:{port}:{}", self.published_host(), spec.port));
         if let Some(file) = &spec.settings.env_file {
             line = line.args(["--env-file", file.as_str()]);
         }
@@ -102,7 +105,7 @@ impl Engine {
 
     /// Starts a container from `spec`; the guard removes it when dropped.
     pub fn start(&self, spec: &Spec<'_>) -> Result<Container> {
-        if let Some(port) = spec.host_port {
+        if let Some(port) = spec.host_port.filter(|_| !self.is_remote()) {
             // docker's own wording for a busy port differs between versions.
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
                 bail!(
@@ -133,6 +136,15 @@ impl Engine {
         self.read(&self.run_once_command(image, entrypoint, args))
     }
 
+    /// A `ps --format` template that prints label `key`: Docker's ps has
+    /// `.Label`, podman's a map of them.
+    fn label_template(&self, key: &str) -> String {
+        match self.kind() {
+            Kind::Docker => format!("{{{{.Label \"{key}\"}}}}"),
+            Kind::Podman => format!("{{{{index .Labels \"{key}\"}}}}"),
+        }
+    }
+
     fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
         let filters = filters.iter().flat_map(|filter| ["--filter", filter.as_str()]);
         self.cli().args(["ps", "--all"]).args(filters).args(["--format", format])
@@ -144,8 +156,12 @@ impl Engine {
         Ok(names.lines().map(str::to_string).collect())
     }
 
+    /// Docker's `rm --force` kills at once; podman's stops first, giving
+    /// the service 10 s unless told `--time 0`.
     fn rm_command(&self, names: &[String]) -> CommandLine {
-        self.cli().args(["rm", "--force", "--volumes"]).args(names.iter().cloned()).cleanup()
+        let line = self.cli().args(["rm", "--force", "--volumes"]);
+        let line = line.args((self.kind() == Kind::Podman).then_some(["--time", "0"]).into_iter().flatten());
+        line.args(names.iter().cloned()).cleanup()
     }
 
     /// Removes containers, running or not, with their anonymous volumes.
@@ -159,7 +175,7 @@ impl Engine {
     /// Removes the containers of our runs whose process is gone (a SIGKILL
     /// leaves them behind). Returns their names.
     pub fn sweep_leftovers(&self) -> Result<Vec<String>> {
-        let format = format!("{{{{.Names}}}} {{{{.Label \"{OWNER}\"}}}}");
+        let format = format!("{{{{.Names}}}} {}", self.label_template(OWNER));
         let listed = self.read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
         let gone: Vec<String> = listed
             .lines()
@@ -195,9 +211,16 @@ impl Container {
         self.cli().args(["port", &self.name, &format!("{}/tcp", self.port)])
     }
 
-    /// The host port that the service's port is published on. A container
-    /// that exited at once has none: then its exit code and log say why.
-    pub fn host_port(&self) -> Result<u16> {
+    /// Where the service's published port is reached from here: the
+    /// engine's host, at the port it chose. A container that exited at
+    /// once has none: then its exit code and log say why.
+    pub fn endpoint(&self) -> Result<SocketAddr> {
+        let host = self.engine.published_host();
+        let ip: IpAddr = host.parse().with_context(|| format!("the engine's host `{host}` is not an IP address"))?;
+        Ok(SocketAddr::new(ip, self.host_port()?))
+    }
+
+    fn host_port(&self) -> Result<u16> {
         let published = match self.engine.read(&self.port_command()) {
             Ok(published) => published,
             Err(error) => match self.exit_code() {
@@ -229,7 +252,7 @@ impl Container {
     /// The exit code, once the container has stopped.
     pub fn exit_code(&self) -> Result<Option<i64>> {
         // Asked every turn of the readiness loop: the API answers in a millisecond.
-        if let Some(Some(info)) = api::get::<ContainerInfo>(&format!("/containers/{}/json", self.name)) {
+        if let Some(Some(info)) = self.engine.api_get::<ContainerInfo>(&format!("/containers/{}/json", self.name)) {
             return Ok((!info.state.running).then_some(info.state.exit_code));
         }
         let state = self.engine.read(&self.state_command())?;
@@ -410,6 +433,11 @@ mod tests {
             (container.diff_command(), "docker diff n"),
             (container.stop_command(), "docker stop --time 10 n"),
             (engine.rm_command(&["a".into(), "b".into()]), "docker rm --force --volumes a b"),
+            (Engine::of(Kind::Podman).rm_command(&["a".into()]), "podman rm --force --volumes --time 0 a"),
+            (
+                Engine::of(Kind::Podman).ps_command(&[], &Engine::of(Kind::Podman).label_template("k")),
+                "podman ps --all --format \"{{index .Labels \\\"k\\\"}}\"",
+            ),
             (
                 engine.ps_command(&["label=x".into(), "label=y=1".into()], "{{.Names}}"),
                 "docker ps --all --filter label=x --filter label=y=1 --format {{.Names}}",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use super::{api, Engine};
+use super::Engine;
 use crate::sys::process::CommandLine;
 
 #[derive(Debug, Deserialize)]
@@ -18,6 +18,9 @@ pub struct ImageInfo {
     pub repo_tags: Option<Vec<String>>,
     #[serde(default)]
     pub config: ImageConfig,
+    /// podman's place for it; Docker's is in `config`.
+    #[serde(default)]
+    healthcheck: Option<Healthcheck>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,8 +50,22 @@ pub struct Healthcheck {
 }
 
 impl ImageInfo {
+    /// podman's answer in Docker's terms: an `Id` with its `sha256:`, the
+    /// health check in the config.
+    fn as_docker_says(mut self) -> ImageInfo {
+        if !self.id.contains(':') {
+            self.id = format!("sha256:{}", self.id);
+        }
+        if self.config.healthcheck.is_none() {
+            self.config.healthcheck = self.healthcheck.take();
+        }
+        self
+    }
+
+    /// Whether `tag` names the image; podman's names of local images
+    /// start with `localhost/`.
     pub fn has_tag(&self, tag: &str) -> bool {
-        self.repo_tags.iter().flatten().any(|t| t == tag)
+        self.repo_tags.iter().flatten().any(|t| t == tag || t.strip_prefix("localhost/") == Some(tag))
     }
 
     /// The value of an `ENV` the image sets.
@@ -65,17 +82,20 @@ impl Engine {
     /// What the engine says of those of `references` that exist.
     pub fn inspect_images(&self, references: &[&str]) -> Result<Vec<ImageInfo>> {
         let by_api: Option<Vec<Option<ImageInfo>>> =
-            references.iter().map(|reference| api::get(&format!("/images/{reference}/json"))).collect();
+            references.iter().map(|reference| self.api_get(&format!("/images/{reference}/json"))).collect();
         if let Some(found) = by_api {
             return Ok(found.into_iter().flatten().collect());
         }
         let output = self.output(&self.inspect_command(references))?;
-        let said = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() && !said.to_ascii_lowercase().contains("no such image") {
+        let said = String::from_utf8_lossy(&output.stderr).to_ascii_lowercase();
+        // Docker says "No such image", podman "image not known"; both print the others.
+        if !output.status.success() && !said.contains("no such image") && !said.contains("image not known") {
             self.version()?;
-            bail!("docker image inspect failed: {}", said.trim());
+            bail!("{} image inspect failed: {}", self.kind().name(), said.trim());
         }
-        serde_json::from_slice(&output.stdout).context("cannot read `docker image inspect`'s answer")
+        let found: Vec<ImageInfo> =
+            serde_json::from_slice(&output.stdout).context("cannot read the engine's `image inspect` answer")?;
+        Ok(found.into_iter().map(ImageInfo::as_docker_says).collect())
     }
 
     /// `None` when the engine has no such image.
@@ -97,6 +117,15 @@ mod tests {
         assert_eq!(info[0].env("PYTHON_VERSION"), Some("3.11.2"));
         assert_eq!(info[0].env("PYTHON"), None);
         assert!(info[0].has_tag("x:1") && !info[0].has_tag("x:2"));
+    }
+
+    #[test]
+    fn podman_s_answer_is_read_as_docker_s() {
+        let json = r#"[{"Id":"8e5699","Size":1,"RepoTags":[],"Config":{"Labels":{"a":"b"}},"Healthcheck":{"Test":["CMD","true"]}}]"#;
+        let info: Vec<ImageInfo> = serde_json::from_str(json).unwrap();
+        let info = info.into_iter().next().unwrap().as_docker_says();
+        assert_eq!(info.id, "sha256:8e5699");
+        assert_eq!(info.config.healthcheck.unwrap().test.unwrap(), ["CMD", "true"]);
     }
 
     #[test]

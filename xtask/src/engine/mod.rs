@@ -5,6 +5,7 @@
 
 mod api;
 pub mod build;
+pub mod choice;
 pub mod container;
 mod diagnose;
 pub mod dockerfile;
@@ -15,7 +16,10 @@ mod service_log;
 
 use anyhow::{bail, Result};
 
-pub use self::inspect::{ImageConfig, ImageInfo};
+pub use self::{
+    choice::Kind,
+    inspect::{ImageConfig, ImageInfo},
+};
 use crate::sys::process::{self, CommandLine, Ran};
 
 /// Whether `error` says that a program could not be found.
@@ -44,34 +48,111 @@ pub fn diagnose_only(text: &str) {
 pub enum Builder {
     Legacy,
     BuildKit,
+    /// podman's.
+    Buildah,
 }
 
-/// The docker CLI, and the engine it talks to.
+impl Builder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builder::Legacy => "the legacy builder",
+            Builder::BuildKit => "BuildKit",
+            Builder::Buildah => "Buildah",
+        }
+    }
+}
+
+/// An engine's CLI, and the engine it talks to.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    program: String,
+    kind: Kind,
+    /// The engine's host, when it is another machine (DOCKER_HOST=tcp://…
+    /// or ssh://…): where the ports it publishes are.
+    remote: Option<String>,
+    /// The CLI's `--host`, when it must not follow DOCKER_HOST.
+    host_flag: Option<String>,
 }
 
 impl Default for Engine {
     fn default() -> Engine {
-        Engine { program: "docker".to_string() }
+        Engine { kind: Kind::Docker, remote: None, host_flag: None }
     }
 }
 
 impl Engine {
+    /// The engine `kind`; Docker's host is DOCKER_HOST's, as its CLI reads it.
+    pub fn of(kind: Kind) -> Engine {
+        let remote = match kind {
+            Kind::Docker => std::env::var("DOCKER_HOST").ok().and_then(|host| remote_host(&host)),
+            Kind::Podman => None,
+        };
+        Engine { kind, remote, host_flag: None }
+    }
+
+    /// The Docker engine on this machine, when this engine is another one
+    /// (podman, or a remote Docker) and that one answers: offline base
+    /// images are copied from it rather than made again.
+    pub fn local_docker(&self) -> Option<Engine> {
+        let other = self.kind == Kind::Podman || self.is_remote();
+        (other && api::ping_socket(std::path::Path::new(api::DEFAULT_SOCKET))).then(Engine::docker_here)
+    }
+
+    /// Docker on this machine's default socket, whatever DOCKER_HOST says.
+    fn docker_here() -> Engine {
+        let host_flag = Some(format!("unix://{}", api::DEFAULT_SOCKET));
+        Engine { kind: Kind::Docker, remote: None, host_flag }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The engine, as messages name it: `docker`, `podman`, `docker at HOST`.
+    pub fn name(&self) -> String {
+        match &self.remote {
+            Some(host) => format!("{} at {host}", self.kind.name()),
+            None => self.kind.name().to_string(),
+        }
+    }
+
+    /// Where the ports the engine publishes are, from here: loopback for
+    /// an engine on this machine (a service under test is nobody else's
+    /// business), the engine's host for a remote one.
+    pub fn published_host(&self) -> &str {
+        self.remote.as_deref().unwrap_or("127.0.0.1")
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
     /// A command line of the engine's CLI, without arguments yet.
     fn cli(&self) -> CommandLine {
-        CommandLine::new(&self.program)
+        let line = CommandLine::new(self.kind.name());
+        line.args(self.host_flag.iter().flat_map(|host| ["--host", host.as_str()]))
+    }
+
+    /// The engine's API, for read-only questions: Docker's own socket, and
+    /// never another engine's.
+    fn api_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Option<Option<T>> {
+        match self.kind {
+            Kind::Docker => api::get(path),
+            Kind::Podman => None,
+        }
     }
 
     fn buildx_command(&self) -> CommandLine {
         self.cli().args(["buildx", "version"])
     }
 
-    /// The builder `build` uses: DOCKER_BUILDKIT decides when set; else
-    /// BuildKit when the client has buildx (the default since Docker 23),
-    /// and the legacy builder when it has not.
+    /// The builder `build` uses. podman's is Buildah. For Docker,
+    /// DOCKER_BUILDKIT decides when set; else BuildKit when the client has
+    /// buildx (the default since Docker 23), and the legacy builder when it
+    /// has not.
     pub fn builder(&self) -> Builder {
+        if self.kind == Kind::Podman {
+            return Builder::Buildah;
+        }
         match std::env::var("DOCKER_BUILDKIT").as_deref().map(str::trim) {
             Ok("1" | "true") => Builder::BuildKit,
             Ok("0" | "false") => Builder::Legacy,
@@ -90,19 +171,25 @@ impl Engine {
     pub fn version(&self) -> Result<String> {
         let output = match process::output(&self.version_command()) {
             Ok(output) => output,
-            Err(error) if not_found(&error) => bail!(
-                "The {} client is not installed: install Docker (https://docs.docker.com/engine/install/).",
-                self.program
-            ),
+            Err(error) if not_found(&error) => match self.kind {
+                Kind::Docker => bail!(
+                    "The docker client is not installed: install Docker (https://docs.docker.com/engine/install/), \
+                     or podman and give --engine podman."
+                ),
+                Kind::Podman => bail!("The podman client is not installed: `sudo apt-get install podman`."),
+            },
             Err(error) => return Err(error),
         };
         if !output.status.success() {
             let said = String::from_utf8_lossy(&output.stderr);
             let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer").trim();
-            bail!(
-                "No Docker engine answers ({said}). Start one (`sudo systemctl start docker`, or `sudo dockerd &`) \
-                 or point DOCKER_HOST at a running engine."
-            );
+            match self.kind {
+                Kind::Docker => bail!(
+                    "No Docker engine answers ({said}). Start one (`sudo systemctl start docker`, or `sudo dockerd &`), \
+                     point DOCKER_HOST at a running engine, or give --engine podman."
+                ),
+                Kind::Podman => bail!("podman does not work here ({said}): `podman info` says more."),
+            }
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     }
@@ -152,9 +239,42 @@ impl Engine {
     }
 }
 
+/// The host of a remote DOCKER_HOST (`tcp://HOST:PORT`, `ssh://[USER@]HOST[:PORT]`),
+/// as an address to publish on and to reach: a name is resolved here, so
+/// that `--publish` gets the address we reach the host at.
+fn remote_host(docker_host: &str) -> Option<String> {
+    let rest = docker_host.strip_prefix("tcp://").or_else(|| docker_host.strip_prefix("ssh://"))?;
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next()?,
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Some(host.to_string());
+    }
+    use std::net::ToSocketAddrs;
+    let resolved = (host, 0).to_socket_addrs().ok()?.map(|address| address.ip()).min_by_key(|ip| ip.is_ipv6());
+    Some(resolved.map_or_else(|| host.to_string(), |ip| ip.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_hosts_are_read_from_docker_host() {
+        assert_eq!(remote_host("tcp://10.231.7.2:2375").as_deref(), Some("10.231.7.2"));
+        assert_eq!(remote_host("ssh://deploy@10.0.0.9:2222").as_deref(), Some("10.0.0.9"));
+        assert_eq!(remote_host("ssh://localhost").as_deref(), Some("127.0.0.1"));
+        assert_eq!(remote_host("tcp://[fd00::5]:2376").as_deref(), Some("fd00::5"));
+        assert_eq!(remote_host("unix:///var/run/docker.sock"), None);
+        let podman = Engine::of(Kind::Podman);
+        assert_eq!(
+            (podman.name(), podman.published_host(), podman.builder()),
+            ("podman".into(), "127.0.0.1", Builder::Buildah)
+        );
+    }
 
     #[test]
     fn image_commands() {

@@ -107,10 +107,23 @@ impl StandIns {
         // Concurrent runs wait here for the one that makes them.
         let _lock = project::lock("standin")?;
         for kind in [Kind::Builder, Kind::Runtime] {
-            if engine.inspect_image(&kind.tag(&suite))?.is_none() {
-                build(engine, kind, &suite)
-                    .with_context(|| format!("cannot make the offline {} image {}", kind.name(), kind.tag(&suite)))?;
+            let tag = kind.tag(&suite);
+            if engine.inspect_image(&tag)?.is_some() {
+                continue;
             }
+            let holder = engine.local_docker().filter(|docker| docker.inspect_image(&tag).is_ok_and(|i| i.is_some()));
+            match holder {
+                Some(docker) => {
+                    eprintln!(
+                        "Copying the offline {} base image {tag} from docker to {} (once).",
+                        kind.name(),
+                        engine.name()
+                    );
+                    engine.copy_image(&docker, &tag)
+                }
+                None => build(engine, kind, &suite),
+            }
+            .with_context(|| format!("cannot make the offline {} image {tag} in {}", kind.name(), engine.name()))?;
         }
         StandIns::existing(engine, &suite)?.context("the offline base images are missing right after they were made")
     }
@@ -215,13 +228,30 @@ fn debootstrap_command(kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, 
 }
 
 impl Engine {
+    fn save_command(&self, image: &str, file: &Utf8Path) -> CommandLine {
+        self.cli().args(["save", "--output", file.as_str(), image])
+    }
+
+    fn load_command(&self, file: &Utf8Path) -> CommandLine {
+        self.cli().args(["load", "--input", file.as_str()])
+    }
+
+    /// Copies image `tag` from engine `source` to this one, through a
+    /// file: `save | load`, which works across engines and hosts.
+    fn copy_image(&self, source: &Engine, tag: &str) -> Result<()> {
+        let file = project::scratch_dir()?.join(project::unique_name("image.tar"));
+        let copied = source.read(&source.save_command(tag, &file)).and_then(|_| self.read(&self.load_command(&file)));
+        let _ = std::fs::remove_file(&file);
+        copied.map(drop)
+    }
+
     fn import_command(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> CommandLine {
         self.cli().arg("import").args(changes.iter().cloned()).args([tarball.as_str(), tag])
     }
 
     /// Makes image `tag` from a root file system's tarball.
     fn import(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> Result<()> {
-        self.read(&self.import_command(changes, tarball, tag)).context("docker import failed")?;
+        self.read(&self.import_command(changes, tarball, tag)).context("the engine's import failed")?;
         Ok(())
     }
 }
@@ -334,5 +364,12 @@ mod tests {
             Engine::default().import_command(&changes, "/w/rootfs.tar".into(), "t:1").to_string(),
             r#"docker import --change "ENV A=1" /w/rootfs.tar t:1"#
         );
+        let podman = Engine::of(crate::engine::Kind::Podman);
+        let docker = Engine::docker_here();
+        assert_eq!(
+            docker.save_command("t:1", "/s/i.tar".into()).to_string(),
+            "docker --host unix:///var/run/docker.sock save --output /s/i.tar t:1"
+        );
+        assert_eq!(podman.load_command("/s/i.tar".into()).to_string(), "podman load --input /s/i.tar");
     }
 }

@@ -40,7 +40,12 @@ impl<'a> Candidate<'a> {
         Ok(Candidate {
             engine,
             tag: spec.tag.clone(),
-            report: ImageReport::of_image(&spec.tag, &built.info, "Built", &format!(" on {}", built.bases)),
+            report: ImageReport::of_image(
+                &spec.tag,
+                &built.info,
+                "Built",
+                &format!(" with {} on {}", engine.name(), built.bases),
+            ),
             unchanged: before.as_deref() == Some(built.info.id.as_str()),
             config: built.info.config,
             _one_build_of_the_tag: lock,

@@ -3,6 +3,7 @@
 //! wait until the service in a started container answers HTTP.
 
 use std::{
+    net::SocketAddr,
     thread,
     time::{Duration, Instant},
 };
@@ -75,7 +76,8 @@ pub fn obtain<'a>(engine: &'a Engine, spec: &BuildSpec, build: bool) -> Result<O
     }
     match engine.inspect_image(&spec.tag)? {
         Some(info) => {
-            let report = ImageReport::of_image(&spec.tag, &info, "Using the existing image", "");
+            let on = format!(" on {}", engine.name());
+            let report = ImageReport::of_image(&spec.tag, &info, "Using the existing image", &on);
             Ok(Obtained::Existing(report, info.config))
         }
         None => bail!("There is no image {}: build it first, or leave out --no-build.", spec.tag),
@@ -92,19 +94,25 @@ pub fn build_image(engine: &Engine, spec: &BuildSpec) -> Result<ImageReport> {
     candidate.promote()
 }
 
-pub fn url(port: u16) -> String {
-    format!("http://127.0.0.1:{port}")
+pub fn url(address: SocketAddr) -> String {
+    format!("http://{address}")
 }
 
 /// Waits until GET `path` gets any HTTP answer, and returns its status.
 /// Fails at once when the container exits, and at the deadline when it
 /// never answers; either way with the service's last log lines.
-pub fn wait_ready(container: &Container, port: u16, path: &str, headers: &[Header], timeout: Duration) -> Result<u16> {
+pub fn wait_ready(
+    container: &Container,
+    address: SocketAddr,
+    path: &str,
+    headers: &[Header],
+    timeout: Duration,
+) -> Result<u16> {
     let deadline = Instant::now() + timeout;
     loop {
         signals::check()?;
         let left = deadline.saturating_duration_since(Instant::now());
-        if let Ok(status) = probe::get(port, path, headers, left.min(Duration::from_secs(2))) {
+        if let Ok(status) = probe::get(address, path, headers, left.min(Duration::from_secs(2))) {
             return Ok(status);
         }
         if let Some(code) = container.exit_code().context("cannot inspect the container")? {

@@ -12,16 +12,16 @@ use std::{
 /// only ever written to the request.
 pub type Header = (String, String);
 
-/// The status code of `GET path` on 127.0.0.1:`port`, with `headers`. Any
+/// The status code of `GET path` on `address`, with `headers`. Any
 /// error, a timeout included, means "no HTTP answer yet".
-pub fn get(port: u16, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {
+pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {
     let timeout = timeout.max(Duration::from_millis(10));
-    let mut stream = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), timeout)?;
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     // One write: a request written in pieces may meet a server that has
     // read the first piece, answered and closed.
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request += &format!("{name}: {value}\r\n");
     }
@@ -73,14 +73,14 @@ mod tests {
     #[test]
     fn reads_the_status_code() {
         let port = server("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
-        assert_eq!(get(port, "/health", &[], Duration::from_secs(2)).unwrap(), 503);
+        assert_eq!(get(SocketAddr::from(([127, 0, 0, 1], port)), "/health", &[], Duration::from_secs(2)).unwrap(), 503);
     }
 
     #[test]
     fn a_silent_server_times_out() {
         let port = server("");
         let started = Instant::now();
-        assert!(get(port, "/health", &[], Duration::from_millis(300)).is_err());
+        assert!(get(SocketAddr::from(([127, 0, 0, 1], port)), "/health", &[], Duration::from_millis(300)).is_err());
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 

@@ -28,8 +28,8 @@ impl Task for Image {
         Ok(Image { spec: flags.into_spec()? })
     }
 
-    fn run(self, _sh: &Shell) -> Done<ImageReport> {
-        service::build_image(&Engine::default(), &self.spec)
+    fn run(self, _sh: &Shell, engine: &Engine) -> Done<ImageReport> {
+        service::build_image(engine, &self.spec)
             .unwrap_or_else(|error| ImageReport::failed(Some(self.spec.tag.clone()), &error))
             .into()
     }

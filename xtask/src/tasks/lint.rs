@@ -77,8 +77,7 @@ impl Task for Lint {
         Ok(Lint { build: build.into_spec()?, image, no_image, settings })
     }
 
-    fn run(self, sh: &Shell) -> Done<LintReport> {
-        let engine = Engine::default();
+    fn run(self, sh: &Shell, engine: &Engine) -> Done<LintReport> {
         let mut report = LintReport::default();
         report.summary.dockerfile = project::shown(&self.build.dockerfile);
         let mut built = None;

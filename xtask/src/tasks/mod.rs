@@ -13,7 +13,8 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::{
-    cli::{Args, TaskInfo, UsageError},
+    cli::{usage, Args, TaskInfo, UsageError},
+    engine::{choice::Choice, Engine},
     report::{Printed, Report},
 };
 
@@ -35,7 +36,14 @@ trait Task: Sized {
 
     fn parse(args: &mut Args) -> Result<Self>;
 
-    fn run(self, sh: &Shell) -> Done<Self::Report>;
+    /// Runs on `engine`: the one `--engine` or XTASK_ENGINE chose, or found.
+    fn run(self, sh: &Shell, engine: &Engine) -> Done<Self::Report>;
+}
+
+/// A task as parsed, and the engine its command line chose.
+struct Parsed<T> {
+    task: T,
+    engine: Choice,
 }
 
 /// A task that ran, or was refused: its report, ready to print.
@@ -49,11 +57,11 @@ trait Runnable {
     fn run(self: Box<Self>) -> Finished;
 }
 
-impl<T: Task> Runnable for T {
+impl<T: Task> Runnable for Parsed<T> {
     fn run(self: Box<Self>) -> Finished {
         match Shell::new() {
             Ok(sh) => {
-                let done = Task::run(*self, &sh);
+                let done = self.task.run(&sh, &self.engine.engine());
                 Finished { printed: Printed::of(&done.report), then: done.then }
             }
             Err(error) => refusal::<T>(error.into()),
@@ -94,8 +102,13 @@ fn parse_as<T: Task + 'static>(
     info: &'static TaskInfo,
     args: Result<Vec<String>>,
 ) -> Result<Box<dyn Runnable>, Finished> {
-    match args.and_then(|args| T::parse(&mut Args::new(info, args))) {
-        Ok(task) => Ok(Box::new(task)),
+    let parsed = args.and_then(|args| {
+        let mut args = Args::new(info, args);
+        let task = T::parse(&mut args)?;
+        Ok(Parsed { task, engine: Choice::of(args.engine()).map_err(usage)? })
+    });
+    match parsed {
+        Ok(parsed) => Ok(Box::new(parsed)),
         Err(error) => Err(refusal::<T>(error)),
     }
 }
@@ -121,6 +134,7 @@ mod tests {
             "KEY=VALUE" => "A=1",
             "NAME[:TAG]" | "TAG" => "t:1",
             "HOSTPORT" | "PORT" | "N" | "SECS" => "3",
+            "docker|podman" => "podman",
             "MODULE:ATTR" => "app.main:app",
             "/PATH" => "/x",
             "/PATH=STATUS" => "/x=404",

@@ -4,7 +4,7 @@
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
-use std::{thread, time::Duration};
+use std::{net::SocketAddr, thread, time::Duration};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -72,12 +72,12 @@ impl Task for Run {
         Ok(Run { spec: image.into_spec()?, build, port, settings, attach })
     }
 
-    fn run(self, _sh: &Shell) -> Done<RunReport> {
+    fn run(self, _sh: &Shell, engine: &Engine) -> Done<RunReport> {
         let mut report = RunReport {
             image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
             ..Default::default()
         };
-        match self.start(&Engine::default(), &mut report) {
+        match self.start(engine, &mut report) {
             Ok((container, message)) => {
                 report.image.settle(Ok(message));
                 let then: Box<dyn FnOnce()> =
@@ -103,13 +103,18 @@ impl Run {
         report.container_id = Some(container.id.clone());
         report.url = Some(service::url(port));
         let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask stop`" };
-        let message =
-            format!("{} serves on {} as container {}; {how}.", self.spec.tag, service::url(port), container.name);
+        let message = format!(
+            "{} serves on {} as {} container {}; {how}.",
+            self.spec.tag,
+            service::url(port),
+            engine.name(),
+            container.name
+        );
         Ok((container, message))
     }
 
     /// Starts image `id` and waits until its health path answers 200.
-    fn serve(&self, engine: &Engine, id: &str, contract: &Contract) -> Result<(Container, u16)> {
+    fn serve(&self, engine: &Engine, id: &str, contract: &Contract) -> Result<(Container, SocketAddr)> {
         signals::check()?;
         let spec = Spec {
             tag: Some(&self.spec.tag),
@@ -119,7 +124,7 @@ impl Run {
             ..Spec::owned("run", id, contract.port)
         };
         let container = engine.start(&spec)?;
-        let port = container.host_port()?;
+        let port = container.endpoint()?;
         let health = &contract.health;
         let status = service::wait_ready(&container, port, health, &[], READY_TIMEOUT)?;
         if status != 200 {

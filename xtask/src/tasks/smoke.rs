@@ -103,12 +103,12 @@ impl Task for Smoke {
         Ok(Smoke { spec: image.into_spec()?, build, paths, headers, settings, timeout })
     }
 
-    fn run(self, _sh: &Shell) -> Done<SmokeReport> {
+    fn run(self, _sh: &Shell, engine: &Engine) -> Done<SmokeReport> {
         let mut report = SmokeReport {
             image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
             ..Default::default()
         };
-        let outcome = self.check(&Engine::default(), &mut report);
+        let outcome = self.check(engine, &mut report);
         report.image.settle(outcome);
         report.into()
     }
@@ -138,7 +138,7 @@ impl Smoke {
         };
         let container = engine.start(&spec)?;
         report.timings.start_ms = Some(elapsed_ms(clock));
-        let port = container.host_port()?;
+        let port = container.endpoint()?;
         report.url = Some(service::url(port));
         service::wait_ready(&container, port, &contract.health, &self.headers, self.timeout)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
@@ -168,8 +168,9 @@ impl Smoke {
             bail!("Not every path answered {expected}: {}. {logs}", said.join(", "));
         }
         Ok(format!(
-            "{} passed: {}; ready in {} ms.",
+            "{} passed on {}: {}; ready in {} ms.",
             report.image.tag.as_deref().unwrap_or("the image"),
+            engine.name(),
             said.join(", "),
             report.timings.ready_ms.unwrap_or(0)
         ))

@@ -56,8 +56,8 @@ impl Task for Stop {
         Ok(stop)
     }
 
-    fn run(self, _sh: &Shell) -> Done<StopReport> {
-        match self.remove(&Engine::default()) {
+    fn run(self, _sh: &Shell, engine: &Engine) -> Done<StopReport> {
+        match self.remove(engine) {
             Ok(removed) => {
                 let message = format!("Removed {} container(s).", removed.len());
                 StopReport { removed, success: true, message }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
-use super::{Done, Task};
+use super::{Done, Engine, Task};
 use crate::{
     cli::Args,
     report::Report,
@@ -45,7 +45,7 @@ impl Task for Tools {
         }
     }
 
-    fn run(self, sh: &Shell) -> Done<ToolsReport> {
+    fn run(self, sh: &Shell, _engine: &Engine) -> Done<ToolsReport> {
         match venv::bin(sh, Venv::Tests) {
             Ok(bin) => ToolsReport {
                 python: Some(bin.join("python").into_string()),

@@ -100,8 +100,7 @@ impl Task for Bench {
         Ok(bench)
     }
 
-    fn run(self, sh: &Shell) -> Done<BenchReport> {
-        let engine = Engine::default();
+    fn run(self, sh: &Shell, engine: &Engine) -> Done<BenchReport> {
         let mut report = BenchReport { runs: self.runs, ..BenchReport::default() };
         // One bench at a time: two at once would time each other's load,
         // and each removes the untagged images that appeared during its run.
@@ -315,7 +314,7 @@ impl Bench {
         for _ in 0..self.runs {
             let clock = Instant::now();
             let container = engine.start(&Spec::owned("bench", image, contract.port))?;
-            let port = container.host_port()?;
+            let port = container.endpoint()?;
             let status = service::wait_ready(&container, port, &contract.health, &[], READY_TIMEOUT)?;
             if status != 200 {
                 bail!("{image} answered {status} on {}", contract.health);
