@@ -34,11 +34,7 @@ fn our_dockerfile_and_image_have_nothing_to_fix() {
 #[test]
 fn the_naive_dockerfile_shows_every_classic_mistake_at_its_line() {
     let Some(_docker) = docker_test() else { return };
-    let context = TempDir::new("naive");
-    for file in ["Dockerfile", "main.py", ".env"] {
-        context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
-    }
-    context.write("libraries.list", &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap());
+    let context = naive_context();
     let tag = TagGuard::new("naive");
     let dockerfile = context.path().join("Dockerfile");
     let run =
@@ -79,10 +75,7 @@ fn the_dockerfile_alone_without_an_engine() {
     assert_eq!(ours.code, 0, "{}\n{}", ours.json, ours.stderr);
     assert!(ours.json["summary"]["image"].is_null(), "{}", ours.json);
 
-    let context = TempDir::new("naive-no-image");
-    for file in ["Dockerfile", "main.py", ".env"] {
-        context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
-    }
+    let context = naive_context();
     let dockerfile = context.path().join("Dockerfile");
     let args = ["lint", "--no-image", "--context", context.str(), "--dockerfile", dockerfile.to_str().unwrap()];
     let naive = xtask(&args);

@@ -323,6 +323,17 @@ pub fn run_ok(command: &mut Command) -> Output {
     output
 }
 
+/// The beginner's single-folder project of `tests/fixtures/naive` (its
+/// Dockerfile, app, and `.env`), with the project's libraries.
+pub fn naive_context() -> TempDir {
+    let context = TempDir::new("naive");
+    for file in ["Dockerfile", "main.py", ".env"] {
+        context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
+    }
+    context.write("libraries.list", &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap());
+    context
+}
+
 /// `cargo xtask TASK --tag TAG` from `context`, whose Dockerfile is at
 /// docker/Dockerfile, with `extra` arguments.
 pub fn task_in(task: &str, context: &TempDir, tag: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {

@@ -144,6 +144,23 @@ pub const TASKS: &[TaskInfo] = &[
         ],
     },
     TaskInfo {
+        name: "layers",
+        summary: "the image's layers: instruction, size, base or ours; wasted bytes and efficiency, as dive counts them",
+        flags: &[
+            IMAGE,
+            ENGINE,
+            &[
+                valued("--image", "TAG", "read this image instead of building one"),
+                switch("--run", "also the writable layer of a container after it served its health path and /"),
+            ],
+        ],
+    },
+    TaskInfo {
+        name: "doctor",
+        summary: "check what this machine has for the tasks (engines, builder, registry or offline bases, tools); each problem comes with its fix",
+        flags: &[ENGINE],
+    },
+    TaskInfo {
         name: "tools",
         summary: "make the host-side tools' venv (hadolint, pytest) under target/; print its paths",
         flags: &[],

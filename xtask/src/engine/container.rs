@@ -295,12 +295,16 @@ impl Container {
         self.cli().args(["diff", &self.name])
     }
 
-    /// Bytes the container wrote to its own layer, and the paths it changed.
-    pub fn writes(&self) -> Result<(u64, Vec<String>)> {
+    /// Bytes the service wrote to the container's own layer, and the paths
+    /// it changed (`docker diff`'s lines); none when all the layer holds is
+    /// what the engine itself writes there.
+    pub fn service_writes(&self) -> Result<(u64, Vec<String>)> {
         let size = self.engine.read(&self.size_command())?;
         let size = size.parse().with_context(|| format!("cannot read the writable layer's size `{size}`"))?;
         let changed = if size == 0 { String::new() } else { self.engine.read(&self.diff_command())? };
-        Ok((size, changed.lines().map(str::to_string).collect()))
+        let changed: Vec<String> = changed.lines().map(str::to_string).collect();
+        let by_the_service: Vec<String> = written_by_the_service(&changed).into_iter().map(str::to_string).collect();
+        Ok(if by_the_service.is_empty() { (0, by_the_service) } else { (size, by_the_service) })
     }
 
     fn stop_command(&self) -> CommandLine {
@@ -387,9 +391,36 @@ fn owner_is_gone(owner: &str) -> bool {
     owner_of(pid).is_none_or(|now| now != owner)
 }
 
+/// `docker diff` lines (`C /etc`, `A /tmp/x`) less the files the engine
+/// itself writes into a container: podman adds the image's numeric user
+/// to /etc/passwd and /etc/group, and both engines may keep /etc/hosts
+/// and the like there.
+fn written_by_the_service(changed: &[String]) -> Vec<&str> {
+    const ENGINE_S: &[&str] = &[
+        "/etc",
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/hosts",
+        "/etc/hostname",
+        "/etc/resolv.conf",
+        "/run",
+        "/run/.containerenv",
+    ];
+    let path = |line: &str| line.split_once(' ').map_or(line, |(_, path)| path).to_string();
+    changed.iter().map(String::as_str).filter(|line| !ENGINE_S.contains(&path(line).as_str())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_engine_s_own_files_are_not_the_service_s_writes() {
+        let podman = ["C /etc", "C /etc/group", "C /etc/passwd"].map(String::from);
+        assert!(written_by_the_service(&podman).is_empty());
+        let cache = ["C /srv", "C /srv/app", "A /srv/app/cache.db", "C /etc"].map(String::from);
+        assert_eq!(written_by_the_service(&cache), ["C /srv", "C /srv/app", "A /srv/app/cache.db"]);
+    }
 
     #[test]
     fn the_run_command_publishes_on_loopback_labels_and_masks_the_environment() {

@@ -148,6 +148,16 @@ impl Dockerfile {
         Dockerfile { stages, globals: globals.clone() }
     }
 
+    /// `text` as a build with `build_args` reads it.
+    pub fn parse_for_build(text: &str, build_args: &BTreeMap<String, String>) -> Dockerfile {
+        Dockerfile::parse_with(text, &global_args(text, build_args))
+    }
+
+    /// The base image of the final stage, through the stages it is built FROM.
+    pub fn final_base(&self) -> Option<&str> {
+        self.lineage(self.stages.len().checked_sub(1)?).last()?.image.as_deref()
+    }
+
     /// The stage at `index`, then the stage it is built FROM, and so on.
     pub fn lineage(&self, index: usize) -> impl Iterator<Item = &Stage> {
         std::iter::successors(self.stages.get(index), move |stage| stage.parent.and_then(|p| self.stages.get(p)))

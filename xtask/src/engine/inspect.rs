@@ -21,6 +21,15 @@ pub struct ImageInfo {
     /// podman's place for it; Docker's is in `config`.
     #[serde(default)]
     healthcheck: Option<Healthcheck>,
+    #[serde(default, rename = "RootFS")]
+    root_fs: Option<RootFs>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RootFs {
+    #[serde(default)]
+    layers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +75,11 @@ impl ImageInfo {
     /// start with `localhost/`.
     pub fn has_tag(&self, tag: &str) -> bool {
         self.repo_tags.iter().flatten().any(|t| t == tag || t.strip_prefix("localhost/") == Some(tag))
+    }
+
+    /// Its layers' ids, bottom first.
+    pub fn layers(&self) -> Vec<String> {
+        self.root_fs.as_ref().map(|r| r.layers.clone()).unwrap_or_default()
     }
 
     /// The value of an `ENV` the image sets.

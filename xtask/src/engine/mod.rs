@@ -4,6 +4,7 @@
 //! take the engine's API socket where it can answer them.
 
 mod api;
+pub mod archive;
 pub mod build;
 pub mod choice;
 pub mod container;
@@ -156,9 +157,14 @@ impl Engine {
         match std::env::var("DOCKER_BUILDKIT").as_deref().map(str::trim) {
             Ok("1" | "true") => Builder::BuildKit,
             Ok("0" | "false") => Builder::Legacy,
-            _ if process::output(&self.buildx_command()).is_ok_and(|ran| ran.status.success()) => Builder::BuildKit,
+            _ if self.has_buildx() => Builder::BuildKit,
             _ => Builder::Legacy,
         }
+    }
+
+    /// Whether the Docker client has buildx, which builds with BuildKit.
+    pub fn has_buildx(&self) -> bool {
+        process::output(&self.buildx_command()).is_ok_and(|ran| ran.status.success())
     }
 
     fn version_command(&self) -> CommandLine {

@@ -128,6 +128,17 @@ impl StandIns {
         StandIns::existing(engine, &suite)?.context("the offline base images are missing right after they were made")
     }
 
+    /// Whether the stand-ins are in `engine`'s store already.
+    pub fn present(engine: &Engine) -> Result<bool> {
+        Ok(StandIns::existing(engine, &suite())?.is_some())
+    }
+
+    /// Runs the runtime stand-in once, as a container: whether `engine`
+    /// can start containers here at all.
+    pub fn run_one(engine: &Engine) -> Result<()> {
+        engine.run_once(&Kind::Runtime.tag(&suite()), "true", &[]).map(drop)
+    }
+
     fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
         let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
         let found = engine.inspect_images(&[&builder, &runtime])?;
@@ -228,10 +239,6 @@ fn debootstrap_command(kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, 
 }
 
 impl Engine {
-    fn save_command(&self, image: &str, file: &Utf8Path) -> CommandLine {
-        self.cli().args(["save", "--output", file.as_str(), image])
-    }
-
     fn load_command(&self, file: &Utf8Path) -> CommandLine {
         self.cli().args(["load", "--input", file.as_str()])
     }

@@ -49,6 +49,44 @@ fn split_tag(reference: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// A registry as `push --registry` takes it, `HOST[:PORT]`; or a sentence
+/// saying what is wrong with it. The host must look like one to docker (a
+/// `.`, a port, or `localhost`), or docker would read it as a Docker Hub
+/// namespace.
+pub fn registry(registry: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        Err(format!("`{registry}` is not a registry: {why} (expected HOST[:PORT], such as 127.0.0.1:5000)"))
+    };
+    if registry.contains("://") {
+        return bad("give no scheme: the engine chooses HTTPS, or plain HTTP for a registry on 127.0.0.0/8");
+    }
+    if registry.contains('/') {
+        return bad("give no path");
+    }
+    match is_domain(registry) {
+        true => Ok(registry.to_string()),
+        false => bad("the host must have a `.`, a port, or be localhost"),
+    }
+}
+
+/// `tag` (normalized) in `registry`: its name without any registry of its own.
+pub fn in_registry(registry: &str, tag: &str) -> String {
+    let (name, tag) = split_tag(tag);
+    let name = match name.split_once('/') {
+        Some((first, rest)) if is_domain(first) => rest,
+        _ => name,
+    };
+    format!("{registry}/{name}:{}", tag.unwrap_or("latest"))
+}
+
+/// The repository path and tag of `reference` (`HOST/PATH:TAG`), as the
+/// registry's API names them: `/v2/PATH/manifests/TAG`.
+pub fn path_and_tag(reference: &str) -> (&str, &str) {
+    let (name, tag) = split_tag(reference);
+    let path = name.split_once('/').filter(|(first, _)| is_domain(first)).map_or(name, |(_, path)| path);
+    (path, tag.unwrap_or("latest"))
+}
+
 fn valid_tag(tag: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     (1..=128).contains(&tag.len()) && tag.starts_with(word) && tag.chars().all(|c| word(c) || c == '.' || c == '-')
@@ -82,7 +120,26 @@ fn valid_component(component: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
+
+    #[test]
+    fn registries_and_references_in_them() {
+        assert_eq!(registry("127.0.0.1:5000").unwrap(), "127.0.0.1:5000");
+        assert_eq!(registry("registry.example.com").unwrap(), "registry.example.com");
+        for (bad, why) in [
+            ("http://127.0.0.1:5000", "give no scheme"),
+            ("127.0.0.1:5000/team", "give no path"),
+            ("myregistry", "the host must have"),
+            ("bad host:5000", "the host must have"),
+            ("127.0.0.1:port", "the host must have"),
+        ] {
+            let error = registry(bad).unwrap_err();
+            assert!(error.starts_with(&format!("`{bad}` is not a registry: {why}")), "{error}");
+        }
+        assert_eq!(in_registry("127.0.0.1:5000", "fastapi-server:latest"), "127.0.0.1:5000/fastapi-server:latest");
+        assert_eq!(in_registry("r.io", "localhost:5000/team/app:1"), "r.io/team/app:1");
+        assert_eq!(path_and_tag("127.0.0.1:5000/team/app:1"), ("team/app", "1"));
+    }
 
     #[test]
     fn good_references_get_a_tag() {

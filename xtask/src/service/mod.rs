@@ -16,7 +16,7 @@ mod startable;
 
 use self::{candidate::Candidate, contract::Contract};
 use crate::{
-    engine::{build::BuildSpec, container::Container, Engine, ImageConfig},
+    engine::{build::BuildSpec, container::Container, Engine, ImageConfig, ImageInfo},
     report::ImageReport,
     sys::{
         probe::{self, Header},
@@ -75,13 +75,14 @@ pub fn obtain<'a>(engine: &'a Engine, spec: &BuildSpec, build: bool) -> Result<O
         return Ok(Obtained::Built(Candidate::build(engine, spec)?));
     }
     match engine.inspect_image(&spec.tag)? {
-        Some(info) => {
-            let on = format!(" on {}", engine.name());
-            let report = ImageReport::of_image(&spec.tag, &info, "Using the existing image", &on);
-            Ok(Obtained::Existing(report, info.config))
-        }
+        Some(info) => Ok(Obtained::Existing(existing(&spec.tag, &info, engine), info.config)),
         None => bail!("There is no image {}: build it first, or leave out --no-build.", spec.tag),
     }
+}
+
+/// The report of an image that `reference` names already on `engine`.
+pub fn existing(reference: &str, info: &ImageInfo, engine: &Engine) -> ImageReport {
+    ImageReport::of_image(reference, info, "Using the existing image", &format!(" on {}", engine.name()))
 }
 
 /// The `image` task: builds `spec`, and tags the build once it can start

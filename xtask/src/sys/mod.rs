@@ -1,10 +1,11 @@
 //! Plumbing that knows nothing of containers: child processes, the HTTP
-//! probe, signals, project paths and the host-side tools' venv.
+//! probe, signals, project paths, the host-side tools' venv, a tar reader.
 
 pub mod probe;
 pub mod process;
 pub mod project;
 pub mod signals;
+pub mod tar;
 pub mod venv;
 
 use std::time::Duration;

@@ -15,27 +15,52 @@ pub type Header = (String, String);
 /// The status code of `GET path` on `address`, with `headers`. Any
 /// error, a timeout included, means "no HTTP answer yet".
 pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {
+    // The status line is all we need; stop reading once it is complete.
+    let head = request("GET", address, path, headers, timeout, b"\r\n")?;
+    status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))
+}
+
+/// The status and the response headers (names in lowercase) of `HEAD path`.
+pub fn head(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<(u16, Vec<Header>)> {
+    let head = request("HEAD", address, path, headers, timeout, b"\r\n\r\n")?;
+    let status = status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
+    let text = String::from_utf8_lossy(&head);
+    let fields = text.split("\r\n").skip(1).take_while(|line| !line.is_empty());
+    let fields = fields
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()));
+    Ok((status, fields.collect()))
+}
+
+/// Sends `METHOD path` and reads the answer until `end` (or 16 KiB).
+fn request(
+    method: &str,
+    address: SocketAddr,
+    path: &str,
+    headers: &[Header],
+    timeout: Duration,
+    end: &[u8],
+) -> io::Result<Vec<u8>> {
     let timeout = timeout.max(Duration::from_millis(10));
     let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     // One write: a request written in pieces may meet a server that has
     // read the first piece, answered and closed.
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request += &format!("{name}: {value}\r\n");
     }
     stream.write_all(format!("{request}\r\n").as_bytes())?;
-    // The status line is all we need; stop reading once it is complete.
-    let mut head = Vec::new();
+    let mut answer = Vec::new();
     let mut buf = [0u8; 512];
-    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
+    while !answer.windows(end.len()).any(|w| w == end) && answer.len() < 16384 {
         match stream.read(&mut buf)? {
             0 => break,
-            n => head.extend_from_slice(&buf[..n]),
+            n => answer.extend_from_slice(&buf[..n]),
         }
     }
-    status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))
+    Ok(answer)
 }
 
 /// `HTTP/1.1 200 OK\r\n…` → 200.
@@ -74,6 +99,15 @@ mod tests {
     fn reads_the_status_code() {
         let port = server("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
         assert_eq!(get(SocketAddr::from(([127, 0, 0, 1], port)), "/health", &[], Duration::from_secs(2)).unwrap(), 503);
+    }
+
+    #[test]
+    fn head_reads_the_headers() {
+        let port = server("HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:ab\r\nContent-Length: 9\r\n\r\n");
+        let (status, headers) =
+            head(SocketAddr::from(([127, 0, 0, 1], port)), "/v2/", &[], Duration::from_secs(2)).unwrap();
+        assert_eq!(status, 200);
+        assert!(headers.contains(&("docker-content-digest".to_string(), "sha256:ab".to_string())), "{headers:?}");
     }
 
     #[test]

@@ -37,10 +37,19 @@ impl Venv {
     }
 }
 
+/// Whether `program` is in the venv already, without making it.
+pub fn installed(venv: Venv, program: &str) -> bool {
+    dir(venv).join("bin").join(program).is_file()
+}
+
+fn dir(venv: Venv) -> Utf8PathBuf {
+    project::root().join(format!("target/{}-venv", venv.name()))
+}
+
 /// The venv's bin/ folder, made first when its requirements changed.
 pub fn bin(sh: &Shell, which: Venv) -> Result<Utf8PathBuf> {
     let root = project::root();
-    let venv = root.join(format!("target/{}-venv", which.name()));
+    let venv = dir(which);
     let files = which.requirements();
     let requirements = root.join(files[0]);
     let mut wanted = String::new();

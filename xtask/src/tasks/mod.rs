@@ -2,7 +2,9 @@
 //! `main` prints it. Nothing but `main` imports this module.
 
 mod bench;
+mod doctor;
 mod image;
+mod layers;
 mod lint;
 mod run;
 mod smoke;
@@ -93,6 +95,8 @@ fn parse(info: &'static TaskInfo, args: Result<Vec<String>>) -> Result<Box<dyn R
         "stop" => parse_as::<stop::Stop>(info, args),
         "lint" => parse_as::<lint::Lint>(info, args),
         "tools" => parse_as::<tools::Tools>(info, args),
+        "doctor" => parse_as::<doctor::Doctor>(info, args),
+        "layers" => parse_as::<layers::Layers>(info, args),
         "bench" => parse_as::<bench::Bench>(info, args),
         name => unreachable!("cli::TASKS names `{name}`, which has no module"),
     }

@@ -163,7 +163,7 @@ impl PlainBuild<'_> {
 
 impl Bench {
     fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, report: &mut BenchReport) -> Result<()> {
-        report.engine = engine.version()?;
+        report.engine = format!("{} {}", engine.name(), engine.version()?);
         report.date = process::read(&CommandLine::new("date").args(["-u", "+%Y-%m-%d"]))?;
         let bases = engine.bases(self.offline)?;
         // The bases' names and Python, for the size figures: the Dockerfile's
@@ -219,7 +219,8 @@ impl Bench {
                 [(CommandLine::new("cargo").arg("xtask"), &mut xtask_ms), (CommandLine::new(binary), &mut binary_ms)]
             {
                 scenario.prepare(work)?;
-                let xtask = xtask.args(["image", "--tag", tag, "--context", work.as_str()]);
+                let xtask = xtask.args(["image", "--engine", plain.engine.kind().name(), "--tag", tag]);
+                let xtask = xtask.args(["--context", work.as_str()]);
                 let xtask = xtask.args(["--dockerfile", dockerfile.as_str()]);
                 let xtask = xtask.args(self.offline.then_some("--offline")).args(no_cache.then_some("--no-cache"));
                 samples.push(time(&xtask)?);

@@ -9,8 +9,11 @@ pub fn markdown(report: &BenchReport) -> String {
         "Bench of {}, engine {}, {}; median of {} runs (min–max).\n\n",
         report.date, report.engine, report.bases, report.runs
     );
-    out +=
-        "| build | `cargo xtask image` | xtask binary alone | plain `docker build` | ratio |\n|---|---|---|---|---|\n";
+    // `docker at HOST 20.10`, `podman 4.3`: the CLI is the first word.
+    let cli = report.engine.split_whitespace().next().unwrap_or("docker");
+    out += &format!(
+        "| build | `cargo xtask image` | xtask binary alone | plain `{cli} build` | ratio |\n|---|---|---|---|---|\n"
+    );
     for b in &report.build {
         let (xtask, binary, docker) = (ms(&b.xtask_ms), ms(&b.binary_ms), ms(&b.docker_ms));
         out += &format!("| {} | {xtask} | {binary} | {docker} | {:.2} |\n", b.scenario, b.overhead);
@@ -35,9 +38,9 @@ pub fn markdown(report: &BenchReport) -> String {
     }
     if let Some(l) = &report.lifecycle {
         out += "\n| start and stop | |\n|---|---|\n";
-        out += &format!("| `docker run` to first answer on /health | {} |\n", ms(&l.ready_ms));
-        out += &format!("| `docker stop`, exec-form CMD (ours) | {} |\n", ms(&l.stop_ms));
-        out += &format!("| `docker stop`, shell-form CMD | {} |\n", ms(&l.shell_form_stop_ms));
+        out += &format!("| `{cli} run` to first answer on /health | {} |\n", ms(&l.ready_ms));
+        out += &format!("| `{cli} stop`, exec-form CMD (ours) | {} |\n", ms(&l.stop_ms));
+        out += &format!("| `{cli} stop`, shell-form CMD | {} |\n", ms(&l.shell_form_stop_ms));
     }
     if let Some(message) = &report.message {
         out += &format!("\nThe bench stopped early: {message}\n");

@@ -1,0 +1,216 @@
+//! `cargo xtask doctor`: onboarding in one command. It finds the engines
+//! (Docker, here or remote, and podman), which one the tasks would use and
+//! how it builds; whether base images can be pulled or offline mode is
+//! needed, and whether its stand-ins exist; and the host tools the project
+//! uses. Every problem comes with the command that fixes it. It exits 0
+//! when `cargo xtask smoke` can work here.
+
+use std::{
+    net::{TcpStream, ToSocketAddrs},
+    time::Duration,
+};
+
+use anyhow::Result;
+use serde::Serialize;
+use xshell::Shell;
+
+use super::{Done, Engine, Task};
+use crate::{
+    cli::Args,
+    engine::{choice::on_path, offline, Kind},
+    report::Report,
+    sys::{
+        process::{self, CommandLine},
+        venv::{self, Venv},
+    },
+};
+
+/// Where the official base images come from, unless a mirror is named.
+const REGISTRY: (&str, u16) = ("registry-1.docker.io", 443);
+
+/// The containers.conf line that podman needs where the sandbox may not
+/// raise rlimits (no CAP_SYS_RESOURCE).
+const PODMAN_ULIMITS_FIX: &str = r#"printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' | sudo tee /etc/containers/containers.conf"#;
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineFound {
+    pub name: String,
+    pub installed: bool,
+    pub answers: bool,
+    /// It can start containers: false where podman's rlimits fail.
+    pub starts_containers: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builder: Option<String>,
+    pub buildx: bool,
+    /// The offline stand-in base images are in its store.
+    pub stand_ins: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub problem: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DoctorReport {
+    pub engines: Vec<EngineFound>,
+    /// The engine the tasks use without `--engine`.
+    pub chosen: String,
+    /// None: not asked, because offline mode is on.
+    pub registry_reachable: Option<bool>,
+    pub offline_needed: bool,
+    pub debootstrap: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// `lint`'s hadolint is in its venv; else the first `lint` installs it.
+    pub hadolint: bool,
+    pub problems: Vec<Problem>,
+    /// `cargo xtask smoke` can work here.
+    pub success: bool,
+    pub message: String,
+}
+
+impl Report for DoctorReport {
+    fn success(&self) -> bool {
+        self.success
+    }
+
+    fn failure(message: String) -> DoctorReport {
+        DoctorReport { message, ..DoctorReport::default() }
+    }
+}
+
+pub struct Doctor;
+
+impl Task for Doctor {
+    type Report = DoctorReport;
+
+    fn parse(args: &mut Args) -> Result<Doctor> {
+        match args.next()? {
+            Some(given) => Err(given.unhandled()),
+            None => Ok(Doctor),
+        }
+    }
+
+    fn run(self, _sh: &Shell, chosen: &Engine) -> Done<DoctorReport> {
+        let mut report = DoctorReport { chosen: chosen.name(), ..DoctorReport::default() };
+        let mut problems = Vec::new();
+        for kind in [Kind::Docker, Kind::Podman] {
+            report.engines.push(examine(&Engine::of(kind), &mut problems));
+        }
+        let used = report.engines.iter().find(|e| e.name == chosen.name());
+        let (works, stand_ins) = used.map_or((false, false), |e| (e.starts_containers, e.stand_ins));
+
+        report.registry_reachable = (!offline::requested(false)).then(registry_reachable);
+        report.offline_needed = report.registry_reachable != Some(true);
+        report.debootstrap = on_path("debootstrap");
+        if report.offline_needed && !stand_ins && !report.debootstrap {
+            problems.push(Problem {
+                problem: "No registry answers here, and offline mode needs debootstrap to make its base images.".into(),
+                fix: "sudo apt-get install debootstrap".into(),
+            });
+        }
+        report.python = process::read(&CommandLine::new("python3").arg("--version")).ok();
+        report.hadolint = venv::installed(Venv::Lint, "hadolint");
+        let venv_works = process::read(&CommandLine::new("python3").args(["-c", "import venv, ensurepip"])).is_ok();
+        if !venv_works {
+            problems.push(Problem {
+                problem: "The tests and `lint` make Python venvs, and this python3 cannot.".into(),
+                fix: "sudo apt-get install python3-venv".into(),
+            });
+        }
+
+        let images = report.offline_needed && !stand_ins && !report.debootstrap;
+        report.success = works && !images && venv_works;
+        report.message = match (report.success, report.offline_needed) {
+            (true, true) => format!("`cargo xtask smoke --offline` can work here, on {}.", chosen.name()),
+            (true, false) => format!("`cargo xtask smoke` can work here, on {}.", chosen.name()),
+            (false, _) => format!("{} problem(s) to fix first; each comes with its fix.", problems.len().max(1)),
+        };
+        report.problems = problems;
+        print_list(&report);
+        report.into()
+    }
+}
+
+/// What `engine` is here, and what stands in its way.
+fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
+    let mut found = EngineFound { name: engine.name(), installed: on_path(engine.kind().name()), ..Default::default() };
+    if !found.installed {
+        return found;
+    }
+    match engine.version() {
+        Ok(version) => {
+            found.answers = true;
+            found.starts_containers = true;
+            found.version = Some(version);
+        }
+        Err(error) => {
+            let fix = match engine.kind() {
+                Kind::Docker if engine.is_remote() => "check DOCKER_HOST, and that the engine there listens",
+                Kind::Docker => "sudo dockerd > /tmp/dockerd.log 2>&1 &",
+                Kind::Podman => "podman info",
+            };
+            problems.push(Problem { problem: format!("{error:#}"), fix: fix.into() });
+            return found;
+        }
+    }
+    found.builder = Some(engine.builder().name().to_string());
+    found.buildx = engine.kind() == Kind::Docker && engine.has_buildx();
+    found.stand_ins = offline::StandIns::present(engine).unwrap_or(false);
+    if engine.kind() == Kind::Podman && found.stand_ins {
+        // Where the sandbox may not raise rlimits, every podman run fails.
+        if let Err(error) = offline::StandIns::run_one(engine) {
+            let said = format!("{error:#}");
+            found.starts_containers = false;
+            if said.contains("rlimit") {
+                let problem = "podman cannot start containers: its default rlimits are above what this machine allows.";
+                problems.push(Problem { problem: problem.into(), fix: PODMAN_ULIMITS_FIX.into() });
+            }
+        }
+    }
+    found
+}
+
+fn registry_reachable() -> bool {
+    let Ok(mut addresses) = REGISTRY.to_socket_addrs() else { return false };
+    addresses.any(|address| TcpStream::connect_timeout(&address, Duration::from_secs(3)).is_ok())
+}
+
+/// The readable list, on stderr.
+fn print_list(report: &DoctorReport) {
+    for engine in &report.engines {
+        let state = match (engine.installed, engine.answers) {
+            (false, _) => "not installed".to_string(),
+            (true, false) => "installed, not answering".to_string(),
+            (true, true) => format!(
+                "{} with {}{}; offline base images {}",
+                engine.version.as_deref().unwrap_or("?"),
+                engine.builder.as_deref().unwrap_or("?"),
+                if engine.buildx { " (buildx present)" } else { "" },
+                if engine.stand_ins { "present" } else { "not made yet" }
+            ),
+        };
+        eprintln!("engine {}: {state}", engine.name);
+    }
+    eprintln!("used without --engine: {}", report.chosen);
+    let registry = match report.registry_reachable {
+        None => "not asked: offline mode is on",
+        Some(true) => "reachable",
+        Some(false) => "not reachable: use --offline",
+    };
+    eprintln!("registry: {registry}");
+    eprintln!("debootstrap: {}", if report.debootstrap { "installed" } else { "not installed" });
+    eprintln!("python3: {}", report.python.as_deref().unwrap_or("not found"));
+    let hadolint = if report.hadolint { "installed" } else { "not yet: the first `cargo xtask lint` installs it" };
+    eprintln!("hadolint: {hadolint}");
+    for problem in &report.problems {
+        eprintln!("problem: {}\n  fix: {}", problem.problem, problem.fix);
+    }
+    eprintln!("{}", report.message);
+}

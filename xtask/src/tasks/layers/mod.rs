@@ -1,0 +1,223 @@
+//! `cargo xtask layers [image flags] [--image REF] [--run]`: the image's
+//! read-only layers, each with the instruction that made it, its size and
+//! whether it comes from the base image or from our Dockerfile; the totals;
+//! the bytes wasted on files that a later layer overwrites or deletes, and
+//! the efficiency score, in the manner of dive; with `--run`, the writable
+//! layer of a container after it served its health path and `/`. JSON on
+//! stdout, a table on stderr.
+
+mod table;
+mod waste;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use xshell::Shell;
+
+use self::waste::Waste;
+use super::{Done, Engine, Task};
+use crate::{
+    cli::{Args, ImageFlags},
+    engine::{build::BuildSpec, container::Spec, dockerfile::Dockerfile},
+    report::{ImageReport, Report},
+    service::{self, contract::Contract, READY_TIMEOUT},
+    sys::probe,
+};
+
+/// How many of the wasted copies the report lists, the biggest first.
+const WASTED_LISTED: usize = 20;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    /// From 0, the bottom layer.
+    pub index: usize,
+    pub instruction: String,
+    pub bytes: u64,
+    pub files: usize,
+    /// `base` (the final stage's base image), `dockerfile`, or `image`
+    /// when the base is not known (`--image`).
+    pub origin: &'static str,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub layers: usize,
+    pub bytes: u64,
+    pub base_bytes: u64,
+    pub dockerfile_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Writable {
+    pub bytes: u64,
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayersReport {
+    #[serde(flatten)]
+    pub image: ImageReport,
+    pub layers: Vec<Layer>,
+    pub totals: Totals,
+    #[serde(flatten)]
+    pub waste: Waste,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writable: Option<Writable>,
+}
+
+impl Report for LayersReport {
+    fn success(&self) -> bool {
+        self.image.success
+    }
+
+    fn failure(message: String) -> LayersReport {
+        LayersReport { image: ImageReport::failure(message), ..LayersReport::default() }
+    }
+}
+
+pub struct Layers {
+    spec: BuildSpec,
+    /// An image to read instead of building one.
+    image: Option<String>,
+    run: bool,
+}
+
+impl Task for Layers {
+    type Report = LayersReport;
+
+    fn parse(args: &mut Args) -> Result<Layers> {
+        let (mut flags, mut image, mut run) = (ImageFlags::default(), None, false);
+        while let Some(given) = args.next()? {
+            match given.name() {
+                "--image" => image = Some(given.value().to_string()),
+                "--run" => run = true,
+                _ => flags.accept(&given)?,
+            }
+        }
+        Ok(Layers { spec: flags.into_spec()?, image, run })
+    }
+
+    fn run(self, _sh: &Shell, engine: &Engine) -> Done<LayersReport> {
+        let mut report = LayersReport::default();
+        let outcome = self.read(engine, &mut report);
+        report.image.settle(outcome);
+        eprintln!("{}", table::text(&report));
+        report.into()
+    }
+}
+
+impl Layers {
+    fn read(&self, engine: &Engine, report: &mut LayersReport) -> Result<String> {
+        // The base is known only for an image of our Dockerfile.
+        let (image, base) = match &self.image {
+            Some(reference) => {
+                let info =
+                    engine.inspect_image(reference)?.with_context(|| format!("There is no image {reference}."))?;
+                (service::existing(reference, &info, engine), None)
+            }
+            None => (service::build_image(engine, &self.spec)?, Some(self.base_layers(engine)?)),
+        };
+        report.image = image;
+        let id = report.image.image_id.clone();
+        let archive = engine.save_archive(&id)?;
+        let base_layers = base.flatten().map(|base| common_prefix(&base, &archive.diff_ids));
+        for (index, files) in archive.layers.iter().enumerate() {
+            let origin = match base_layers {
+                Some(count) if index < count => "base",
+                Some(_) => "dockerfile",
+                None => "image",
+            };
+            let instruction = archive.created_by.get(index).map_or_else(String::new, |made| instruction(made));
+            let bytes = files.iter().map(|f| f.size).sum();
+            report.layers.push(Layer { index, instruction, bytes, files: files.len(), origin });
+        }
+        let bytes_of = |origin| report.layers.iter().filter(|l| l.origin == origin).map(|l| l.bytes).sum();
+        report.totals = Totals {
+            layers: report.layers.len(),
+            bytes: report.layers.iter().map(|l| l.bytes).sum(),
+            base_bytes: bytes_of("base"),
+            dockerfile_bytes: bytes_of("dockerfile"),
+        };
+        report.waste = waste::of(&archive.layers);
+        report.waste.wasted.truncate(WASTED_LISTED);
+        if self.run {
+            report.writable = Some(self.writable(engine, &id)?);
+        }
+        Ok(format!(
+            "{} layers, {} bytes; {} bytes wasted, efficiency {:.4}.",
+            report.totals.layers, report.totals.bytes, report.waste.wasted_bytes, report.waste.efficiency
+        ))
+    }
+
+    /// The layers of the final stage's base image, when the engine has it.
+    fn base_layers(&self, engine: &Engine) -> Result<Option<Vec<String>>> {
+        let text = std::fs::read_to_string(&self.spec.dockerfile)
+            .with_context(|| format!("cannot read {}", self.spec.dockerfile))?;
+        let build_args = engine.bases(self.spec.offline)?.build_args(&self.spec.build_args);
+        let Some(base) = Dockerfile::parse_for_build(&text, &build_args).final_base().map(str::to_string) else {
+            return Ok(None);
+        };
+        Ok(engine.inspect_image(&base)?.map(|info| info.layers()))
+    }
+
+    /// Starts the image, GETs its health path and `/`, and reads what the
+    /// container wrote to its own layer.
+    fn writable(&self, engine: &Engine, id: &str) -> Result<Writable> {
+        let config = engine.inspect_image(id)?.context("the image is gone")?.config;
+        let contract = Contract::of(&config, &self.spec.build_args);
+        let container = engine.start(&Spec::owned("layers", id, contract.port))?;
+        let address = container.endpoint()?;
+        service::wait_ready(&container, address, &contract.health, &[], READY_TIMEOUT)?;
+        for path in [contract.health.as_str(), "/"] {
+            let _ = probe::get(address, path, &[], Duration::from_secs(5));
+        }
+        let (bytes, changed) = container.service_writes()?;
+        Ok(Writable { bytes, changed })
+    }
+}
+
+/// How many of `image`'s layers, from the bottom, are `base`'s.
+fn common_prefix(base: &[String], image: &[String]) -> usize {
+    base.iter().zip(image).take_while(|(a, b)| a == b).count()
+}
+
+/// The instruction as the Dockerfile says it: without the legacy builder's
+/// `/bin/sh -c #(nop) ` and BuildKit's ` # buildkit`.
+fn instruction(created_by: &str) -> String {
+    let made = created_by.trim();
+    let made = made.strip_prefix("/bin/sh -c #(nop) ").map(str::trim).unwrap_or(made);
+    let made = made.strip_suffix("# buildkit").map(str::trim).unwrap_or(made);
+    match made.strip_prefix("/bin/sh -c ") {
+        Some(command) => format!("RUN {command}"),
+        None => made.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_read_as_the_dockerfile_says_them() {
+        assert_eq!(instruction("/bin/sh -c #(nop) COPY dir:ab12 in . "), "COPY dir:ab12 in .");
+        assert_eq!(instruction("/bin/sh -c pip install -r libraries.list"), "RUN pip install -r libraries.list");
+        assert_eq!(instruction("COPY app/ . # buildkit"), "COPY app/ .");
+        assert_eq!(
+            instruction("RUN /bin/sh -c rm -rf /root/.cache/pip # buildkit"),
+            "RUN /bin/sh -c rm -rf /root/.cache/pip"
+        );
+    }
+
+    #[test]
+    fn the_base_is_the_common_bottom() {
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(common_prefix(&ids(&["a", "b"]), &ids(&["a", "b", "c"])), 2);
+        assert_eq!(common_prefix(&ids(&["a", "x"]), &ids(&["a", "b", "c"])), 1);
+        assert_eq!(common_prefix(&ids(&[]), &ids(&["a"])), 0);
+    }
+}
