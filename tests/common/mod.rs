@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this
 
 pub mod engine_suite;
+pub mod registry;
 pub mod remote_host;
 
 use std::{

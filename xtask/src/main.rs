@@ -18,6 +18,7 @@ mod engine;
 #[cfg(fuzzing)]
 mod fuzz;
 mod lint;
+mod registry;
 mod report;
 mod service;
 mod sys;

@@ -144,6 +144,20 @@ pub const TASKS: &[TaskInfo] = &[
         ],
     },
     TaskInfo {
+        name: "push",
+        summary: "build (cached), tag HOST[:PORT]/NAME:TAG, push, and check with the registry that it names that manifest",
+        flags: &[
+            IMAGE,
+            ENGINE,
+            SETTINGS,
+            &[
+                valued("--registry", "HOST[:PORT]", "where to push, such as 127.0.0.1:5000 (required)"),
+                switch("--no-build", "push the image the tag names as it is"),
+                switch("--smoke", "run the smoke checks first, and push only an image that passed"),
+            ],
+        ],
+    },
+    TaskInfo {
         name: "layers",
         summary: "the image's layers: instruction, size, base or ours; wasted bytes and efficiency, as dive counts them",
         flags: &[

@@ -12,7 +12,7 @@ use super::{diagnose, offline::StandIns, Builder, Engine, ImageInfo, Kind};
 use crate::sys::{process::CommandLine, project};
 
 /// What to build.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BuildSpec {
     /// Normalised: `NAME:TAG`. The build itself leaves it alone: the tag
     /// moves to the image only once it passed its checks (`Engine::tag`).

@@ -16,6 +16,9 @@ pub struct ImageInfo {
     pub size: u64,
     #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
+    /// `HOST/NAME@sha256:…` for each registry the image was pushed to or pulled from.
+    #[serde(default)]
+    pub repo_digests: Option<Vec<String>>,
     #[serde(default)]
     pub config: ImageConfig,
     /// podman's place for it; Docker's is in `config`.

@@ -12,6 +12,7 @@ mod diagnose;
 pub mod dockerfile;
 mod inspect;
 pub mod offline;
+mod push;
 pub mod reference;
 mod service_log;
 

@@ -69,6 +69,13 @@ pub fn registry(registry: &str) -> Result<String, String> {
     }
 }
 
+/// Whether `registry` (`HOST[:PORT]`) speaks plain HTTP to us: a loopback
+/// address, where Docker and podman speak it too.
+pub fn speaks_plain_http(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(host, _)| host);
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `tag` (normalized) in `registry`: its name without any registry of its own.
 pub fn in_registry(registry: &str, tag: &str) -> String {
     let (name, tag) = split_tag(tag);
@@ -121,6 +128,16 @@ fn valid_component(component: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_is_for_loopback() {
+        assert!(
+            speaks_plain_http("127.0.0.1:5000")
+                && speaks_plain_http("localhost:5000")
+                && speaks_plain_http("127.8.0.1")
+        );
+        assert!(!speaks_plain_http("registry.example.com") && !speaks_plain_http("10.0.0.1:5000"));
+    }
 
     #[test]
     fn registries_and_references_in_them() {

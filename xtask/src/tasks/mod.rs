@@ -6,6 +6,7 @@ mod doctor;
 mod image;
 mod layers;
 mod lint;
+mod push;
 mod run;
 mod smoke;
 mod stop;
@@ -97,6 +98,7 @@ fn parse(info: &'static TaskInfo, args: Result<Vec<String>>) -> Result<Box<dyn R
         "tools" => parse_as::<tools::Tools>(info, args),
         "doctor" => parse_as::<doctor::Doctor>(info, args),
         "layers" => parse_as::<layers::Layers>(info, args),
+        "push" => parse_as::<push::Push>(info, args),
         "bench" => parse_as::<bench::Bench>(info, args),
         name => unreachable!("cli::TASKS names `{name}`, which has no module"),
     }
@@ -139,6 +141,7 @@ mod tests {
             "NAME[:TAG]" | "TAG" => "t:1",
             "HOSTPORT" | "PORT" | "N" | "SECS" => "3",
             "docker|podman" => "podman",
+            "HOST[:PORT]" => "127.0.0.1:5000",
             "MODULE:ATTR" => "app.main:app",
             "/PATH" => "/x",
             "/PATH=STATUS" => "/x=404",

@@ -115,7 +115,13 @@ impl Task for Smoke {
 }
 
 impl Smoke {
-    fn check(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
+    /// The default checks of `spec`'s image, with `settings`: for `push --smoke`.
+    pub(super) fn of(spec: BuildSpec, build: bool, settings: Settings) -> Smoke {
+        Smoke { spec, build, paths: Vec::new(), headers: Vec::new(), settings, timeout: READY_TIMEOUT }
+    }
+
+    /// Builds (or takes) the image, checks it, and moves the tag only when it passed.
+    pub(super) fn check(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
         engine.sweep_leftovers()?;
         let clock = Instant::now();
         let image = service::obtain(engine, &self.spec, self.build)?;

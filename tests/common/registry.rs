@@ -1,0 +1,77 @@
+//! A real registry for the tests: Debian's `docker-registry` (the CNCF
+//! distribution registry, 2.8) on an address of ours and a free port, with
+//! a scratch storage folder and a config file of its own, optionally with
+//! htpasswd auth. `Drop` stops it and removes its folder.
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use super::TempDir;
+
+pub const USER: &str = "xtask";
+pub const PASSWORD: &str = "xtask-registry-test";
+/// bcrypt of PASSWORD (cost 4: a test's login need not be slow).
+const PASSWORD_HASH: &str = "$2b$04$UIDcC6jrCKGVblLTPQyfD.kjZdPJIHHImn7EditQTQQt5v84I5KCm";
+
+pub struct Registry {
+    /// `IP:PORT`.
+    pub address: String,
+    child: Child,
+    _dir: TempDir,
+}
+
+impl Registry {
+    /// A registry on `ip` (127.0.0.1, or a test host's address of ours).
+    pub fn start(ip: &str, with_login: bool) -> Registry {
+        let port = TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+        let address = format!("{ip}:{port}");
+        let dir = TempDir::new("registry");
+        let auth = if with_login {
+            dir.write("htpasswd", &format!("{USER}:{PASSWORD_HASH}\n"));
+            format!("auth:\n  htpasswd:\n    realm: xtask-test\n    path: {}/htpasswd\n", dir.str())
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}/data\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+            dir.str()
+        );
+        dir.write("config.yml", &config);
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .args(["serve", &format!("{}/config.yml", dir.str())])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry { address, child, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while registry.status("/v2/").is_none() {
+            assert!(Instant::now() < deadline, "the registry did not answer on {}", registry.address);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+
+    /// The status of GET `path`; None while nothing answers.
+    pub fn status(&self, path: &str) -> Option<u16> {
+        let mut stream = TcpStream::connect(&self.address).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.address).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

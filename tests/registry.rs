@@ -1,0 +1,103 @@
+//! `cargo xtask push` against a real registry (Debian's docker-registry,
+//! the CNCF distribution 2.8) on 127.0.0.1: the push verified with the
+//! registry's own API, the round trip back by digest, and the ways a push
+//! is refused.
+
+mod common;
+
+use std::{io::Write, process::Stdio};
+
+use common::{registry::*, *};
+
+fn registry_test() -> bool {
+    tools_on_path(&["docker-registry"], "registry")
+}
+
+#[test]
+fn a_pushed_image_is_verified_and_comes_back_by_digest() {
+    let Some(_docker) = docker_test() else { return };
+    if !registry_test() {
+        return;
+    }
+    let registry = Registry::start("127.0.0.1", false);
+    let tag = TagGuard::new("push");
+    let hello = copy_of_build_context(&[]);
+    let pushed = task_in("push", &hello, &tag.0, &["--registry", &registry.address], &[]);
+    assert_eq!(pushed.code, 0, "{}\n{}", pushed.json, pushed.stderr);
+    let reference = pushed.str("reference").to_string();
+    let _pushed_tag = TagGuard(reference.clone());
+    assert_eq!(reference, format!("{}/{}", registry.address, tag.0));
+    assert_eq!(pushed.json["verified"], true, "{}", pushed.json);
+    let digest = pushed.str("digest").to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let id = pushed.str("imageId").to_string();
+
+    // Gone from here, back by digest: the same image, and it serves.
+    docker_ok(&["image", "rm", &tag.0, &reference]);
+    assert!(!docker(&["image", "inspect", &id]).status.success(), "the local image is gone");
+    let by_digest = format!("{}@{digest}", reference.rsplit_once(':').unwrap().0);
+    let _pulled = TagGuard(by_digest.clone());
+    docker_ok(&["pull", &by_digest]);
+    assert_eq!(image_id(&by_digest), id, "the pulled image is the pushed one");
+    docker_ok(&["tag", &by_digest, &tag.0]);
+    let served = xtask(&["smoke", "--no-build", "--tag", &tag.0]);
+    assert_eq!(served.code, 0, "{}\n{}", served.json, served.stderr);
+}
+
+#[test]
+fn a_push_is_refused_in_one_sentence_and_nothing_half_pushed_is_reported() {
+    let Some(_docker) = docker_test() else { return };
+    if !registry_test() {
+        return;
+    }
+    let tag = TagGuard::new("refused");
+    let hello = copy_of_build_context(&[]);
+    let push = |registry: &str, extra: &[&str], env: &[(&str, &str)]| {
+        task_in("push", &hello, &tag.0, &[&["--registry", registry][..], extra].concat(), env)
+    };
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = push(&format!("127.0.0.1:{closed}"), &[], &[]);
+    assert_eq!(down.code, 1, "{}", down.json);
+    assert!(down.str("message").contains("does not answer"), "{}", down.json);
+    assert!(down.json.get("reference").is_none() && down.json["verified"] == false);
+
+    let bad = push("http://127.0.0.1:5000", &[], &[]);
+    assert_eq!(bad.code, 2, "{}", bad.json);
+    assert!(bad.str("message").contains("is not a registry: give no scheme"), "{}", bad.json);
+    let missing = xtask(&["push", "--tag", &tag.0]);
+    assert_eq!(missing.code, 2, "{}", missing.json);
+
+    let guarded = Registry::start("127.0.0.1", true);
+    let login = push(&guarded.address, &[], &[]);
+    assert_eq!(login.code, 1, "{}", login.json);
+    let expected = format!("The registry {0} needs a login: run `docker login {0}`, then push again.", guarded.address);
+    assert!(login.str("message").contains(&expected), "{}", login.json);
+
+    // Logged in (into a config of the test's own), the push is verified
+    // with the same credentials; their value is never printed.
+    let config = TempDir::new("docker-config");
+    let mut docker_login = std::process::Command::new(engine())
+        .args(["--config", config.str(), "login", &guarded.address, "--username", USER, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    docker_login.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    assert!(docker_login.wait().unwrap().success());
+    let logged_in = push(&guarded.address, &[], &[("DOCKER_CONFIG", config.str())]);
+    assert_eq!(logged_in.code, 0, "{}\n{}", logged_in.json, logged_in.stderr);
+    let _pushed = TagGuard(logged_in.str("reference").to_string());
+    assert_eq!(logged_in.json["verified"], true, "{}", logged_in.json);
+    assert!(!format!("{}{}", logged_in.json, logged_in.stderr).contains(PASSWORD));
+
+    // --smoke: an image that fails its checks is not pushed.
+    let registry = Registry::start("127.0.0.1", false);
+    let unhealthy = TagGuard::new("unhealthy-push");
+    let broken = fixture_context("health_500");
+    let refused = task_in("push", &broken, &unhealthy.0, &["--registry", &registry.address, "--smoke"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.json);
+    assert!(refused.str("message").starts_with("The smoke checks failed, so nothing was pushed: "), "{}", refused.json);
+    let (name, tag_name) = unhealthy.0.rsplit_once(':').unwrap();
+    assert_eq!(registry.status(&format!("/v2/{name}/manifests/{tag_name}")), Some(404), "nothing reached the registry");
+}

@@ -1,0 +1,126 @@
+//! What a registry itself says of a pushed tag, over its HTTP API:
+//! `HEAD /v2/<name>/manifests/<tag>` answers with the manifest's digest.
+//! Plain HTTP over `TcpStream`, as the probe speaks: that is what a
+//! registry on 127.0.0.0/8 (or one an engine is told is insecure)
+//! speaks. Credentials come from where `docker login` and `podman login`
+//! keep them; their values are only ever written to the request.
+
+use std::{
+    net::{SocketAddr, ToSocketAddrs},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::{
+    engine::reference,
+    sys::probe::{self, Header},
+};
+
+/// The manifest types a push may have made. Without them, a registry may
+/// answer with an older form of the manifest, and another digest.
+const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+                      application/vnd.docker.distribution.manifest.list.v2+json, \
+                      application/vnd.oci.image.manifest.v1+json, \
+                      application/vnd.oci.image.index.v1+json";
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the registry said of a tag.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    Digest(String),
+    NoSuchTag,
+    /// It wants credentials we do not have (or a token, which we do not fetch).
+    NeedsLogin,
+}
+
+/// The address `registry` listens on (port 80 when it names none).
+pub fn address(registry: &str) -> Result<SocketAddr> {
+    let with_port = if registry.contains(':') { registry.to_string() } else { format!("{registry}:80") };
+    with_port.to_socket_addrs()?.next().with_context(|| format!("{registry} has no address"))
+}
+
+/// Whether anything listens at `registry`.
+pub fn answers(registry: &str) -> bool {
+    address(registry).is_ok_and(|address| std::net::TcpStream::connect_timeout(&address, TIMEOUT).is_ok())
+}
+
+/// What the registry of `reference` (`HOST[:PORT]/NAME:TAG`) says the
+/// tag's manifest digest is.
+pub fn manifest_digest(reference: &str) -> Result<Answer> {
+    let registry = reference.split('/').next().unwrap_or(reference);
+    let (name, tag) = reference::path_and_tag(reference);
+    let path = format!("/v2/{name}/manifests/{tag}");
+    let address = address(registry)?;
+    let mut headers: Vec<Header> = vec![("Accept".into(), ACCEPT.into())];
+    let (mut status, mut said) = probe::head(address, &path, &headers, TIMEOUT)
+        .with_context(|| format!("the registry {registry} did not answer HEAD {path}"))?;
+    if status == 401 {
+        let challenge = said.iter().find(|(name, _)| name == "www-authenticate").map(|(_, v)| v.as_str());
+        let Some(auth) = challenge.filter(|c| c.starts_with("Basic")).and_then(|_| credentials(registry)) else {
+            return Ok(Answer::NeedsLogin);
+        };
+        headers.push(("Authorization".into(), format!("Basic {auth}")));
+        (status, said) = probe::head(address, &path, &headers, TIMEOUT)?;
+    }
+    match status {
+        200 => {
+            let digest = said.into_iter().find(|(name, _)| name == "docker-content-digest").map(|(_, v)| v);
+            Ok(Answer::Digest(digest.context("the registry named no Docker-Content-Digest")?))
+        }
+        404 => Ok(Answer::NoSuchTag),
+        401 | 403 => Ok(Answer::NeedsLogin),
+        other => bail!("the registry {registry} answered HEAD {path} with {other}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct AuthFile {
+    #[serde(default)]
+    auths: std::collections::BTreeMap<String, Auth>,
+}
+
+#[derive(Deserialize)]
+struct Auth {
+    #[serde(default)]
+    auth: String,
+}
+
+/// The `user:password` in base64 that a login stored for `registry`:
+/// Docker's config.json, then podman's auth.json.
+fn credentials(registry: &str) -> Option<String> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let docker = std::env::var("DOCKER_CONFIG").unwrap_or_else(|_| format!("{home}/.docker"));
+    let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/run".into());
+    let files = [
+        format!("{docker}/config.json"),
+        std::env::var("REGISTRY_AUTH_FILE").unwrap_or_default(),
+        format!("{runtime}/containers/auth.json"),
+    ];
+    files.iter().filter_map(|file| std::fs::read_to_string(file).ok()).find_map(|text| auth_in(&text, registry))
+}
+
+fn auth_in(text: &str, registry: &str) -> Option<String> {
+    let file: AuthFile = serde_json::from_str(text).ok()?;
+    let found = file.auths.iter().find(|(key, _)| {
+        let key = key.trim_start_matches("https://").trim_start_matches("http://");
+        key.split('/').next() == Some(registry)
+    });
+    found.map(|(_, auth)| auth.auth.clone()).filter(|auth| !auth.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_is_found_by_registry() {
+        let config =
+            r#"{"auths":{"127.0.0.1:5000":{"auth":"dTpw"},"https://r.io/v1/":{"auth":"eDp5"}},"credsStore":""}"#;
+        assert_eq!(auth_in(config, "127.0.0.1:5000").as_deref(), Some("dTpw"));
+        assert_eq!(auth_in(config, "r.io").as_deref(), Some("eDp5"));
+        assert_eq!(auth_in(config, "other:1"), None);
+    }
+}
