@@ -25,10 +25,21 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry on `ip` (127.0.0.1, or a test host's address of ours).
+    /// A registry on `ip` (127.0.0.1, or a test host's address of ours), on a free port.
     pub fn start(ip: &str, with_login: bool) -> Registry {
         let port = TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().port();
-        let address = format!("{ip}:{port}");
+        Registry::start_at(&format!("{ip}:{port}"), with_login)
+    }
+
+    /// A registry on `address` (`IP:PORT`).
+    pub fn start_at(address: &str, with_login: bool) -> Registry {
+        Registry::start_in(None, address, with_login)
+    }
+
+    /// A registry on `address` in network namespace `namespace` (None: this
+    /// machine's own).
+    pub fn start_in(namespace: Option<&str>, address: &str, with_login: bool) -> Registry {
+        let address = address.to_string();
         let dir = TempDir::new("registry");
         let auth = if with_login {
             dir.write("htpasswd", &format!("{USER}:{PASSWORD_HASH}\n"));
@@ -42,7 +53,15 @@ impl Registry {
         );
         dir.write("config.yml", &config);
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
+        let mut command = match namespace {
+            Some(namespace) => {
+                let mut command = Command::new("nsenter");
+                command.arg(format!("--net=/var/run/netns/{namespace}")).arg("docker-registry");
+                command
+            }
+            None => Command::new("docker-registry"),
+        };
+        let child = command
             .args(["serve", &format!("{}/config.yml", dir.str())])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -51,11 +70,26 @@ impl Registry {
             .expect("docker-registry starts");
         let registry = Registry { address, child, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while registry.status("/v2/").is_none() {
+        while !registry.listens(namespace) {
             assert!(Instant::now() < deadline, "the registry did not answer on {}", registry.address);
             std::thread::sleep(Duration::from_millis(100));
         }
         registry
+    }
+
+    fn listens(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            None => self.status("/v2/").is_some(),
+            // bash's /dev/tcp, from inside the namespace.
+            Some(namespace) => {
+                let (ip, port) = self.address.rsplit_once(':').unwrap();
+                let probe = format!("exec 3<>/dev/tcp/{ip}/{port}");
+                Command::new("nsenter")
+                    .args([&format!("--net=/var/run/netns/{namespace}"), "bash", "-c", &probe])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            }
+        }
     }
 
     /// The status of GET `path`; None while nothing answers.

@@ -46,6 +46,15 @@ fn iptables(action: &str, rule: &[String]) -> Vec<String> {
 }
 
 impl RemoteHost {
+    /// The host, and a registry on the host's own loopback, 127.0.0.1:5000,
+    /// which its engine speaks plain HTTP to (BuildKit's cache import does
+    /// so for loopback alone), and which only the engine reaches.
+    pub fn start_with_registry() -> (RemoteHost, super::registry::Registry) {
+        let host = RemoteHost::start();
+        let registry = super::registry::Registry::start_in(Some(&host.namespace), "127.0.0.1:5000", false);
+        (host, registry)
+    }
+
     /// Makes the host and waits until its dockerd answers.
     pub fn start() -> RemoteHost {
         // One /30 per test process, from its pid: two runs at once do not meet.
@@ -53,7 +62,8 @@ impl RemoteHost {
         let (base, address) = (format!("10.231.{net}.1"), format!("10.231.{net}.2"));
         let namespace = format!("xtask-remote-{}", std::process::id());
         let dir = std::env::temp_dir().join(&namespace);
-        let mut host = RemoteHost { namespace, subnet: format!("10.231.{net}.0/30"), address, dir, dockerd: None };
+        let subnet = format!("10.231.{net}.0/30");
+        let mut host = RemoteHost { namespace, subnet, address, dir, dockerd: None };
         let (outside, inside) = (format!("xto{net}"), format!("xti{net}"));
         let ns = host.namespace.clone();
         run("ip", &["netns", "add", &ns]);

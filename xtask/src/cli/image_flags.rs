@@ -43,6 +43,7 @@ pub struct ImageFlags {
     offline: bool,
     no_cache: bool,
     secrets: Vec<Secret>,
+    cache_from: Vec<String>,
 }
 
 impl ImageFlags {
@@ -77,6 +78,7 @@ impl ImageFlags {
             "--offline" => self.offline = true,
             "--no-cache" => self.no_cache = true,
             "--secret" => self.secrets.push(Secret::parse(given.value()).map_err(usage)?),
+            "--cache-from" => self.cache_from.push(reference::normalize(given.value()).map_err(usage)?),
             "--input" => self.input = Some(read_input(given.value())?),
             _ => return Err(given.unhandled()),
         }
@@ -106,6 +108,8 @@ impl ImageFlags {
             offline: offline::requested(self.offline),
             no_cache: self.no_cache,
             secrets: self.secrets,
+            cache_from: self.cache_from,
+            target: None,
         })
     }
 }

@@ -56,6 +56,11 @@ const IMAGE: &[Flag] = &[
     switch("--offline", "build on stand-in base images made locally (also XTASK_OFFLINE=1)"),
     switch("--no-cache", "build every step again"),
     valued(
+        "--cache-from",
+        "REF",
+        "repeatable; an image in a registry (and the stage caches `push --cache` put beside it) to reuse steps from",
+    ),
+    valued(
         "--secret",
         "id=NAME,src=FILE|env=VAR",
         "repeatable; a BuildKit secret mount: in no layer, no history, no log",
@@ -154,6 +159,7 @@ pub const TASKS: &[TaskInfo] = &[
                 valued("--registry", "HOST[:PORT]", "where to push, such as 127.0.0.1:5000 (required)"),
                 switch("--no-build", "push the image the tag names as it is"),
                 switch("--smoke", "run the smoke checks first, and push only an image that passed"),
+                switch("--cache", "also push the builder stages' cache, for --cache-from on a fresh runner"),
             ],
         ],
     },

@@ -25,6 +25,30 @@ pub struct BuildSpec {
     pub no_cache: bool,
     /// BuildKit secret mounts: in no layer and no history.
     pub secrets: Vec<Secret>,
+    /// Images in a registry whose layers may stand in for build steps;
+    /// `build` adds the stage caches `push --cache` published beside them.
+    pub cache_from: Vec<String>,
+    /// Build this stage, not the last.
+    pub target: Option<String>,
+}
+
+/// Where `push --cache` publishes the cache of stage `stage` of the image
+/// `reference`: beside it, as `REFERENCE-cache-STAGE`.
+pub fn stage_cache(reference: &str, stage: &str) -> String {
+    format!("{reference}-cache-{stage}")
+}
+
+impl BuildSpec {
+    /// The stages whose cache the final image does not hold: the named
+    /// stages before the last. A multi-stage image carries none of its
+    /// builder's layers, so without them a fresh runner re-runs pip.
+    pub fn cache_stages(&self) -> Result<Vec<String>> {
+        let text =
+            std::fs::read_to_string(&self.dockerfile).with_context(|| format!("cannot read {}", self.dockerfile))?;
+        let dockerfile = super::dockerfile::Dockerfile::parse(&text);
+        let earlier = &dockerfile.stages[..dockerfile.stages.len().saturating_sub(1)];
+        Ok(earlier.iter().filter_map(|stage| stage.name.clone()).collect())
+    }
 }
 
 /// `--secret id=NAME,src=FILE|env=VAR`.
@@ -182,6 +206,8 @@ impl Engine {
         // podman builds OCI images by default, and OCI has no HEALTHCHECK.
         let line = line.args((self.kind() == Kind::Podman).then_some(["--format", "docker"]).into_iter().flatten());
         let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
+        line = line.args(spec.target.iter().flat_map(|target| ["--target", target.as_str()]));
+        line = line.args(spec.cache_from.iter().flat_map(|image| ["--cache-from", image.as_str()]));
         for (key, value) in &bases.build_args(&spec.build_args) {
             line = line.arg("--build-arg").masked_pair(key, value);
         }
@@ -206,6 +232,7 @@ impl Engine {
                  mounts: set DOCKER_BUILDKIT=1 (Docker 18.09 or later), or install buildx."
             );
         }
+        let spec = &BuildSpec { cache_from: self.cache_sources(spec)?, ..spec.clone() };
         let secrets = SecretFiles::write(&spec.secrets)?;
         let bases = self.bases(spec.offline)?;
         let iidfile = project::scratch_dir()?.join(project::unique_name("iid"));
@@ -221,6 +248,42 @@ impl Engine {
         let image_id = image_id.context("the build succeeded but wrote no image id")?.trim().to_string();
         let info = self.inspect_image(&image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
         Ok(Built { info, bases: bases.describe() })
+    }
+
+    /// What `--cache-from` passes to the build: each image after its stage
+    /// caches. The legacy builder uses only images it has, so it pulls
+    /// them first; BuildKit reads their inline cache from the registry.
+    fn cache_sources(&self, spec: &BuildSpec) -> Result<Vec<String>> {
+        if spec.cache_from.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.kind() == Kind::Podman {
+            bail!("--cache-from is for Docker's builders here; podman keeps its own layer cache (see the README).");
+        }
+        let stages = spec.cache_stages()?;
+        let sources = spec.cache_from.iter().flat_map(|image| {
+            stages.iter().map(|stage| stage_cache(image, stage)).chain(std::iter::once(image.clone()))
+        });
+        let sources: Vec<String> = sources.collect();
+        if self.builder() != Builder::Legacy {
+            return Ok(sources);
+        }
+        Ok(sources.into_iter().filter(|image| self.pull(image)).collect())
+    }
+
+    fn pull_command(&self, image: &str) -> CommandLine {
+        self.cli().args(["pull", "--quiet", image])
+    }
+
+    /// Pulls `image`; false, with a note, when the registry has none yet.
+    fn pull(&self, image: &str) -> bool {
+        match self.read(&self.pull_command(image)) {
+            Ok(_) => true,
+            Err(error) => {
+                eprintln!("No cache from {image}: {}", format!("{error:#}").lines().last().unwrap_or_default());
+                false
+            }
+        }
     }
 
     fn tag_command(&self, image: &str, tag: &str) -> CommandLine {
@@ -258,22 +321,24 @@ mod tests {
             offline: false,
             no_cache: true,
             secrets: vec![Secret::parse("id=token,env=TOKEN").unwrap()],
+            cache_from: vec!["r:5/app:1-cache-builder".into(), "r:5/app:1".into()],
+            target: Some("builder".into()),
         };
         let secrets = [("token".to_string(), Utf8PathBuf::from("/t/secret"))];
         let line = Engine::default().build_command(&spec, &Bases::Dockerfile, &secrets, "/t/iid".into());
         assert_eq!(
             line.unmasked(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --build-arg A=1 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=1 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(
             line.to_string(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --build-arg A=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(Engine::default().tag_command("sha256:a", "t:1").to_string(), "docker tag sha256:a t:1");
         let podman = Engine::of(Kind::Podman).build_command(&spec, &Bases::Dockerfile, &[], "/t/iid".into());
         assert_eq!(
             podman.to_string(),
-            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --build-arg A=*** --build-arg B=*** /ctx"
+            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg B=*** /ctx"
         );
     }
 

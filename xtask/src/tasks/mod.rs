@@ -138,7 +138,7 @@ mod tests {
         match placeholder {
             "PATH" | "DIR" | "FILE" => "/tmp",
             "KEY=VALUE" => "A=1",
-            "NAME[:TAG]" | "TAG" => "t:1",
+            "NAME[:TAG]" | "TAG" | "REF" => "t:1",
             "HOSTPORT" | "PORT" | "N" | "SECS" => "3",
             "docker|podman" => "podman",
             "HOST[:PORT]" => "127.0.0.1:5000",

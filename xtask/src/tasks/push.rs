@@ -3,7 +3,8 @@
 //! `--smoke`, runs the smoke checks first and pushes only an image that
 //! passed; tags `HOST[:PORT]/NAME:TAG`, pushes, and asks the registry
 //! itself which manifest the tag names: `verified` when that is the digest
-//! the engine pushed.
+//! the engine pushed. With `--cache`, it also pushes the build cache a
+//! fresh CI runner needs (see `BuildSpec::cache_stages`).
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -15,7 +16,11 @@ use super::{
 };
 use crate::{
     cli::{accept_setting, usage, Args, ImageFlags},
-    engine::{build::BuildSpec, container::Settings, reference},
+    engine::{
+        build::{stage_cache, BuildSpec},
+        container::Settings,
+        reference,
+    },
     registry::{self, Answer},
     report::{ImageReport, Report},
     service,
@@ -34,6 +39,9 @@ pub struct PushReport {
     pub digest: Option<String>,
     /// The registry itself said the tag names that digest.
     pub verified: bool,
+    /// With `--cache`: the stage caches pushed beside the image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache: Vec<String>,
 }
 
 impl Report for PushReport {
@@ -51,6 +59,7 @@ pub struct Push {
     registry: String,
     build: bool,
     smoke: bool,
+    cache: bool,
     settings: Settings,
 }
 
@@ -59,18 +68,25 @@ impl Task for Push {
 
     fn parse(args: &mut Args) -> Result<Push> {
         let (mut flags, mut registry, mut build, mut smoke) = (ImageFlags::default(), None, true, false);
-        let mut settings = Settings::default();
+        let (mut settings, mut cache) = (Settings::default(), false);
         while let Some(given) = args.next()? {
             match given.name() {
                 "--registry" => registry = Some(reference::registry(given.value()).map_err(usage)?),
                 "--no-build" => build = false,
                 "--smoke" => smoke = true,
+                "--cache" => cache = true,
                 _ if accept_setting(&mut settings, &given)? => {}
                 _ => flags.accept(&given)?,
             }
         }
         let registry = registry.ok_or_else(|| usage("`push` needs --registry HOST[:PORT], such as 127.0.0.1:5000"))?;
-        Ok(Push { spec: flags.into_spec()?, registry, build, smoke, settings })
+        let mut spec = flags.into_spec()?;
+        if cache {
+            // BuildKit puts its cache in the image only when asked; the
+            // legacy builder reads the images' own layers.
+            spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+        }
+        Ok(Push { spec, registry, build, smoke, cache, settings })
     }
 
     fn run(self, _sh: &Shell, engine: &Engine) -> Done<PushReport> {
@@ -83,8 +99,12 @@ impl Task for Push {
 
 impl Push {
     fn push(&self, engine: &Engine, report: &mut PushReport) -> Result<String> {
+        // A loopback registry of a remote engine is on the engine's host,
+        // where we cannot reach it: the engine alone speaks to it.
+        let loopback = reference::speaks_plain_http(&self.registry);
+        let reachable = !(loopback && engine.is_remote());
         // Asked first, so that a registry that is down costs no build.
-        if !registry::answers(&self.registry) {
+        if reachable && !registry::answers(&self.registry) {
             bail!("The registry {} does not answer: start it, or check --registry.", self.registry);
         }
         report.image = self.image(engine)?;
@@ -93,9 +113,18 @@ impl Push {
         let digest = engine.push(&report.image.image_id, &target)?;
         report.reference = Some(target.clone());
         report.digest = Some(digest.clone());
-        let checked = match reference::speaks_plain_http(&self.registry) {
-            true => registry::manifest_digest(&target)?,
-            false => return Ok(format!("Pushed {target} ({digest}); the registry speaks HTTPS, which we do not ask.")),
+        if self.cache {
+            report.cache = self.push_cache(engine, &target)?;
+        }
+        let checked = match (loopback, reachable) {
+            (true, true) => registry::manifest_digest(&target)?,
+            (true, false) => {
+                let unreachable = "the registry is on the engine's host, whose loopback we cannot reach to confirm it";
+                return Ok(format!("Pushed {target} ({digest}) with {}; {unreachable}.", engine.name()));
+            }
+            (false, _) => {
+                return Ok(format!("Pushed {target} ({digest}); the registry speaks HTTPS, which we do not ask."))
+            }
         };
         match checked {
             Answer::Digest(said) if said == digest => {
@@ -108,6 +137,21 @@ impl Push {
                 Ok(format!("Pushed {target} ({digest}); the registry wants a login we cannot read to confirm it."))
             }
         }
+    }
+
+    /// Builds each stage the final image holds no cache of, and pushes it
+    /// beside `target`; their references.
+    fn push_cache(&self, engine: &Engine, target: &str) -> Result<Vec<String>> {
+        let mut pushed = Vec::new();
+        for stage in self.spec.cache_stages()? {
+            let spec = BuildSpec { target: Some(stage.clone()), ..self.spec.clone() };
+            let built = engine.build(&spec)?;
+            let cache = stage_cache(target, &stage);
+            engine.tag(&built.info.id, &cache)?;
+            engine.push(&built.info.id, &cache)?;
+            pushed.push(cache);
+        }
+        Ok(pushed)
     }
 
     /// The image to push: one that passed the smoke checks with `--smoke`.

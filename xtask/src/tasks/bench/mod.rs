@@ -148,6 +148,8 @@ impl PlainBuild<'_> {
             offline: false,
             no_cache: false,
             secrets: Vec::new(),
+            cache_from: Vec::new(),
+            target: None,
         }
     }
 
