@@ -325,12 +325,14 @@ pub fn run_ok(command: &mut Command) -> Output {
 }
 
 /// The beginner's single-folder project of `tests/fixtures/naive` (its
-/// Dockerfile, app, and `.env`), with the project's libraries.
+/// Dockerfile and `.env`), with the fixture app `hello` and the project's
+/// libraries.
 pub fn naive_context() -> TempDir {
     let context = TempDir::new("naive");
-    for file in ["Dockerfile", "main.py", ".env"] {
+    for file in ["Dockerfile", ".env"] {
         context.write(file, &std::fs::read_to_string(root().join("tests/fixtures/naive").join(file)).unwrap());
     }
+    context.write("main.py", &std::fs::read_to_string(root().join("tests/fixtures/hello/main.py")).unwrap());
     context.write("libraries.list", &std::fs::read_to_string(root().join("docker/libraries.list")).unwrap());
     context
 }

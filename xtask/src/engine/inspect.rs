@@ -64,7 +64,7 @@ pub struct Healthcheck {
 impl ImageInfo {
     /// podman's answer in Docker's terms: an `Id` with its `sha256:`, the
     /// health check in the config.
-    fn as_docker_says(mut self) -> ImageInfo {
+    fn in_docker_terms(mut self) -> ImageInfo {
         if !self.id.contains(':') {
             self.id = format!("sha256:{}", self.id);
         }
@@ -112,7 +112,7 @@ impl Engine {
         }
         let found: Vec<ImageInfo> =
             serde_json::from_slice(&output.stdout).context("cannot read the engine's `image inspect` answer")?;
-        Ok(found.into_iter().map(ImageInfo::as_docker_says).collect())
+        Ok(found.into_iter().map(ImageInfo::in_docker_terms).collect())
     }
 
     /// `None` when the engine has no such image.
@@ -140,7 +140,7 @@ mod tests {
     fn podman_s_answer_is_read_as_docker_s() {
         let json = r#"[{"Id":"8e5699","Size":1,"RepoTags":[],"Config":{"Labels":{"a":"b"}},"Healthcheck":{"Test":["CMD","true"]}}]"#;
         let info: Vec<ImageInfo> = serde_json::from_str(json).unwrap();
-        let info = info.into_iter().next().unwrap().as_docker_says();
+        let info = info.into_iter().next().unwrap().in_docker_terms();
         assert_eq!(info.id, "sha256:8e5699");
         assert_eq!(info.config.healthcheck.unwrap().test.unwrap(), ["CMD", "true"]);
     }

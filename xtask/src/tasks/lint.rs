@@ -81,7 +81,7 @@ impl Task for Lint {
         let mut report = LintReport::default();
         report.summary.dockerfile = project::shown(&self.build.dockerfile);
         let mut built = None;
-        let outcome = self.check(sh, &engine, &mut report, &mut built);
+        let outcome = self.check(sh, engine, &mut report, &mut built);
         for finding in &report.findings {
             let line = finding.line.map_or(String::new(), |l| format!(":{l}"));
             let path = finding.path.as_deref().map_or(String::new(), |p| format!(" {p}"));

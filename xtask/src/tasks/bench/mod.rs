@@ -110,7 +110,7 @@ impl Task for Bench {
         };
         let dangling_before = engine.dangling_images();
         let tag = format!("{REPOSITORY}:{}", project::unique_name("bench"));
-        let outcome = self.measure(sh, &engine, &tag, &mut report);
+        let outcome = self.measure(sh, engine, &tag, &mut report);
         engine.remove_images(&[&tag]);
         // The other images the bench builds have no tag, rebuilds leave the
         // images they replaced, and the legacy builder each build's builder
@@ -264,10 +264,12 @@ impl Bench {
             .and_then(|total| total.split_whitespace().next()?.parse().ok())
             .with_context(|| format!("cannot read du's total from `{counted}`"))?;
 
-        // The beginner's context: everything in one folder, a .env, no .dockerignore.
+        // The beginner's context: everything in one folder (their Dockerfile
+        // and .env, our app and libraries), no .dockerignore.
         let naive = work.join("naive");
         let fixture = project::root().join("tests/fixtures/naive");
         process::read(&CommandLine::new("cp").args(["-a", fixture.as_str(), naive.as_str()]))?;
+        process::read(&CommandLine::new("cp").args(["-a", &format!("{work}/app/."), naive.as_str()]))?;
         std::fs::copy(work.join("docker/libraries.list"), naive.join("libraries.list"))?;
         let mut spec = PlainBuild::spec(naive.join("Dockerfile"), &naive);
         spec.build_args.insert("BUILDER_IMAGE".to_string(), bases["BUILDER_IMAGE"].clone());
