@@ -31,6 +31,7 @@ pub fn build_failure(output: &str, situation: &Situation) -> String {
         .or_else(|| pip_conflict(output))
         .or_else(|| unknown_package(output))
         .or_else(|| untrusted_tls(output))
+        .or_else(|| no_buildx(output))
         .or_else(|| failed_step(output))
         .unwrap_or_else(|| format!("The build failed. Its last lines:\n{}", tail(output, 5)))
 }
@@ -196,6 +197,16 @@ fn untrusted_tls(output: &str) -> Option<String> {
     })
 }
 
+/// Docker 23 and later with DOCKER_BUILDKIT=1 but no buildx plugin.
+fn no_buildx(output: &str) -> Option<String> {
+    output.contains("BuildKit is enabled but the buildx component is missing").then(|| {
+        "DOCKER_BUILDKIT=1 asks for BuildKit, and this docker client has no buildx to build with it: install the \
+         buildx plugin, use a client that builds with the daemon's BuildKit itself (Docker 20.10), or set \
+         DOCKER_BUILDKIT=0 for the legacy builder."
+            .to_string()
+    })
+}
+
 /// A `RUN` that exited non-zero: the step, its exit code, and its last lines.
 fn failed_step(output: &str) -> Option<String> {
     // legacy: "The command '/bin/sh -c CMD' returned a non-zero code: 1"
@@ -342,6 +353,16 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn a_client_without_buildx_is_named() {
+        let output = "ERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install the buildx component";
+        let said = build_failure(output, &situation(false));
+        assert!(
+            said.starts_with("DOCKER_BUILDKIT=1 asks for BuildKit, and this docker client has no buildx"),
+            "{said}"
+        );
     }
 
     #[test]
