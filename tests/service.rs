@@ -208,7 +208,8 @@ fn smoke_checks_statuses_and_headers_with_settings_it_never_prints() {
 
 /// A package-layout app with relative imports, a required setting and its
 /// health route at /healthz passes, with no edit to the Dockerfile: by
-/// flags, and by the project's build-args file with no contract flag.
+/// flags, and by the project's files (docker/build-args, docker/run.env)
+/// with no flag at all.
 #[test]
 fn a_package_app_passes_by_flags_and_by_the_project_file() {
     let Some(_docker) = docker_test() else { return };
@@ -225,7 +226,8 @@ fn a_package_app_passes_by_flags_and_by_the_project_file() {
         "docker/build-args",
         "# the service contract\nAPP_MODULE=app.main:app\nHEALTH_PATH=/healthz\nAPP_PORT=9000\n",
     );
-    let by_file = task_in("smoke", &context, &tag.0, &setting, &[]);
+    context.write("docker/run.env", "DATABASE_URL=postgresql://db/orders\n");
+    let by_file = task_in("smoke", &context, &tag.0, &[], &[]);
     assert_eq!(by_file.code, 0, "{}\n{}", by_file.json, by_file.stderr);
     assert_eq!(by_file.json["checks"][0]["path"], "/healthz", "{}", by_file.json);
     let described = docker_ok(&[
@@ -237,6 +239,7 @@ fn a_package_app_passes_by_flags_and_by_the_project_file() {
     ]);
     assert_eq!(described, r#"{"9000/tcp":{}} /healthz"#, "the image describes itself");
 
+    std::fs::remove_file(context.path().join("docker/run.env")).unwrap();
     let unset = task_in("smoke", &context, &tag.0, &["--no-build"], &[]);
     assert_eq!(unset.code, 1, "{}", unset.json);
     assert!(

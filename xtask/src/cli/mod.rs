@@ -12,7 +12,7 @@ mod settings;
 pub use self::{
     args::{request_path, usage, Args, Given, UsageError},
     image_flags::ImageFlags,
-    settings::accept_setting,
+    settings::{accept_setting, with_project_settings},
 };
 
 /// One flag: its name, the placeholder of its value (None for a switch),

@@ -62,12 +62,14 @@ impl<'a> Spec<'a> {
 }
 
 /// The service's settings at run time: `--env KEY=VALUE`, whose values are
-/// masked wherever a command is shown, and `--env-file FILE`, whose values
-/// stay in the file: the engine reads it.
+/// masked wherever a command is shown, and env files (the project's
+/// `run.env`, `--env-file FILE`), whose values stay in the file: the
+/// engine reads it.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub env: BTreeMap<String, String>,
-    pub env_file: Option<Utf8PathBuf>,
+    /// Read in order: a later file's value wins, and `env` wins over all.
+    pub env_files: Vec<Utf8PathBuf>,
 }
 
 fn label(key: &str, value: &str) -> [String; 2] {
@@ -94,7 +96,7 @@ impl Engine {
         }
         let port = spec.host_port.map_or(String::new(), |p| p.to_string());
         line = line.arg("--publish").arg(format!("{}:{port}:{}", self.published_host(), spec.port));
-        if let Some(file) = &spec.settings.env_file {
+        for file in &spec.settings.env_files {
             line = line.args(["--env-file", file.as_str()]);
         }
         for (key, value) in &spec.settings.env {
@@ -428,7 +430,7 @@ mod tests {
         let spec = Spec {
             settings: Settings {
                 env: BTreeMap::from([("A".to_string(), "1".to_string())]),
-                env_file: Some("/p/.env".into()),
+                env_files: vec!["/p/.env".into()],
             },
             read_only: true,
             tag: Some("t:1"),

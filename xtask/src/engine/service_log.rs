@@ -14,7 +14,8 @@ fn missing_setting(log: &str) -> Option<String> {
     let key_error = lines.iter().rev().find_map(|line| line.strip_prefix("KeyError: '")?.strip_suffix('\''));
     if let Some(name) = key_error.filter(|name| is_setting_name(name)) {
         return Some(format!(
-            "The app needs the setting {name}, which is not set: give it with --env {name}=… or --env-file FILE."
+            "The app needs the setting {name}, which is not set: give it with --env {name}=…, --env-file FILE, \
+             or a line in the run.env beside the Dockerfile."
         ));
     }
     // pydantic-settings: the field's name, then `Field required`.

@@ -9,7 +9,7 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, Args, ImageFlags},
+    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
     engine::{build::BuildSpec, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     service::{self, contract::Contract, Obtained},
@@ -74,7 +74,9 @@ impl Task for Lint {
         if no_image && image.is_some() {
             return Err(usage("`--no-image` and `--image` contradict each other: give one"));
         }
-        Ok(Lint { build: build.into_spec()?, image, no_image, settings })
+        let build = build.into_spec()?;
+        let settings = with_project_settings(settings, &build.dockerfile);
+        Ok(Lint { build, image, no_image, settings })
     }
 
     fn run(self, sh: &Shell, engine: &Engine) -> Done<LintReport> {

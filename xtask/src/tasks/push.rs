@@ -15,7 +15,7 @@ use super::{
     Done, Engine, Task,
 };
 use crate::{
-    cli::{accept_setting, usage, Args, ImageFlags},
+    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
     engine::{
         build::{stage_cache, BuildSpec},
         container::Settings,
@@ -86,6 +86,7 @@ impl Task for Push {
             // legacy builder reads the images' own layers.
             spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
+        let settings = with_project_settings(settings, &spec.dockerfile);
         Ok(Push { spec, registry, build, smoke, cache, settings })
     }
 

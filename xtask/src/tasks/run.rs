@@ -12,7 +12,7 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, Args, ImageFlags},
+    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
     engine::{
         build::BuildSpec,
         container::{Container, Settings, Spec},
@@ -69,7 +69,9 @@ impl Task for Run {
                 _ => image.accept(&given)?,
             }
         }
-        Ok(Run { spec: image.into_spec()?, build, port, settings, attach })
+        let spec = image.into_spec()?;
+        let settings = with_project_settings(settings, &spec.dockerfile);
+        Ok(Run { spec, build, port, settings, attach })
     }
 
     fn run(self, _sh: &Shell, engine: &Engine) -> Done<RunReport> {

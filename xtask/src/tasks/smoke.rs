@@ -10,7 +10,7 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, request_path, usage, Args, ImageFlags},
+    cli::{accept_setting, request_path, usage, with_project_settings, Args, ImageFlags},
     engine::{
         build::BuildSpec,
         container::{Settings, Spec},
@@ -100,7 +100,9 @@ impl Task for Smoke {
                 _ => image.accept(&given)?,
             }
         }
-        Ok(Smoke { spec: image.into_spec()?, build, paths, headers, settings, timeout })
+        let spec = image.into_spec()?;
+        let settings = with_project_settings(settings, &spec.dockerfile);
+        Ok(Smoke { spec, build, paths, headers, settings, timeout })
     }
 
     fn run(self, _sh: &Shell, engine: &Engine) -> Done<SmokeReport> {
