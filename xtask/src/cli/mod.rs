@@ -93,7 +93,7 @@ pub const TASKS: &[TaskInfo] = &[
     },
     TaskInfo {
         name: "run",
-        summary: "build the image (cached), start it; report its URL once /health answers, and only then tag it",
+        summary: "build the image (cached), start it; report its URL once its health path answers, and only then tag it",
         flags: &[
             IMAGE,
             ENGINE,

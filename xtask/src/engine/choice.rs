@@ -34,7 +34,7 @@ impl Kind {
 
 /// What the command line (or XTASK_ENGINE) asked for, checked before the
 /// task runs; the engine itself is found when it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Choice(Option<Kind>);
 
 impl Choice {

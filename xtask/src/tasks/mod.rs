@@ -111,7 +111,12 @@ fn parse_as<T: Task + 'static>(
     let parsed = args.and_then(|args| {
         let mut args = Args::new(info, args);
         let task = T::parse(&mut args)?;
-        Ok(Parsed { task, engine: Choice::of(args.engine()).map_err(usage)? })
+        // XTASK_ENGINE is read, and refused when wrong, only by the tasks that talk to an engine.
+        let engine = match info.flag("--engine") {
+            Some(_) => Choice::of(args.engine()).map_err(usage)?,
+            None => Choice::default(),
+        };
+        Ok(Parsed { task, engine })
     });
     match parsed {
         Ok(parsed) => Ok(Box::new(parsed)),
