@@ -36,24 +36,31 @@ pub enum Answer {
     NeedsLogin,
 }
 
-/// The address `registry` listens on (port 80 when it names none).
-pub fn address(registry: &str) -> Result<SocketAddr> {
+/// The addresses `registry` listens on (port 80 when it names none).
+fn addresses(registry: &str) -> std::io::Result<impl Iterator<Item = SocketAddr>> {
     let with_port = if registry.contains(':') { registry.to_string() } else { format!("{registry}:80") };
-    with_port.to_socket_addrs()?.next().with_context(|| format!("{registry} has no address"))
+    with_port.to_socket_addrs()
 }
 
-/// Whether anything listens at `registry`.
+/// Whether anything listens at `registry` (`HOST[:PORT]`), at any of its
+/// addresses, within `timeout` each.
+pub fn answers_within(registry: &str, timeout: Duration) -> bool {
+    let Ok(mut addresses) = addresses(registry) else { return false };
+    addresses.any(|address| std::net::TcpStream::connect_timeout(&address, timeout).is_ok())
+}
+
+/// `answers_within` the time we give a registry to answer a request.
 pub fn answers(registry: &str) -> bool {
-    address(registry).is_ok_and(|address| std::net::TcpStream::connect_timeout(&address, TIMEOUT).is_ok())
+    answers_within(registry, TIMEOUT)
 }
 
 /// What the registry of `reference` (`HOST[:PORT]/NAME:TAG`) says the
 /// tag's manifest digest is.
 pub fn manifest_digest(reference: &str) -> Result<Answer> {
-    let registry = reference.split('/').next().unwrap_or(reference);
+    let registry = reference::registry_of(reference);
     let (name, tag) = reference::path_and_tag(reference);
     let path = format!("/v2/{name}/manifests/{tag}");
-    let address = address(registry)?;
+    let address = addresses(registry)?.next().with_context(|| format!("{registry} has no address"))?;
     let mut headers: Vec<Header> = vec![("Accept".into(), ACCEPT.into())];
     let (mut status, mut said) = probe::head(address, &path, &headers, TIMEOUT)
         .with_context(|| format!("the registry {registry} did not answer HEAD {path}"))?;

@@ -6,18 +6,14 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
-use super::usage;
-
-/// The file that holds the build args of `dockerfile`.
-pub fn beside(dockerfile: &Utf8Path) -> Utf8PathBuf {
-    dockerfile.parent().unwrap_or(Utf8Path::new(".")).join("build-args")
-}
+use super::{beside_dockerfile, usage};
+use crate::engine::dockerfile::is_name;
 
 /// The build args in `dockerfile`'s file; none when there is no such file.
 pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {
-    let file = beside(dockerfile);
+    let file = beside_dockerfile(dockerfile, "build-args");
     match std::fs::read_to_string(&file) {
         Ok(text) => parse(&text).map_err(|why| usage(format!("{file}: {why}"))),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
@@ -43,11 +39,6 @@ fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(args)
 }
 
-fn is_name(key: &str) -> bool {
-    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,7 +58,7 @@ mod tests {
 
     #[test]
     fn the_file_sits_beside_the_dockerfile() {
-        assert_eq!(beside(Utf8Path::new("/p/docker/Dockerfile")), "/p/docker/build-args");
+        assert_eq!(beside_dockerfile(Utf8Path::new("/p/docker/Dockerfile"), "build-args"), "/p/docker/build-args");
         assert!(read(Utf8Path::new("/nonexistent/Dockerfile")).unwrap().is_empty());
     }
 }

@@ -4,6 +4,8 @@
 //! `--flag value` pairs, and a parser crate would cost more compile time
 //! than it saves.
 
+use camino::{Utf8Path, Utf8PathBuf};
+
 mod args;
 mod build_args_file;
 mod image_flags;
@@ -14,6 +16,11 @@ pub use self::{
     image_flags::ImageFlags,
     settings::{accept_setting, with_project_settings},
 };
+
+/// The project's own file `name` beside `dockerfile` (`build-args`, `run.env`).
+fn beside_dockerfile(dockerfile: &Utf8Path, name: &str) -> Utf8PathBuf {
+    dockerfile.parent().unwrap_or(Utf8Path::new(".")).join(name)
+}
 
 /// One flag: its name, the placeholder of its value (None for a switch),
 /// and its help.

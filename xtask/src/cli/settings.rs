@@ -6,12 +6,12 @@
 use anyhow::Result;
 use camino::Utf8Path;
 
-use super::{usage, Given};
+use super::{beside_dockerfile, usage, Given};
 use crate::{engine::container::Settings, sys::project};
 
 /// `settings` over the `run.env` beside `dockerfile`, when there is one.
 pub fn with_project_settings(mut settings: Settings, dockerfile: &Utf8Path) -> Settings {
-    let file = dockerfile.parent().unwrap_or(Utf8Path::new(".")).join("run.env");
+    let file = beside_dockerfile(dockerfile, "run.env");
     if file.is_file() {
         settings.env_files.insert(0, file);
     }

@@ -304,8 +304,8 @@ impl Container {
         let size = self.engine.read(&self.size_command())?;
         let size = size.parse().with_context(|| format!("cannot read the writable layer's size `{size}`"))?;
         let changed = if size == 0 { String::new() } else { self.engine.read(&self.diff_command())? };
-        let changed: Vec<String> = changed.lines().map(str::to_string).collect();
-        let by_the_service: Vec<String> = written_by_the_service(&changed).into_iter().map(str::to_string).collect();
+        let by_the_service: Vec<String> =
+            changed.lines().filter(|line| !written_by_the_engine(line)).map(str::to_string).collect();
         Ok(if by_the_service.is_empty() { (0, by_the_service) } else { (size, by_the_service) })
     }
 
@@ -393,11 +393,11 @@ fn owner_is_gone(owner: &str) -> bool {
     owner_of(pid).is_none_or(|now| now != owner)
 }
 
-/// `docker diff` lines (`C /etc`, `A /tmp/x`) less the files the engine
-/// itself writes into a container: podman adds the image's numeric user
-/// to /etc/passwd and /etc/group, and both engines may keep /etc/hosts
-/// and the like there.
-fn written_by_the_service(changed: &[String]) -> Vec<&str> {
+/// Whether a `docker diff` line (`C /etc`, `A /tmp/x`) names a file the
+/// engine itself writes into a container: podman adds the image's numeric
+/// user to /etc/passwd and /etc/group, and both engines may keep
+/// /etc/hosts and the like there.
+fn written_by_the_engine(line: &str) -> bool {
     const ENGINE_S: &[&str] = &[
         "/etc",
         "/etc/passwd",
@@ -408,8 +408,7 @@ fn written_by_the_service(changed: &[String]) -> Vec<&str> {
         "/run",
         "/run/.containerenv",
     ];
-    let path = |line: &str| line.split_once(' ').map_or(line, |(_, path)| path).to_string();
-    changed.iter().map(String::as_str).filter(|line| !ENGINE_S.contains(&path(line).as_str())).collect()
+    ENGINE_S.contains(&line.split_once(' ').map_or(line, |(_, path)| path))
 }
 
 #[cfg(test)]
@@ -418,10 +417,10 @@ mod tests {
 
     #[test]
     fn the_engine_s_own_files_are_not_the_service_s_writes() {
-        let podman = ["C /etc", "C /etc/group", "C /etc/passwd"].map(String::from);
-        assert!(written_by_the_service(&podman).is_empty());
-        let cache = ["C /srv", "C /srv/app", "A /srv/app/cache.db", "C /etc"].map(String::from);
-        assert_eq!(written_by_the_service(&cache), ["C /srv", "C /srv/app", "A /srv/app/cache.db"]);
+        assert!(["C /etc", "C /etc/group", "C /etc/passwd"].into_iter().all(written_by_the_engine));
+        let cache = ["C /srv", "C /srv/app", "A /srv/app/cache.db", "C /etc"];
+        let by_the_service: Vec<&str> = cache.into_iter().filter(|line| !written_by_the_engine(line)).collect();
+        assert_eq!(by_the_service, ["C /srv", "C /srv/app", "A /srv/app/cache.db"]);
     }
 
     #[test]

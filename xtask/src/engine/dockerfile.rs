@@ -207,6 +207,13 @@ fn instructions(text: &str) -> Vec<Instruction> {
 }
 
 /// The delimiters of the heredocs an instruction opens: `<<EOF`, `<<-EOF`,
+/// A name as ARGs, build args and Python identifiers have them: a letter or
+/// `_`, then letters, digits and `_` (ASCII).
+pub fn is_name(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// `<<"EOF"`, `<<'EOF'`, in order.
 fn heredoc_delimiters(line: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -215,7 +222,7 @@ fn heredoc_delimiters(line: &str) -> Vec<String> {
         let after = rest[at + 2..].trim_start_matches('-');
         let unquoted = after.trim_start_matches(['"', '\'']);
         let word: String = unquoted.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        if is_name(&word) {
             found.push(word);
         }
         rest = &rest[at + 2..];

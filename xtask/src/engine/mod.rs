@@ -134,12 +134,12 @@ impl Engine {
         line.args(self.host_flag.iter().flat_map(|host| ["--host", host.as_str()]))
     }
 
-    /// The engine's API, for read-only questions: Docker's own socket, and
-    /// never another engine's.
+    /// The engine's API, for read-only questions: the socket the docker CLI
+    /// would use, and so never for podman, nor for a CLI told its `--host`.
     fn api_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Option<Option<T>> {
         match self.kind {
-            Kind::Docker => api::get(path),
-            Kind::Podman => None,
+            Kind::Docker if self.host_flag.is_none() => api::get(path),
+            _ => None,
         }
     }
 

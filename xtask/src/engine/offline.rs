@@ -166,7 +166,7 @@ impl StandIns {
 }
 
 fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
-    if process::read(&CommandLine::new("debootstrap").arg("--version")).is_err() {
+    if !super::choice::on_path("debootstrap") {
         bail!("offline mode makes its base images with debootstrap, which is not installed here: `sudo apt-get install debootstrap`");
     }
     let mirror = mirror()?;

@@ -15,9 +15,9 @@ impl Engine {
         match self.kind() {
             Kind::Docker => line.arg(target),
             Kind::Podman => {
-                let registry = target.split('/').next().unwrap_or(target);
+                let plain_http = reference::speaks_plain_http(reference::registry_of(target));
                 let line = line.args(["--digestfile", digest_file.as_str()]);
-                line.args(reference::speaks_plain_http(registry).then_some("--tls-verify=false")).args([image, target])
+                line.args(plain_http.then_some("--tls-verify=false")).args([image, target])
             }
         }
     }
@@ -25,7 +25,7 @@ impl Engine {
     /// Pushes `target` (`HOST/NAME:TAG`, which names image `image`); the
     /// digest of the manifest the engine pushed.
     pub fn push(&self, image: &str, target: &str) -> Result<String> {
-        let registry = target.split('/').next().unwrap_or(target);
+        let registry = reference::registry_of(target);
         let digest_file = project::scratch_dir()?.join(project::unique_name("digest"));
         let pushed = self.stream(&self.push_command(image, target, &digest_file));
         let from_file = std::fs::read_to_string(&digest_file).ok();
@@ -38,8 +38,7 @@ impl Engine {
         if let Some(digest) = from_file.map(|d| d.trim().to_string()).filter(|d| d.starts_with("sha256:")) {
             return Ok(digest);
         }
-        // `target` is normalized: it ends with its `:TAG`.
-        let (name, _) = target.rsplit_once(':').unwrap_or((target, ""));
+        let name = reference::repository(target);
         let info = self.inspect_image(target)?.with_context(|| format!("{target} is gone right after its push"))?;
         let digests = info.repo_digests.unwrap_or_default();
         let digest = digests.iter().find_map(|d| d.strip_prefix(name)?.strip_prefix('@'));

@@ -78,12 +78,8 @@ pub fn speaks_plain_http(registry: &str) -> bool {
 
 /// `tag` (normalized) in `registry`: its name without any registry of its own.
 pub fn in_registry(registry: &str, tag: &str) -> String {
-    let (name, tag) = split_tag(tag);
-    let name = match name.split_once('/') {
-        Some((first, rest)) if is_domain(first) => rest,
-        _ => name,
-    };
-    format!("{registry}/{name}:{}", tag.unwrap_or("latest"))
+    let (path, tag) = path_and_tag(tag);
+    format!("{registry}/{path}:{tag}")
 }
 
 /// The repository path and tag of `reference` (`HOST/PATH:TAG`), as the
@@ -92,6 +88,16 @@ pub fn path_and_tag(reference: &str) -> (&str, &str) {
     let (name, tag) = split_tag(reference);
     let path = name.split_once('/').filter(|(first, _)| is_domain(first)).map_or(name, |(_, path)| path);
     (path, tag.unwrap_or("latest"))
+}
+
+/// The registry of `reference` (`HOST[:PORT]/PATH:TAG`): its first part.
+pub fn registry_of(reference: &str) -> &str {
+    reference.split('/').next().unwrap_or(reference)
+}
+
+/// `reference` without its tag: `HOST/PATH`, as a digest reference names it.
+pub fn repository(reference: &str) -> &str {
+    split_tag(reference).0
 }
 
 fn valid_tag(tag: &str) -> bool {
@@ -156,6 +162,8 @@ mod tests {
         assert_eq!(in_registry("127.0.0.1:5000", "fastapi-server:latest"), "127.0.0.1:5000/fastapi-server:latest");
         assert_eq!(in_registry("r.io", "localhost:5000/team/app:1"), "r.io/team/app:1");
         assert_eq!(path_and_tag("127.0.0.1:5000/team/app:1"), ("team/app", "1"));
+        assert_eq!(registry_of("127.0.0.1:5000/team/app:1"), "127.0.0.1:5000");
+        assert_eq!(repository("127.0.0.1:5000/team/app:1"), "127.0.0.1:5000/team/app");
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The policy a built image must meet: its configuration, its files, and
 //! how it behaves when run.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
@@ -13,7 +11,6 @@ use crate::{
         Engine, ImageConfig,
     },
     service::{self, contract::Contract, READY_TIMEOUT},
-    sys::probe,
 };
 
 /// What the image's configuration says, of a service that follows `contract`.
@@ -92,17 +89,12 @@ pub fn check_running(
     shown_as: &str,
 ) -> Result<Vec<Finding>> {
     let health = contract.health.as_str();
-    let start = |read_only| -> Result<_> {
-        let spec = Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image, contract.port) };
-        let container = engine.start(&spec)?;
-        let port = container.endpoint()?;
-        let served = service::wait_ready(&container, port, health, &[], READY_TIMEOUT);
-        Ok((container, port, served))
-    };
+    let spec = |read_only| Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image, contract.port) };
     let mut findings = Vec::new();
     let error = |rule: &str, message: String| Finding::new(rule, Severity::Error, shown_as, message);
 
-    let (read_only, _, served) = start(true)?;
+    let read_only = engine.start(&spec(true))?;
+    let served = service::wait_ready(&read_only, read_only.endpoint()?, health, &[], READY_TIMEOUT);
     let trouble = match served {
         Ok(200) => None,
         Ok(status) => Some(format!("With a read-only root file system, GET {health} answers {status}.")),
@@ -111,12 +103,7 @@ pub fn check_running(
     findings.extend(trouble.map(|message| error("image-read-only-fails", message)));
     drop(read_only);
 
-    let (container, port, served) = start(false)?;
-    served?;
-    for path in [health, "/", health] {
-        let _ = probe::get(port, path, &[], Duration::from_secs(5));
-    }
-    let (bytes, changed) = container.service_writes()?;
+    let (bytes, changed) = service::writes_after_serving(engine, &spec(false), health)?;
     if bytes > 0 {
         let message = format!("Serving requests wrote {bytes} bytes to the container's layer: {}.", changed.join(", "));
         findings.push(error("image-writes-at-run-time", message));

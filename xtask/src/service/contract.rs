@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::ImageConfig;
+use crate::engine::{dockerfile::is_name, ImageConfig};
 
 /// The build args of our Dockerfile that say it.
 pub const APP_MODULE: &str = "APP_MODULE";
@@ -51,12 +51,8 @@ impl Contract {
 
 /// `MODULE:ATTR`, as uvicorn takes it: dotted identifiers, a colon, an identifier.
 pub fn is_app_reference(word: &str) -> bool {
-    let identifier = |s: &str| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
     match word.split_once(':') {
-        Some((module, attr)) => module.split('.').all(identifier) && identifier(attr),
+        Some((module, attr)) => module.split('.').all(is_name) && is_name(attr),
         None => false,
     }
 }

@@ -16,7 +16,11 @@ mod startable;
 
 use self::{candidate::Candidate, contract::Contract};
 use crate::{
-    engine::{build::BuildSpec, container::Container, Engine, ImageConfig, ImageInfo},
+    engine::{
+        build::BuildSpec,
+        container::{Container, Spec},
+        Engine, ImageConfig, ImageInfo,
+    },
     report::ImageReport,
     sys::{
         probe::{self, Header},
@@ -97,6 +101,19 @@ pub fn build_image(engine: &Engine, spec: &BuildSpec) -> Result<ImageReport> {
 
 pub fn url(address: SocketAddr) -> String {
     format!("http://{address}")
+}
+
+/// Starts `spec`, waits until `health` answers, GETs `health`, `/` and
+/// `health` again, and returns what the service wrote to the container's
+/// own layer (see `Container::service_writes`). The container goes after.
+pub fn writes_after_serving(engine: &Engine, spec: &Spec<'_>, health: &str) -> Result<(u64, Vec<String>)> {
+    let container = engine.start(spec)?;
+    let address = container.endpoint()?;
+    wait_ready(&container, address, health, &[], READY_TIMEOUT)?;
+    for path in [health, "/", health] {
+        let _ = probe::get(address, path, &[], Duration::from_secs(5));
+    }
+    container.service_writes()
 }
 
 /// Waits until GET `path` gets any HTTP answer, and returns its status.

@@ -5,10 +5,7 @@
 //! uses. Every problem comes with the command that fixes it. It exits 0
 //! when `cargo xtask smoke` can work here.
 
-use std::{
-    net::{TcpStream, ToSocketAddrs},
-    time::Duration,
-};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -18,6 +15,7 @@ use super::{Done, Engine, Task};
 use crate::{
     cli::Args,
     engine::{choice::on_path, offline, Kind},
+    registry,
     report::Report,
     sys::{
         process::{self, CommandLine},
@@ -26,7 +24,7 @@ use crate::{
 };
 
 /// Where the official base images come from, unless a mirror is named.
-const REGISTRY: (&str, u16) = ("registry-1.docker.io", 443);
+const REGISTRY: &str = "registry-1.docker.io:443";
 
 /// The containers.conf line that podman needs where the sandbox may not
 /// raise rlimits (no CAP_SYS_RESOURCE).
@@ -106,7 +104,8 @@ impl Task for Doctor {
         let used = report.engines.iter().find(|e| e.name == chosen.name());
         let (works, stand_ins) = used.map_or((false, false), |e| (e.starts_containers, e.stand_ins));
 
-        report.registry_reachable = (!offline::requested(false)).then(registry_reachable);
+        let reachable = || registry::answers_within(REGISTRY, Duration::from_secs(3));
+        report.registry_reachable = (!offline::requested(false)).then(reachable);
         report.offline_needed = report.registry_reachable != Some(true);
         report.debootstrap = on_path("debootstrap");
         if report.offline_needed && !stand_ins && !report.debootstrap {
@@ -175,11 +174,6 @@ fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
         }
     }
     found
-}
-
-fn registry_reachable() -> bool {
-    let Ok(mut addresses) = REGISTRY.to_socket_addrs() else { return false };
-    addresses.any(|address| TcpStream::connect_timeout(&address, Duration::from_secs(3)).is_ok())
 }
 
 /// The readable list, on stderr.

@@ -9,8 +9,6 @@
 mod table;
 mod waste;
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use serde::Serialize;
 use xshell::Shell;
@@ -21,8 +19,7 @@ use crate::{
     cli::{Args, ImageFlags},
     engine::{build::BuildSpec, container::Spec, dockerfile::Dockerfile},
     report::{ImageReport, Report},
-    service::{self, contract::Contract, READY_TIMEOUT},
-    sys::probe,
+    service::{self, contract::Contract},
 };
 
 /// How many of the wasted copies the report lists, the biggest first.
@@ -165,18 +162,13 @@ impl Layers {
         Ok(engine.inspect_image(&base)?.map(|info| info.layers()))
     }
 
-    /// Starts the image, GETs its health path and `/`, and reads what the
-    /// container wrote to its own layer.
+    /// What a container of the image writes to its own layer while it
+    /// serves its health path and `/`.
     fn writable(&self, engine: &Engine, id: &str) -> Result<Writable> {
         let config = engine.inspect_image(id)?.context("the image is gone")?.config;
         let contract = Contract::of(&config, &self.spec.build_args);
-        let container = engine.start(&Spec::owned("layers", id, contract.port))?;
-        let address = container.endpoint()?;
-        service::wait_ready(&container, address, &contract.health, &[], READY_TIMEOUT)?;
-        for path in [contract.health.as_str(), "/"] {
-            let _ = probe::get(address, path, &[], Duration::from_secs(5));
-        }
-        let (bytes, changed) = container.service_writes()?;
+        let spec = Spec::owned("layers", id, contract.port);
+        let (bytes, changed) = service::writes_after_serving(engine, &spec, &contract.health)?;
         Ok(Writable { bytes, changed })
     }
 }
