@@ -265,17 +265,20 @@ impl Container {
     }
 
     fn logs_command(&self, lines: usize) -> CommandLine {
-        self.cli().args(["logs", "--tail", &lines.to_string(), &self.name])
+        // podman 4.3's --tail puts the pieces of a partial line in the wrong
+        // places (podman#19545), and an unbuffered traceback is written in
+        // pieces: podman reads the whole log, and log_tail cuts it.
+        let tail = (self.engine.kind() != Kind::Podman).then(|| ["--tail".to_string(), lines.to_string()]);
+        self.cli().arg("logs").args(tail.into_iter().flatten()).arg(&self.name)
     }
 
     /// The last `lines` lines the service wrote, stdout and stderr.
     fn log_tail(&self, lines: usize) -> String {
         match self.engine.output(&self.logs_command(lines)) {
-            Ok(output) => {
-                format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-                    .trim_end()
-                    .to_string()
-            }
+            Ok(output) => last_lines(
+                &format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+                lines,
+            ),
             Err(_) => String::new(),
         }
     }
@@ -411,9 +414,22 @@ fn written_by_the_engine(line: &str) -> bool {
     ENGINE_S.contains(&line.split_once(' ').map_or(line, |(_, path)| path))
 }
 
+/// The last `count` lines of a log, without the trailing blank.
+fn last_lines(log: &str, count: usize) -> String {
+    let lines: Vec<&str> = log.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_is_cut_to_its_last_lines() {
+        assert_eq!(last_lines("a\nb\nc\n\n", 2), "b\nc");
+        assert_eq!(last_lines("a\n", 20), "a");
+        assert_eq!(last_lines("", 20), "");
+    }
 
     #[test]
     fn the_engine_s_own_files_are_not_the_service_s_writes() {
@@ -453,6 +469,8 @@ mod tests {
         let engine = Engine::default();
         let container =
             Container { engine: engine.clone(), name: "n".into(), id: String::new(), port: 8000, keep: true };
+        let on_podman =
+            Container { engine: Engine::of(Kind::Podman), name: "n".into(), id: String::new(), port: 8000, keep: true };
         let shown = [
             (container.port_command(), "docker port n 8000/tcp"),
             (
@@ -460,6 +478,7 @@ mod tests {
                 "docker container inspect --format \"{{.State.Running}} {{.State.ExitCode}}\" n",
             ),
             (container.logs_command(20), "docker logs --tail 20 n"),
+            (on_podman.logs_command(20), "podman logs n"),
             (container.follow_command(), "docker logs --follow n"),
             (container.size_command(), "docker container inspect --size --format {{.SizeRw}} n"),
             (container.diff_command(), "docker diff n"),
