@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 
 /// Builds the project's Dockerfile, with the fixture app, under a tag of the test's own.
@@ -53,7 +51,7 @@ fn a_package_that_does_not_exist_is_named() {
 }
 
 #[test]
-fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
+fn the_image_serves_health_as_a_non_root_user_and_ends_on_sigterm() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("serve");
     build(&tag);
@@ -67,10 +65,10 @@ fn the_image_serves_health_as_a_non_root_user_and_stops_fast() {
     let user = docker_ok(&["image", "inspect", "--format", "{{.Config.User}}", &tag.0]);
     assert!(!matches!(user.as_str(), "" | "root" | "0" | "0:0"), "the image's user is {user:?}");
 
-    let started = Instant::now();
+    // PID 1 is the service, so SIGTERM reaches it and it ends by itself;
+    // the engine's SIGKILL at the end of the grace time would give 137.
     docker_ok(&["stop", &name]);
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "docker stop took {took:?}");
+    assert_eq!(docker_ok(&["container", "inspect", "--format", "{{.State.ExitCode}}", &name]), "0");
 }
 
 #[test]

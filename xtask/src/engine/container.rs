@@ -317,14 +317,14 @@ impl Container {
     }
 
     /// Stops the service the graceful way, then removes the container.
-    /// Returns how long the stop took.
-    pub fn stop(mut self) -> Result<Duration> {
+    pub fn stop(mut self) -> Result<Stopped> {
         let started = Instant::now();
         self.engine.read(&self.stop_command()).context("docker stop failed")?;
         let took = started.elapsed();
+        let exit_code = self.exit_code().ok().flatten();
         self.remove();
         self.keep = true;
-        Ok(took)
+        Ok(Stopped { took, exit_code })
     }
 
     /// Leaves the container running after we exit (a detached `run`).
@@ -342,6 +342,21 @@ impl Drop for Container {
         if !self.keep {
             self.remove();
         }
+    }
+}
+
+/// How a stop went.
+pub struct Stopped {
+    pub took: Duration,
+    /// None: the engine did not say.
+    pub exit_code: Option<i64>,
+}
+
+impl Stopped {
+    /// Whether the engine had to kill the service at the end of the grace
+    /// time: SIGKILL's 128 + 9. A service that ends on SIGTERM exits on its own.
+    pub fn was_killed(&self) -> bool {
+        self.exit_code == Some(137)
     }
 }
 

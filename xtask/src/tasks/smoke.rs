@@ -13,7 +13,7 @@ use crate::{
     cli::{accept_setting, request_path, usage, with_project_settings, Args, ImageFlags},
     engine::{
         build::BuildSpec,
-        container::{Settings, Spec},
+        container::{Settings, Spec, Stopped},
         Engine,
     },
     report::{ImageReport, Report},
@@ -34,6 +34,10 @@ pub struct SmokeReport {
     pub url: Option<String>,
     pub checks: Vec<Check>,
     pub timings: Timings,
+    /// The service's exit code after the graceful stop: 0 when it ended on
+    /// SIGTERM, 137 when the engine had to kill it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_exit_code: Option<i64>,
 }
 
 impl Report for SmokeReport {
@@ -165,7 +169,10 @@ impl Smoke {
         // The log is read only when it explains a failure, and before the container goes.
         let failed = report.checks.iter().any(|c| !c.ok);
         let logs = if failed { container.last_words() } else { String::new() };
-        report.timings.stop_ms = Some(millis(container.stop()?) as u64);
+        let stopped = container.stop()?;
+        report.timings.stop_ms = Some(millis(stopped.took) as u64);
+        report.stop_exit_code = stopped.exit_code;
+        let stop = stop_said(&stopped);
 
         let said: Vec<String> = report.checks.iter().map(said).collect();
         if failed {
@@ -173,15 +180,28 @@ impl Smoke {
                 true => "200",
                 false => "as expected",
             };
-            bail!("Not every path answered {expected}: {}. {logs}", said.join(", "));
+            bail!("Not every path answered {expected}: {}.{stop} {logs}", said.join(", "));
         }
         Ok(format!(
-            "{} passed on {}: {}; ready in {} ms.",
+            "{} passed on {}: {}; ready in {} ms.{stop}",
             report.image.tag.as_deref().unwrap_or("the image"),
             engine.name(),
             said.join(", "),
             report.timings.ready_ms.unwrap_or(0)
         ))
+    }
+}
+
+/// A sentence when the service ignored SIGTERM: every stop and rolling
+/// update then waits out the engine's grace time.
+fn stop_said(stopped: &Stopped) -> String {
+    match stopped.was_killed() {
+        true => format!(
+            " The service did not end on SIGTERM: the engine killed it after {} s. A shell-form CMD \
+             (`CMD uvicorn …`) runs it under /bin/sh, which does not pass the signal on; use the exec form.",
+            stopped.took.as_secs()
+        ),
+        false => String::new(),
     }
 }
 
@@ -236,6 +256,15 @@ mod tests {
 
     fn parse(list: &[&str]) -> Result<Smoke> {
         Smoke::parse(&mut Args::of("smoke", list))
+    }
+
+    #[test]
+    fn a_service_killed_at_stop_is_named() {
+        let stopped = |exit_code| Stopped { took: Duration::from_millis(10_020), exit_code };
+        assert_eq!(stop_said(&stopped(Some(0))), "");
+        assert_eq!(stop_said(&stopped(None)), "");
+        let said = stop_said(&stopped(Some(137)));
+        assert!(said.starts_with(" The service did not end on SIGTERM: the engine killed it after 10 s."), "{said}");
     }
 
     #[test]

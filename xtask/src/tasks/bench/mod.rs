@@ -325,7 +325,7 @@ impl Bench {
                 bail!("{image} answered {status} on {}", contract.health);
             }
             ready.push(millis(clock.elapsed()));
-            stop.push(millis(container.stop()?));
+            stop.push(millis(container.stop()?.took));
         }
         Ok((Stats::of(ready), Stats::of(stop)))
     }
