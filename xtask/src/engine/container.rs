@@ -275,7 +275,7 @@ impl Container {
     /// The last `lines` lines the service wrote, stdout and stderr.
     fn log_tail(&self, lines: usize) -> String {
         match self.engine.output(&self.logs_command(lines)) {
-            Ok(output) => last_lines(
+            Ok(output) => process::last_lines_as_written(
                 &format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
                 lines,
             ),
@@ -429,22 +429,9 @@ fn written_by_the_engine(line: &str) -> bool {
     ENGINE_S.contains(&line.split_once(' ').map_or(line, |(_, path)| path))
 }
 
-/// The last `count` lines of a log, without the trailing blank.
-fn last_lines(log: &str, count: usize) -> String {
-    let lines: Vec<&str> = log.trim_end().lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_log_is_cut_to_its_last_lines() {
-        assert_eq!(last_lines("a\nb\nc\n\n", 2), "b\nc");
-        assert_eq!(last_lines("a\n", 20), "a");
-        assert_eq!(last_lines("", 20), "");
-    }
 
     #[test]
     fn the_engine_s_own_files_are_not_the_service_s_writes() {

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::dockerfile::{expand, global_args, Dockerfile};
+use crate::sys::process::last_lines;
 
 /// What the diagnosis knows of the build besides its output.
 pub struct Situation {
@@ -33,12 +34,7 @@ pub fn build_failure(output: &str, situation: &Situation) -> String {
         .or_else(|| untrusted_tls(output))
         .or_else(|| no_buildx(output))
         .or_else(|| failed_step(output))
-        .unwrap_or_else(|| format!("The build failed. Its last lines:\n{}", tail(output, 5)))
-}
-
-/// The last lines of `output` that say something.
-fn tail(output: &str, lines: usize) -> String {
-    crate::sys::process::last_lines(output, lines)
+        .unwrap_or_else(|| format!("The build failed. Its last lines:\n{}", last_lines(output, 5)))
 }
 
 /// `output` without the terminal's colour codes (the legacy builder
@@ -251,7 +247,7 @@ fn step_output(output: &str, failure_line: usize) -> String {
                 .collect()
         }
     };
-    tail(&printed.join("\n"), 5)
+    last_lines(&printed.join("\n"), 5)
 }
 
 /// The text between the first `start` and the next `end` on `line`.
