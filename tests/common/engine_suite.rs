@@ -90,8 +90,8 @@ pub fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
     let run = smoke(&tag, &["--no-build".into()]);
     assert_eq!(run.code, 1, "{}", run.json);
     let message = run.str("message");
-    assert!(message.contains("The container exited with code 1 before it answered"), "{message}");
     // The exit, not the readiness timeout, ended the wait.
+    assert!(message.contains("The container exited with code 1 before it answered"), "{message}");
     assert!(message.contains("RuntimeError: fixture: the service fails at import"), "{message}");
 }
 

@@ -469,10 +469,8 @@ mod tests {
     #[test]
     fn the_other_container_commands() {
         let engine = Engine::default();
-        let container =
-            Container { engine: engine.clone(), name: "n".into(), id: String::new(), port: 8000, keep: true };
-        let on_podman =
-            Container { engine: Engine::of(Kind::Podman), name: "n".into(), id: String::new(), port: 8000, keep: true };
+        let on = |engine: Engine| Container { engine, name: "n".into(), id: String::new(), port: 8000, keep: true };
+        let (container, on_podman) = (on(engine.clone()), on(Engine::of(Kind::Podman)));
         let shown = [
             (container.port_command(), "docker port n 8000/tcp"),
             (
