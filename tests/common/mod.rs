@@ -17,6 +17,7 @@ use std::{
 };
 
 use serde_json::Value;
+use xtask::engine::{choice::on_path, Engine, Kind};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -112,16 +113,7 @@ fn run_of(output: Output, started: Instant) -> Run {
 /// `what`: outside CI a missing one skips the test with a note; in CI it
 /// fails it.
 pub fn tools_on_path(programs: &[&str], what: &str) -> bool {
-    let missing: Vec<&str> = programs
-        .iter()
-        .copied()
-        .filter(|program| {
-            !Command::new("sh")
-                .args(["-c", &format!("command -v {program}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .collect();
+    let missing: Vec<&str> = programs.iter().copied().filter(|program| !on_path(program)).collect();
     if !missing.is_empty() {
         assert!(std::env::var_os("CI").is_none(), "CI must run the {what} tests, and {missing:?} are not installed");
         eprintln!("skipped: {what} needs {missing:?} (CI runs this test)");
@@ -129,27 +121,22 @@ pub fn tools_on_path(programs: &[&str], what: &str) -> bool {
     missing.is_empty()
 }
 
-/// The engine's CLI the tests and the xtask use: XTASK_ENGINE's, else docker.
+/// The engine the tests and the xtask use: XTASK_ENGINE's, else Docker
+/// (never detected: a test run on a machine without Docker must fail, not
+/// quietly test podman).
+pub fn the_engine() -> Engine {
+    let named = std::env::var("XTASK_ENGINE").ok().filter(|e| !e.is_empty());
+    Engine::of(named.map_or(Kind::Docker, |name| Kind::parse(&name).expect("XTASK_ENGINE names an engine")))
+}
+
+/// The engine's CLI: `docker` or `podman`.
 pub fn engine() -> String {
-    std::env::var("XTASK_ENGINE").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| "docker".to_string())
+    the_engine().kind().name().to_string()
 }
 
-/// Where the engine publishes ports: DOCKER_HOST's host for a remote
-/// Docker (as an IP address, which the remote tests give), else loopback.
+/// Where the engine publishes ports: the remote engine's host, else loopback.
 pub fn published_host() -> String {
-    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-    match host.strip_prefix("tcp://") {
-        Some(rest) if engine() == "docker" => rest.rsplit_once(':').map_or(rest, |(host, _)| host).to_string(),
-        _ => "127.0.0.1".to_string(),
-    }
-}
-
-/// A `ps --format` template that prints label `key`, in the engine's terms.
-pub fn label_template(key: &str) -> String {
-    match engine().as_str() {
-        "podman" => format!("{{{{index .Labels \"{key}\"}}}}"),
-        _ => format!("{{{{.Label \"{key}\"}}}}"),
-    }
+    the_engine().published_host().to_string()
 }
 
 /// Starts a test that needs the engine: None (skip the test) when no
@@ -371,13 +358,7 @@ pub fn image_from(context: &TempDir, tag: &str) -> Run {
 
 /// Names of the containers of ours that process `pid` owns.
 pub fn containers_of(pid: u32) -> Vec<String> {
-    let format = format!("{{{{.Names}}}} {}", label_template("dev.xtask.owner"));
-    let listed = docker_ok(&["ps", "--all", "--filter", "label=dev.xtask.owner", "--format", &format]);
-    listed
-        .lines()
-        .filter(|line| line.split('/').nth(1) == Some(&pid.to_string()))
-        .map(|line| line.split(' ').next().unwrap().to_string())
-        .collect()
+    the_engine().containers_of(pid).expect("the engine lists its containers")
 }
 
 /// GET `path` on the engine's host at `port`; the status code, or None while nothing answers.

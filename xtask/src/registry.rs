@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::{
-    engine::reference,
+    model::reference,
     sys::probe::{self, Header},
 };
 

@@ -1,6 +1,7 @@
 //! What every task returns: a report that serialises to the one JSON
-//! document on stdout and knows whether the task succeeded; and the
-//! `image` report, which every task that builds extends.
+//! document on stdout, knows whether the task succeeded, and renders
+//! itself for a person; and the `image` report, which every task that
+//! builds extends.
 
 use serde::Serialize;
 
@@ -12,11 +13,81 @@ pub trait Report: Serialize {
     /// The report of a run that failed before its task began: a mistake
     /// in the command line. Same shape as the task's own report.
     fn failure(message: String) -> Self;
+
+    /// What a person reads on stderr beside the JSON: a table, findings.
+    /// By default its message.
+    fn human(&self) -> String {
+        message_of(self)
+    }
 }
 
-/// A report, serialised, with the exit code it calls for.
+/// A report's `message`, as a person reads it: failures say `error:`.
+fn message_of<R: Report + ?Sized>(report: &R) -> String {
+    let json = serde_json::to_value(report).unwrap_or_default();
+    match (json["message"].as_str().unwrap_or_default(), report.success()) {
+        ("", _) => String::new(),
+        (message, true) => message.to_string(),
+        (message, false) => format!("error: {message}"),
+    }
+}
+
+/// A report that extends `image`'s with fields of its own (`#[serde(flatten)]`):
+/// its task succeeded when the image report says so. `extends_image!`
+/// implements it.
+pub trait ExtendsImage: Serialize + Default {
+    fn image(&self) -> &ImageReport;
+
+    fn image_mut(&mut self) -> &mut ImageReport;
+
+    /// What a person reads above the message, such as a table.
+    fn details(&self) -> String;
+}
+
+/// `ExtendsImage` for a report whose field `image` is the flattened image
+/// report; `details` renders what a person reads above its message.
+macro_rules! extends_image {
+    ($report:ty) => {
+        $crate::report::extends_image!($report, |_| String::new());
+    };
+    ($report:ty, $details:expr) => {
+        impl $crate::report::ExtendsImage for $report {
+            fn image(&self) -> &$crate::report::ImageReport {
+                &self.image
+            }
+
+            fn image_mut(&mut self) -> &mut $crate::report::ImageReport {
+                &mut self.image
+            }
+
+            fn details(&self) -> String {
+                let details: fn(&Self) -> String = $details;
+                details(self)
+            }
+        }
+    };
+}
+pub(crate) use extends_image;
+
+impl<T: ExtendsImage> Report for T {
+    fn success(&self) -> bool {
+        self.image().success
+    }
+
+    fn failure(message: String) -> T {
+        let mut report = T::default();
+        *report.image_mut() = ImageReport::failure(message);
+        report
+    }
+
+    fn human(&self) -> String {
+        [self.details(), message_of(self)].into_iter().filter(|part| !part.is_empty()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// A report, serialised, with the exit code it calls for, and its human form.
 pub struct Printed {
     pub json: String,
+    pub human: String,
     pub code: u8,
 }
 
@@ -24,7 +95,12 @@ impl Printed {
     /// Exit code 1 for a failure; `usage` (2) for a mistake in the command line.
     pub fn of(report: &impl Report) -> Printed {
         let json = serde_json::to_string_pretty(report).expect("reports serialise");
-        Printed { json, code: if report.success() { 0 } else { 1 } }
+        Printed { json, human: report.human(), code: if report.success() { 0 } else { 1 } }
+    }
+
+    /// Text for stdout alone, such as `--help`: exit code 0.
+    pub fn text(text: String) -> Printed {
+        Printed { json: text, human: String::new(), code: 0 }
     }
 
     pub fn usage(report: &impl Report) -> Printed {

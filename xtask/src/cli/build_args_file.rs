@@ -9,7 +9,7 @@ use anyhow::Result;
 use camino::Utf8Path;
 
 use super::{beside_dockerfile, usage};
-use crate::engine::dockerfile::is_name;
+use crate::model::dockerfile::is_name;
 
 /// The build args in `dockerfile`'s file; none when there is no such file.
 pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {

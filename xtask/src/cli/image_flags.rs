@@ -4,24 +4,24 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{build_args_file, request_path, usage, Given};
+use super::{build_args_file, pair, request_path, usage, values, IMAGE_FLAGS};
 use crate::{
-    engine::{
-        build::{BuildSpec, Secret},
-        offline, reference,
-    },
-    service::contract::{self, APP_MODULE, APP_PORT, HEALTH_PATH},
+    engine::build::{BuildSpec, Secret},
+    model::reference,
+    service::contract::{self, APP_MODULE, APP_PORT, DEFAULT_APP, DEFAULT_HEALTH, DEFAULT_PORT, HEALTH_PATH},
+    standins,
     sys::project,
 };
 
 pub const DEFAULT_TAG: &str = "fastapi-server:latest";
+const DEFAULT_DOCKERFILE: &str = "docker/Dockerfile";
 
 /// The contract's input, for `--input FILE`: the same as the flags.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct InputData {
     dockerfile_path: String,
@@ -33,81 +33,87 @@ struct InputData {
 
 /// The image flags as given. `--input` is read as it comes, and the flags
 /// override what it says, whatever their order.
-#[derive(Debug, Default)]
+/// (`Parser` too, so that a test can read these flags alone.)
+#[derive(Debug, Default, clap::Parser)]
+#[command(next_help_heading = IMAGE_FLAGS)]
 pub struct ImageFlags {
+    /// The contract's InputData as JSON: {"dockerfilePath", "buildContext", "buildArgs", "tag"} (- for stdin); the flags override it
+    #[arg(long, value_name = "FILE", value_parser = read_input)]
     input: Option<InputData>,
+    #[arg(long, value_name = "PATH", value_parser = path, help = format!("The Dockerfile [default: {DEFAULT_DOCKERFILE}]"))]
     dockerfile: Option<Utf8PathBuf>,
+    /// The build context [default: the project root; .dockerignore keeps it small]
+    #[arg(long, value_name = "DIR", value_parser = path)]
     context: Option<Utf8PathBuf>,
-    build_args: BTreeMap<String, String>,
+    /// A build arg; repeatable. BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases; its value is never printed
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = pair)]
+    build_args: Vec<(String, String)>,
+    #[arg(long, value_name = "NAME[:TAG]", value_parser = tag, help = format!("The image's tag [default: {DEFAULT_TAG}]"))]
     tag: Option<String>,
+    #[arg(long, value_name = "MODULE:ATTR", value_parser = app, help = format!("The app uvicorn serves, such as app.main:app (build arg {APP_MODULE}) [default: {DEFAULT_APP}]"))]
+    app: Option<String>,
+    #[arg(long = "app-port", value_name = "PORT", value_parser = values::port, help = format!("The port the service listens on in its container (build arg {APP_PORT}) [default: {DEFAULT_PORT}]"))]
+    app_port: Option<u16>,
+    #[arg(long, value_name = "/PATH", value_parser = request_path, help = format!("The path that says the service is ready (build arg {HEALTH_PATH}) [default: {DEFAULT_HEALTH}]"))]
+    health: Option<String>,
+    /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
+    #[arg(long)]
     offline: bool,
+    /// Build every step again
+    #[arg(long = "no-cache")]
     no_cache: bool,
-    secrets: Vec<Secret>,
+    /// An image in a registry (and the stage caches `push --cache` put beside it) to reuse steps from; repeatable
+    #[arg(long = "cache-from", value_name = "REF", value_parser = reference::normalize)]
     cache_from: Vec<String>,
+    /// A BuildKit secret mount, in no layer, no history, no log; repeatable
+    #[arg(long, value_name = "id=NAME,src=FILE|env=VAR", value_parser = Secret::parse)]
+    secret: Vec<Secret>,
+}
+
+/// A path the user typed, taken relative to where they typed it.
+fn path(value: &str) -> Result<Utf8PathBuf> {
+    project::from_user(value)
+}
+
+fn tag(value: &str) -> Result<String, String> {
+    reference::normalize(value).map(|_| value.to_string())
+}
+
+fn app(value: &str) -> Result<String, String> {
+    match contract::is_app_reference(value) {
+        true => Ok(value.to_string()),
+        false => Err(format!("{} must have the form MODULE:ATTR, such as app.main:app", values::quoted(value))),
+    }
 }
 
 impl ImageFlags {
-    /// Takes one of the image flags.
-    pub fn accept(&mut self, given: &Given) -> Result<()> {
-        match given.name() {
-            "--dockerfile" => self.dockerfile = Some(project::from_user(given.value())?),
-            "--context" => self.context = Some(project::from_user(given.value())?),
-            "--build-arg" => {
-                let (key, value) = given.pair()?;
-                self.build_args.insert(key, value);
-            }
-            "--app" if contract::is_app_reference(given.value()) => {
-                self.build_args.insert(APP_MODULE.into(), given.value().into());
-            }
-            "--app" => {
-                return Err(usage(format!(
-                    "`--app {}` must have the form MODULE:ATTR, such as app.main:app",
-                    given.value()
-                )))
-            }
-            "--app-port" => {
-                let port = given.value().parse::<u16>().ok().filter(|port| *port > 0);
-                let port =
-                    port.ok_or_else(|| usage(format!("`--app-port {}` is not a port from 1 to 65535", given.value())))?;
-                self.build_args.insert(APP_PORT.into(), port.to_string());
-            }
-            "--health" => {
-                self.build_args.insert(HEALTH_PATH.into(), request_path("--health", given.value())?);
-            }
-            "--tag" => self.tag = Some(given.value().to_string()),
-            "--offline" => self.offline = true,
-            "--no-cache" => self.no_cache = true,
-            "--secret" => self.secrets.push(Secret::parse(given.value()).map_err(usage)?),
-            "--cache-from" => self.cache_from.push(reference::normalize(given.value()).map_err(usage)?),
-            "--input" => self.input = Some(read_input(given.value())?),
-            _ => return Err(given.unhandled()),
-        }
-        Ok(())
-    }
-
     pub fn into_spec(self) -> Result<BuildSpec> {
         let root = project::root();
         let (mut dockerfile, mut context, mut input_args, mut tag) = (None, None, BTreeMap::new(), None);
+        let mut flag_args: BTreeMap<String, String> = self.build_args.into_iter().collect();
+        let contract =
+            [(APP_MODULE, self.app), (APP_PORT, self.app_port.map(|p| p.to_string())), (HEALTH_PATH, self.health)];
+        flag_args.extend(contract.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))));
         if let Some(input) = self.input {
             dockerfile = Some(project::from_user(&input.dockerfile_path)?);
             context = input.build_context.as_deref().map(project::from_user).transpose()?;
             input_args = input.build_args;
             tag = input.tag;
         }
-        let dockerfile = self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join("docker/Dockerfile"));
+        let dockerfile = self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join(DEFAULT_DOCKERFILE));
         // The project's file, then InputData, then the flags.
         let mut build_args = build_args_file::read(&dockerfile)?;
         build_args.extend(input_args);
-        build_args.extend(self.build_args);
+        build_args.extend(flag_args);
         let tag = self.tag.or(tag);
         Ok(BuildSpec {
             tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
             dockerfile,
             context: self.context.or(context).unwrap_or(root),
             build_args,
-            offline: offline::requested(self.offline),
+            offline: standins::requested(self.offline),
             no_cache: self.no_cache,
-            secrets: self.secrets,
+            secrets: self.secret,
             cache_from: self.cache_from,
             target: None,
         })
@@ -115,27 +121,34 @@ impl ImageFlags {
 }
 
 /// `--input FILE` (or `-` for stdin) holds the contract's InputData.
-fn read_input(file: &str) -> Result<InputData> {
-    let text = if file == "-" {
-        std::io::read_to_string(std::io::stdin()).context("cannot read the input from stdin")?
-    } else {
-        std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read the input file {file}: {e}")))?
+/// serde's messages quote the values they refuse, and a build arg's value
+/// may be a secret: a refusal says where, and what was expected, only.
+fn read_input(file: &str) -> Result<InputData, String> {
+    let shown = values::quoted(file);
+    let text = match file {
+        "-" => {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read the input from stdin: {e}"))?
+        }
+        _ => std::fs::read_to_string(file).map_err(|e| format!("cannot read the input file {shown}: {e}"))?,
     };
-    serde_json::from_str(&text).map_err(|e| usage(format!("the input {file} is not valid InputData: {e}")))
+    serde_json::from_str(&text).map_err(|e| {
+        let why = match e.classify() {
+            serde_json::error::Category::Data => {
+                "not InputData (its fields are dockerfilePath, buildContext?, buildArgs? as string values, tag?)"
+            }
+            _ => "not JSON",
+        };
+        format!("{shown} is {why}: line {}, column {}", e.line(), e.column())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Args, UsageError};
+    use crate::cli::UsageError;
 
     fn parse(list: &[&str]) -> Result<BuildSpec> {
-        let mut flags = ImageFlags::default();
-        let mut args = Args::of("image", list);
-        while let Some(given) = args.next()? {
-            flags.accept(&given)?;
-        }
-        flags.into_spec()
+        crate::cli::parse::<ImageFlags>("image", list.iter().map(Into::into))?.into_spec()
     }
 
     #[test]
@@ -177,7 +190,7 @@ mod tests {
             (&["--tag", "Bad Tag"], "is not a valid image tag"),
             (&["--app", "app/main.py"], "must have the form MODULE:ATTR"),
             (&["--app-port", "0"], "is not a port from 1 to 65535"),
-            (&["--health", "healthz"], "must start with /"),
+            (&["--health", "healthz"], "takes a path that starts with /"),
         ] {
             let error = parse(args).unwrap_err();
             assert!(error.downcast_ref::<UsageError>().is_some());
@@ -196,9 +209,12 @@ mod tests {
         let spec = parse(&["--input", dir.to_str().unwrap()]).unwrap();
         std::fs::write(&dir, r#"{"dockerfilePath":"/d","extra":1}"#).unwrap();
         let error = parse(&["--input", dir.to_str().unwrap()]).unwrap_err();
-        std::fs::remove_file(&dir).unwrap();
         assert_eq!((spec.tag.as_str(), spec.context.as_str(), spec.build_args["A"].as_str()), ("x:2", "/ctx", "1"));
-        assert!(error.to_string().contains("unknown field `extra`"), "{error}");
+        assert!(error.to_string().contains("is not InputData"), "{error}");
+        std::fs::write(&dir, r#"{"dockerfilePath":"/d","buildArgs":{"TOKEN":["s3cret"]}}"#).unwrap();
+        let error = parse(&["--input", dir.to_str().unwrap()]).unwrap_err();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     /// Flags override `--input`, whatever their order.

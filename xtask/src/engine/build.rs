@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{diagnose, offline::StandIns, Builder, Engine, ImageInfo, Kind};
-use crate::sys::{process::CommandLine, project};
+use super::{Builder, Engine, ImageInfo, Kind};
+use crate::{
+    model::{diagnose, dockerfile::Dockerfile},
+    sys::{process::CommandLine, project},
+};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -45,7 +48,7 @@ impl BuildSpec {
     pub fn cache_stages(&self) -> Result<Vec<String>> {
         let text =
             std::fs::read_to_string(&self.dockerfile).with_context(|| format!("cannot read {}", self.dockerfile))?;
-        let dockerfile = super::dockerfile::Dockerfile::parse(&text);
+        let dockerfile = Dockerfile::parse(&text);
         let earlier = &dockerfile.stages[..dockerfile.stages.len().saturating_sub(1)];
         Ok(earlier.iter().filter_map(|stage| stage.name.clone()).collect())
     }
@@ -64,6 +67,8 @@ pub enum SecretSource {
     Env(String),
 }
 
+const SECRET_FORM: &str = "must have the form id=NAME,src=FILE or id=NAME,env=VAR";
+
 impl Secret {
     /// `id=NAME,src=FILE` or `id=NAME,env=VAR`, as docker's `--secret` reads it.
     pub fn parse(value: &str) -> Result<Secret, String> {
@@ -77,12 +82,12 @@ impl Secret {
                 Some(("env", var)) if !var.is_empty() && source.is_none() => {
                     source = Some(SecretSource::Env(var.into()))
                 }
-                _ => return Err(format!("`--secret {value}` must have the form id=NAME,src=FILE or id=NAME,env=VAR")),
+                _ => return Err(SECRET_FORM.into()),
             }
         }
         match (id, source) {
             (Some(id), Some(source)) => Ok(Secret { id, source }),
-            _ => Err(format!("`--secret {value}` must have the form id=NAME,src=FILE or id=NAME,env=VAR")),
+            _ => Err(SECRET_FORM.into()),
         }
     }
 }
@@ -143,6 +148,30 @@ fn write_private(path: &Utf8Path, bytes: &[u8]) -> Result<()> {
     file.write_all(bytes).with_context(|| format!("cannot write {path}"))
 }
 
+/// The offline stand-in base images (made by `standins`), ready in the engine.
+pub struct StandIns {
+    pub builder: String,
+    pub runtime: String,
+    /// X.Y, which names the site-packages folder.
+    pub python: String,
+}
+
+impl StandIns {
+    /// The build args that point the Dockerfile at the stand-ins.
+    pub fn build_args(&self) -> [(&'static str, &str); 3] {
+        [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
+    }
+
+    /// X.Y.
+    pub fn python(&self) -> &str {
+        &self.python
+    }
+
+    pub fn describe(&self) -> String {
+        format!("offline base images {} and {} (Python {})", self.builder, self.runtime, self.python)
+    }
+}
+
 /// The base images a build stands on.
 pub enum Bases {
     /// The Dockerfile's own (or those the build args name).
@@ -186,11 +215,6 @@ pub struct Built {
 }
 
 impl Engine {
-    /// The stand-ins, made first when missing, when `offline`.
-    pub fn bases(&self, offline: bool) -> Result<Bases> {
-        Ok(if offline { Bases::StandIns(StandIns::ensure(self)?) } else { Bases::Dockerfile })
-    }
-
     /// The build's command line. It names no tag: see `BuildSpec::tag`.
     /// `--force-rm` because the legacy builder otherwise keeps the
     /// containers of failed steps. Build-arg values are masked wherever the
@@ -217,9 +241,9 @@ impl Engine {
         line.arg(spec.context.as_str())
     }
 
-    /// Builds `spec` into an untagged image; on failure, one sentence
-    /// saying why.
-    pub fn build(&self, spec: &BuildSpec) -> Result<Built> {
+    /// Builds `spec` on `bases` into an untagged image; on failure, one
+    /// sentence saying why.
+    pub fn build(&self, spec: &BuildSpec, bases: &Bases) -> Result<Built> {
         if !spec.dockerfile.is_file() {
             bail!("The Dockerfile {} does not exist.", spec.dockerfile);
         }
@@ -234,16 +258,15 @@ impl Engine {
         }
         let spec = &BuildSpec { cache_from: self.cache_sources(spec)?, ..spec.clone() };
         let secrets = SecretFiles::write(&spec.secrets)?;
-        let bases = self.bases(spec.offline)?;
         let iidfile = project::scratch_dir()?.join(project::unique_name("iid"));
-        let built = self.stream(&self.build_command(spec, &bases, &secrets.files, &iidfile));
+        let built = self.stream(&self.build_command(spec, bases, &secrets.files, &iidfile));
         drop(secrets);
         let image_id = std::fs::read_to_string(&iidfile);
         let _ = std::fs::remove_file(&iidfile);
         let built = built?;
         if !built.status.success() {
             self.version()?;
-            bail!(diagnose::build_failure(&built.output, &self.situation(spec, &bases)));
+            bail!(diagnose::build_failure(&built.output, &self.situation(spec, bases)));
         }
         let image_id = image_id.context("the build succeeded but wrote no image id")?.trim().to_string();
         let info = self.inspect_image(&image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;

@@ -13,10 +13,13 @@ use anyhow::{bail, Context, Result};
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{service_log, Engine, Kind};
-use crate::sys::{
-    process::{self, CommandLine},
-    project,
+use super::{Engine, Kind};
+use crate::{
+    model::service_log,
+    sys::{
+        process::{self, CommandLine},
+        project, text,
+    },
 };
 
 /// Every container we start carries it.
@@ -174,16 +177,29 @@ impl Engine {
         Ok(())
     }
 
+    /// The containers of our runs, each with its owner label: `host/pid/start-time`.
+    fn owned_containers(&self) -> Result<Vec<(String, String)>> {
+        let format = format!("{{{{.Names}}}} {}", self.label_template(OWNER));
+        let listed = self.read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
+        let owned = listed.lines().filter_map(|line| line.split_once(' '));
+        Ok(owned.map(|(name, owner)| (name.to_string(), owner.to_string())).collect())
+    }
+
+    /// The containers that process `pid` of this host started.
+    pub fn containers_of(&self, pid: u32) -> Result<Vec<String>> {
+        let prefix = format!("{}/{pid}/", hostname());
+        let owned = self.owned_containers()?.into_iter().filter(|(_, owner)| owner.starts_with(&prefix));
+        Ok(owned.map(|(name, _)| name).collect())
+    }
+
     /// Removes the containers of our runs whose process is gone (a SIGKILL
     /// leaves them behind). Returns their names.
     pub fn sweep_leftovers(&self) -> Result<Vec<String>> {
-        let format = format!("{{{{.Names}}}} {}", self.label_template(OWNER));
-        let listed = self.read(&self.ps_command(&[format!("label={OWNER}")], &format))?;
-        let gone: Vec<String> = listed
-            .lines()
-            .filter_map(|line| line.split_once(' '))
+        let gone: Vec<String> = self
+            .owned_containers()?
+            .into_iter()
             .filter(|(_, owner)| owner_is_gone(owner))
-            .map(|(name, _)| name.to_string())
+            .map(|(name, _)| name)
             .collect();
         if !gone.is_empty() {
             eprintln!("Removing containers left by runs that were killed: {}", gone.join(", "));
@@ -275,7 +291,7 @@ impl Container {
     /// The last `lines` lines the service wrote, stdout and stderr.
     fn log_tail(&self, lines: usize) -> String {
         match self.engine.output(&self.logs_command(lines)) {
-            Ok(output) => process::last_lines_as_written(
+            Ok(output) => text::last_lines_as_written(
                 &format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
                 lines,
             ),

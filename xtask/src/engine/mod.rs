@@ -8,13 +8,9 @@ pub mod archive;
 pub mod build;
 pub mod choice;
 pub mod container;
-mod diagnose;
-pub mod dockerfile;
 mod inspect;
-pub mod offline;
 mod push;
-pub mod reference;
-mod service_log;
+mod transfer;
 
 use anyhow::{bail, Result};
 
@@ -29,20 +25,6 @@ fn not_found(error: &anyhow::Error) -> bool {
     error
         .chain()
         .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound))
-}
-
-/// Diagnoses `text` as a failed build's output, with `text` as its
-/// Dockerfile too: for the fuzz targets.
-#[cfg(fuzzing)]
-pub fn diagnose_only(text: &str) {
-    let situation = diagnose::Situation {
-        context: "/ctx".into(),
-        offline: text.len() % 2 == 0,
-        dockerfile: text.to_string(),
-        build_args: Default::default(),
-        bases_python: Some("3.11".into()),
-    };
-    diagnose::build_failure(text, &situation);
 }
 
 /// How the engine builds.

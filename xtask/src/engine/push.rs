@@ -4,7 +4,8 @@
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
 
-use super::{reference, Engine, Kind};
+use super::{Engine, Kind};
+use crate::model::reference;
 use crate::sys::{process::CommandLine, project};
 
 impl Engine {

@@ -6,7 +6,7 @@
 //! ENV, CMD and ENTRYPOINT unless it sets its own.
 
 use super::{dockerignore::DockerIgnore, Finding, Severity};
-use crate::engine::dockerfile::{expand, Dockerfile, Instruction, Stage};
+use crate::model::dockerfile::{expand, Dockerfile, Instruction, Stage};
 
 /// Findings of the Dockerfile `text`, reported against `file`.
 pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {

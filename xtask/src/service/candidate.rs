@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::{
     engine::{build::BuildSpec, Engine, ImageConfig},
     report::ImageReport,
+    standins,
     sys::project,
 };
 
@@ -36,7 +37,7 @@ impl<'a> Candidate<'a> {
     pub fn build(engine: &'a Engine, spec: &BuildSpec) -> Result<Candidate<'a>> {
         let lock = project::lock(&lock_name(&spec.tag))?;
         let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
-        let built = engine.build(spec)?;
+        let built = engine.build(spec, &standins::bases(engine, spec.offline)?)?;
         Ok(Candidate {
             engine,
             tag: spec.tag.clone(),

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{dockerfile::is_name, ImageConfig};
+use crate::{engine::ImageConfig, model::dockerfile::is_name};
 
 /// The build args of our Dockerfile that say it.
 pub const APP_MODULE: &str = "APP_MODULE";
@@ -17,8 +17,10 @@ pub const HEALTH_PATH: &str = "HEALTH_PATH";
 /// The image's label that holds the health path.
 pub const HEALTH_LABEL: &str = "dev.xtask.health-path";
 
-const DEFAULT_PORT: u16 = 8000;
-const DEFAULT_HEALTH: &str = "/health";
+/// The defaults of our Dockerfile's ARGs, for an image that says nothing.
+pub const DEFAULT_APP: &str = "main:app";
+pub const DEFAULT_PORT: u16 = 8000;
+pub const DEFAULT_HEALTH: &str = "/health";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contract {
@@ -60,6 +62,16 @@ pub fn is_app_reference(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The defaults stand for what our Dockerfile's ARGs give an image.
+    #[test]
+    fn the_defaults_are_our_dockerfile_s() {
+        let text = std::fs::read_to_string(crate::sys::project::root().join("docker/Dockerfile")).unwrap();
+        for line in [format!("ARG {APP_MODULE}={DEFAULT_APP}"), format!("ARG {APP_PORT}={DEFAULT_PORT}")] {
+            assert!(text.lines().any(|l| l == line), "docker/Dockerfile has no `{line}`");
+        }
+        assert!(text.lines().any(|l| l == format!("ARG {HEALTH_PATH}={DEFAULT_HEALTH}")));
+    }
 
     fn config(json: &str) -> ImageConfig {
         serde_json::from_str(json).unwrap()

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 
 mod candidate;
 pub mod contract;
+pub mod smoke;
 mod startable;
 
 use self::{candidate::Candidate, contract::Contract};

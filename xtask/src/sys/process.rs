@@ -215,24 +215,9 @@ pub fn stream(line: &CommandLine) -> Result<Ran> {
 pub fn to_stderr(line: &CommandLine) -> Result<()> {
     let ran = stream(line)?;
     if !ran.status.success() {
-        bail!("`{line}` failed ({}): {}", ran.status, last_lines(&ran.output, 3));
+        bail!("`{line}` failed ({}): {}", ran.status, super::text::last_lines(&ran.output, 3));
     }
     Ok(())
-}
-
-/// The last `count` lines of `output` that say something, trimmed.
-pub fn last_lines(output: &str, count: usize) -> String {
-    last_of(&output.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(), count)
-}
-
-/// The last `count` lines of a log as it was written: a traceback keeps
-/// its indentation and its blank lines.
-pub fn last_lines_as_written(log: &str, count: usize) -> String {
-    last_of(&log.trim_end().lines().collect::<Vec<_>>(), count)
-}
-
-fn last_of(lines: &[&str], count: usize) -> String {
-    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 /// Starts `line` in the background with its stdout sent to our stderr.
@@ -243,14 +228,6 @@ pub fn spawn_to_stderr(line: &CommandLine) -> Result<std::process::Child> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn last_lines_said_or_as_written() {
-        assert_eq!(last_lines("a\n\n  b\nc\n\n", 2), "b\nc");
-        assert_eq!(last_lines_as_written("a\n  b\n\nc\n\n", 3), "  b\n\nc");
-        assert_eq!(last_lines_as_written("a\n", 20), "a");
-        assert_eq!(last_lines_as_written("", 20), "");
-    }
 
     #[test]
     fn secrets_are_masked_when_shown_and_passed_on_as_they_are() {

@@ -9,14 +9,17 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
-use xshell::Shell;
 
-use super::{Done, Engine, Task};
+use super::{Done, Task};
 use crate::{
-    cli::Args,
-    engine::{choice::on_path, offline, Kind},
+    cli::EngineFlag,
+    engine::{
+        choice::{on_path, Choice},
+        Engine, Kind,
+    },
     registry,
     report::Report,
+    standins,
     sys::{
         process::{self, CommandLine},
         venv::{self, Venv},
@@ -81,21 +84,64 @@ impl Report for DoctorReport {
     fn failure(message: String) -> DoctorReport {
         DoctorReport { message, ..DoctorReport::default() }
     }
+
+    /// A line a thing found, then each problem with its fix.
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for engine in &self.engines {
+            let state = match (engine.installed, engine.answers) {
+                (false, _) => "not installed".to_string(),
+                (true, false) => "installed, not answering".to_string(),
+                (true, true) => format!(
+                    "{} with {}{}; offline base images {}",
+                    engine.version.as_deref().unwrap_or("?"),
+                    engine.builder.as_deref().unwrap_or("?"),
+                    if engine.buildx { " (buildx present)" } else { "" },
+                    if engine.stand_ins { "present" } else { "not made yet" }
+                ),
+            };
+            out += &format!("engine {}: {state}\n", engine.name);
+        }
+        out += &format!("used without --engine: {}\n", self.chosen);
+        let registry = match self.registry_reachable {
+            None => "not asked: offline mode is on",
+            Some(true) => "reachable",
+            Some(false) => "not reachable: use --offline",
+        };
+        out += &format!("registry: {registry}\n");
+        out += &format!("debootstrap: {}\n", if self.debootstrap { "installed" } else { "not installed" });
+        out += &format!("python3: {}\n", self.python.as_deref().unwrap_or("not found"));
+        let hadolint = if self.hadolint { "installed" } else { "not yet: the first `cargo xtask lint` installs it" };
+        out += &format!("hadolint: {hadolint}\n");
+        for problem in &self.problems {
+            out += &format!("problem: {}\n  fix: {}\n", problem.problem, problem.fix);
+        }
+        out + &self.message
+    }
 }
 
-pub struct Doctor;
+/// Check what this machine has for the tasks (engines, builder, registry or offline bases, tools); each problem comes with its fix
+#[derive(Debug, clap::Parser)]
+#[command(name = "doctor")]
+pub struct Flags {
+    #[command(flatten)]
+    engine: EngineFlag,
+}
+
+pub struct Doctor {
+    engine: Choice,
+}
 
 impl Task for Doctor {
+    type Flags = Flags;
     type Report = DoctorReport;
 
-    fn parse(args: &mut Args) -> Result<Doctor> {
-        match args.next()? {
-            Some(given) => Err(given.unhandled()),
-            None => Ok(Doctor),
-        }
+    fn new(flags: Flags) -> Result<Doctor> {
+        Ok(Doctor { engine: flags.engine.choice()? })
     }
 
-    fn run(self, _sh: &Shell, chosen: &Engine) -> Done<DoctorReport> {
+    fn run(self) -> Done<DoctorReport> {
+        let chosen = &self.engine.engine();
         let mut report = DoctorReport { chosen: chosen.name(), ..DoctorReport::default() };
         let mut problems = Vec::new();
         for kind in [Kind::Docker, Kind::Podman] {
@@ -105,7 +151,7 @@ impl Task for Doctor {
         let (works, stand_ins) = used.map_or((false, false), |e| (e.starts_containers, e.stand_ins));
 
         let reachable = || registry::answers_within(REGISTRY, Duration::from_secs(3));
-        report.registry_reachable = (!offline::requested(false)).then(reachable);
+        report.registry_reachable = (!standins::requested(false)).then(reachable);
         report.offline_needed = report.registry_reachable != Some(true);
         report.debootstrap = on_path("debootstrap");
         if report.offline_needed && !stand_ins && !report.debootstrap {
@@ -132,7 +178,6 @@ impl Task for Doctor {
             (false, _) => format!("{} problem(s) to fix first; each comes with its fix.", problems.len().max(1)),
         };
         report.problems = problems;
-        print_list(&report);
         report.into()
     }
 }
@@ -161,10 +206,10 @@ fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
     }
     found.builder = Some(engine.builder().name().to_string());
     found.buildx = engine.kind() == Kind::Docker && engine.has_buildx();
-    found.stand_ins = offline::StandIns::present(engine).unwrap_or(false);
+    found.stand_ins = standins::present(engine).unwrap_or(false);
     if engine.kind() == Kind::Podman && found.stand_ins {
         // Where the sandbox may not raise rlimits, every podman run fails.
-        if let Err(error) = offline::StandIns::run_one(engine) {
+        if let Err(error) = standins::run_one(engine) {
             let said = format!("{error:#}");
             found.starts_containers = false;
             if said.contains("rlimit") {
@@ -174,37 +219,4 @@ fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
         }
     }
     found
-}
-
-/// The readable list, on stderr.
-fn print_list(report: &DoctorReport) {
-    for engine in &report.engines {
-        let state = match (engine.installed, engine.answers) {
-            (false, _) => "not installed".to_string(),
-            (true, false) => "installed, not answering".to_string(),
-            (true, true) => format!(
-                "{} with {}{}; offline base images {}",
-                engine.version.as_deref().unwrap_or("?"),
-                engine.builder.as_deref().unwrap_or("?"),
-                if engine.buildx { " (buildx present)" } else { "" },
-                if engine.stand_ins { "present" } else { "not made yet" }
-            ),
-        };
-        eprintln!("engine {}: {state}", engine.name);
-    }
-    eprintln!("used without --engine: {}", report.chosen);
-    let registry = match report.registry_reachable {
-        None => "not asked: offline mode is on",
-        Some(true) => "reachable",
-        Some(false) => "not reachable: use --offline",
-    };
-    eprintln!("registry: {registry}");
-    eprintln!("debootstrap: {}", if report.debootstrap { "installed" } else { "not installed" });
-    eprintln!("python3: {}", report.python.as_deref().unwrap_or("not found"));
-    let hadolint = if report.hadolint { "installed" } else { "not yet: the first `cargo xtask lint` installs it" };
-    eprintln!("hadolint: {hadolint}");
-    for problem in &report.problems {
-        eprintln!("problem: {}\n  fix: {}", problem.problem, problem.fix);
-    }
-    eprintln!("{}", report.message);
 }

@@ -2,34 +2,41 @@
 //! contract's JSON.
 
 use anyhow::Result;
-use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{Args, ImageFlags},
-    engine::{build::BuildSpec, Engine},
+    cli::{EngineFlag, ImageFlags},
+    engine::{build::BuildSpec, choice::Choice},
     report::ImageReport,
     service,
 };
 
+/// Build the service's image; report imageId, tag and size as JSON
+#[derive(Debug, clap::Parser)]
+#[command(name = "image")]
+pub struct Flags {
+    #[command(flatten)]
+    image: ImageFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
+}
+
 #[derive(Debug)]
 pub struct Image {
     spec: BuildSpec,
+    engine: Choice,
 }
 
 impl Task for Image {
+    type Flags = Flags;
     type Report = ImageReport;
 
-    fn parse(args: &mut Args) -> Result<Image> {
-        let mut flags = ImageFlags::default();
-        while let Some(given) = args.next()? {
-            flags.accept(&given)?;
-        }
-        Ok(Image { spec: flags.into_spec()? })
+    fn new(flags: Flags) -> Result<Image> {
+        Ok(Image { engine: flags.engine.choice()?, spec: flags.image.into_spec()? })
     }
 
-    fn run(self, _sh: &Shell, engine: &Engine) -> Done<ImageReport> {
-        service::build_image(engine, &self.spec)
+    fn run(self) -> Done<ImageReport> {
+        service::build_image(&self.engine.engine(), &self.spec)
             .unwrap_or_else(|error| ImageReport::failed(Some(self.spec.tag.clone()), &error))
             .into()
     }

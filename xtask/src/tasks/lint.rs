@@ -9,8 +9,8 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
-    engine::{build::BuildSpec, container::Settings, Engine},
+    cli::{EngineFlag, ImageFlags, SettingsFlags},
+    engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     service::{self, contract::Contract, Obtained},
     sys::project,
@@ -44,6 +44,36 @@ impl crate::report::Report for LintReport {
     fn failure(message: String) -> LintReport {
         LintReport { message: Some(message), ..LintReport::default() }
     }
+
+    /// A finding a line, as compilers print them, then the counts.
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for finding in &self.findings {
+            let line = finding.line.map_or(String::new(), |l| format!(":{l}"));
+            let path = finding.path.as_deref().map_or(String::new(), |p| format!(" {p}"));
+            let Finding { file, severity, rule, message, .. } = finding;
+            out += &format!("{file}{line}{path}: {} [{rule}] {message}\n", severity.name());
+        }
+        out + self.message.as_deref().unwrap_or_default()
+    }
+}
+
+/// Check the Dockerfile (hadolint and our rules) and the built image for classic mistakes
+#[derive(Debug, clap::Parser)]
+#[command(name = "lint")]
+pub struct Flags {
+    /// Check this image instead of building one
+    #[arg(long, value_name = "TAG", conflicts_with = "no_image")]
+    image: Option<String>,
+    /// Check the Dockerfile and .dockerignore only, without building
+    #[arg(long = "no-image")]
+    no_image: bool,
+    #[command(flatten)]
+    build: ImageFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
+    #[command(flatten)]
+    settings: SettingsFlags,
 }
 
 pub struct Lint {
@@ -55,46 +85,27 @@ pub struct Lint {
     no_image: bool,
     /// The service's settings, for the runs of the image.
     settings: Settings,
+    engine: Choice,
 }
 
 impl Task for Lint {
+    type Flags = Flags;
     type Report = LintReport;
 
-    fn parse(args: &mut Args) -> Result<Lint> {
-        let (mut build, mut image, mut no_image, mut settings) =
-            (ImageFlags::default(), None, false, Settings::default());
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--image" => image = Some(given.value().to_string()),
-                "--no-image" => no_image = true,
-                _ if accept_setting(&mut settings, &given)? => {}
-                _ => build.accept(&given)?,
-            }
-        }
-        if no_image && image.is_some() {
-            return Err(usage("`--no-image` and `--image` contradict each other: give one"));
-        }
-        let build = build.into_spec()?;
-        let settings = with_project_settings(settings, &build.dockerfile);
-        Ok(Lint { build, image, no_image, settings })
+    fn new(flags: Flags) -> Result<Lint> {
+        let build = flags.build.into_spec()?;
+        let settings = flags.settings.over_project(&build.dockerfile);
+        Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, engine: flags.engine.choice()? })
     }
 
-    fn run(self, sh: &Shell, engine: &Engine) -> Done<LintReport> {
+    fn run(self) -> Done<LintReport> {
         let mut report = LintReport::default();
         report.summary.dockerfile = project::shown(&self.build.dockerfile);
+        let engine = self.engine.engine();
         let mut built = None;
-        let outcome = self.check(sh, engine, &mut report, &mut built);
-        for finding in &report.findings {
-            let line = finding.line.map_or(String::new(), |l| format!(":{l}"));
-            let path = finding.path.as_deref().map_or(String::new(), |p| format!(" {p}"));
-            eprintln!(
-                "{}{line}{path}: {} [{}] {}",
-                finding.file,
-                finding.severity.name(),
-                finding.rule,
-                finding.message
-            );
-        }
+        let outcome = Shell::new()
+            .context("cannot start a shell")
+            .and_then(|sh| self.check(&sh, &engine, &mut report, &mut built));
         let count = |severity| report.findings.iter().filter(|f| f.severity == severity).count();
         report.summary.errors = count(Severity::Error);
         report.summary.warnings = count(Severity::Warning);
@@ -115,7 +126,6 @@ impl Task for Lint {
         };
         report.success = outcome.is_ok();
         report.message = Some(outcome.unwrap_or_else(|error| format!("{error:#}")));
-        eprintln!("{}", report.message.as_deref().unwrap_or_default());
         report.into()
     }
 }

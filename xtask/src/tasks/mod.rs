@@ -1,8 +1,10 @@
-//! The tasks. Each one parses its flags, runs, and returns its report;
-//! `main` prints it. Nothing but `main` imports this module.
+//! The tasks. Each one is a module: its flags (declared once, see `cli`),
+//! and a `run` that returns its report. `TASKS` lists them, and is the
+//! only place that names them all.
 
 mod bench;
 mod doctor;
+pub mod help;
 mod image;
 mod layers;
 mod lint;
@@ -12,12 +14,12 @@ mod smoke;
 mod stop;
 mod tools;
 
+use std::{ffi::OsString, marker::PhantomData};
+
 use anyhow::Result;
-use xshell::Shell;
 
 use crate::{
-    cli::{usage, Args, TaskInfo, UsageError},
-    engine::{choice::Choice, Engine},
+    cli::{self, UsageError},
     report::{Printed, Report},
 };
 
@@ -34,19 +36,15 @@ impl<R> From<R> for Done<R> {
     }
 }
 
-trait Task: Sized {
+pub trait Task: Sized {
+    /// The task's command line: `#[command(name, about)]` and its flags.
+    type Flags: clap::Parser;
     type Report: Report;
 
-    fn parse(args: &mut Args) -> Result<Self>;
+    /// The task its flags ask for; a `UsageError` when they cannot be done.
+    fn new(flags: Self::Flags) -> Result<Self>;
 
-    /// Runs on `engine`: the one `--engine` or XTASK_ENGINE chose, or found.
-    fn run(self, sh: &Shell, engine: &Engine) -> Done<Self::Report>;
-}
-
-/// A task as parsed, and the engine its command line chose.
-struct Parsed<T> {
-    task: T,
-    engine: Choice,
+    fn run(self) -> Done<Self::Report>;
 }
 
 /// A task that ran, or was refused: its report, ready to print.
@@ -55,79 +53,69 @@ pub struct Finished {
     pub then: Option<Box<dyn FnOnce()>>,
 }
 
-/// A parsed task, whatever its type.
-trait Runnable {
-    fn run(self: Box<Self>) -> Finished;
+/// A task, whatever its type: what the command line needs of it.
+pub trait Entry: Sync {
+    /// Its command line as clap declares it: name, summary, flags.
+    fn command(&self) -> clap::Command;
+
+    /// Parses `args` (those after its name) and runs it.
+    fn run(&self, args: Vec<OsString>) -> Finished;
+
+    /// Parses `args` without running the task: for the fuzz targets.
+    fn check(&self, args: Vec<OsString>) -> Result<()>;
 }
 
-impl<T: Task> Runnable for Parsed<T> {
-    fn run(self: Box<Self>) -> Finished {
-        match Shell::new() {
-            Ok(sh) => {
-                let done = self.task.run(&sh, &self.engine.engine());
+struct Of<T>(PhantomData<fn() -> T>);
+
+impl<T: Task> Of<T> {
+    fn parse(&self, args: Vec<OsString>) -> Result<T> {
+        let name = <T::Flags as clap::CommandFactory>::command().get_name().to_string();
+        cli::parse::<T::Flags>(&name, args).and_then(T::new)
+    }
+}
+
+impl<T: Task + 'static> Entry for Of<T> {
+    fn command(&self) -> clap::Command {
+        <T::Flags as clap::CommandFactory>::command()
+    }
+
+    fn check(&self, args: Vec<OsString>) -> Result<()> {
+        self.parse(args).map(drop)
+    }
+
+    fn run(&self, args: Vec<OsString>) -> Finished {
+        match self.parse(args) {
+            Ok(task) => {
+                let done = task.run();
                 Finished { printed: Printed::of(&done.report), then: done.then }
             }
-            Err(error) => refusal::<T>(error.into()),
+            Err(error) => refusal::<T::Report>(error),
         }
     }
 }
 
-/// Runs task `info` with `args`, which are Err when the command line
-/// could not be read (an argument that is not UTF-8).
-pub fn run(info: &'static TaskInfo, args: Result<Vec<String>>) -> Finished {
-    match parse(info, args) {
-        Ok(task) => task.run(),
-        Err(refused) => refused,
-    }
+/// Every task, in the order `cargo xtask --help` lists them.
+pub const TASKS: &[&dyn Entry] = &[
+    &Of::<image::Image>(PhantomData),
+    &Of::<run::Run>(PhantomData),
+    &Of::<smoke::Smoke>(PhantomData),
+    &Of::<stop::Stop>(PhantomData),
+    &Of::<lint::Lint>(PhantomData),
+    &Of::<push::Push>(PhantomData),
+    &Of::<layers::Layers>(PhantomData),
+    &Of::<doctor::Doctor>(PhantomData),
+    &Of::<tools::Tools>(PhantomData),
+    &Of::<bench::Bench>(PhantomData),
+];
+
+/// The task called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Entry> {
+    TASKS.iter().copied().find(|task| task.command().get_name() == name)
 }
 
-/// Parses a command line and drops the result: for the fuzz targets.
-#[cfg(fuzzing)]
-pub fn parse_only(info: &'static TaskInfo, args: Vec<String>) {
-    let _ = parse(info, Ok(args));
-}
-
-/// The task `info` names, or the report that refuses its command line.
-fn parse(info: &'static TaskInfo, args: Result<Vec<String>>) -> Result<Box<dyn Runnable>, Finished> {
-    match info.name {
-        "image" => parse_as::<image::Image>(info, args),
-        "run" => parse_as::<run::Run>(info, args),
-        "smoke" => parse_as::<smoke::Smoke>(info, args),
-        "stop" => parse_as::<stop::Stop>(info, args),
-        "lint" => parse_as::<lint::Lint>(info, args),
-        "tools" => parse_as::<tools::Tools>(info, args),
-        "doctor" => parse_as::<doctor::Doctor>(info, args),
-        "layers" => parse_as::<layers::Layers>(info, args),
-        "push" => parse_as::<push::Push>(info, args),
-        "bench" => parse_as::<bench::Bench>(info, args),
-        name => unreachable!("cli::TASKS names `{name}`, which has no module"),
-    }
-}
-
-fn parse_as<T: Task + 'static>(
-    info: &'static TaskInfo,
-    args: Result<Vec<String>>,
-) -> Result<Box<dyn Runnable>, Finished> {
-    let parsed = args.and_then(|args| {
-        let mut args = Args::new(info, args);
-        let task = T::parse(&mut args)?;
-        // XTASK_ENGINE is read, and refused when wrong, only by the tasks that talk to an engine.
-        let engine = match info.flag("--engine") {
-            Some(_) => Choice::of(args.engine()).map_err(usage)?,
-            None => Choice::default(),
-        };
-        Ok(Parsed { task, engine })
-    });
-    match parsed {
-        Ok(parsed) => Ok(Box::new(parsed)),
-        Err(error) => Err(refusal::<T>(error)),
-    }
-}
-
-/// The report, in `T`'s shape, of a task that could not begin.
-fn refusal<T: Task>(error: anyhow::Error) -> Finished {
-    eprintln!("error: {error:#}");
-    let report = T::Report::failure(format!("{error:#}"));
+/// The report, in `R`'s shape, of a task that could not begin.
+fn refusal<R: Report>(error: anyhow::Error) -> Finished {
+    let report = R::failure(format!("{error:#}"));
     let printed =
         if error.downcast_ref::<UsageError>().is_some() { Printed::usage(&report) } else { Printed::of(&report) };
     Finished { printed, then: None }
@@ -136,62 +124,72 @@ fn refusal<T: Task>(error: anyhow::Error) -> Finished {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli;
 
-    /// A value for each placeholder the flag tables use.
-    fn sample(placeholder: &str) -> &'static str {
-        match placeholder {
-            "PATH" | "DIR" | "FILE" => "/tmp",
-            "KEY=VALUE" => "A=1",
-            "NAME[:TAG]" | "TAG" | "REF" => "t:1",
-            "HOSTPORT" | "PORT" | "N" | "SECS" => "3",
-            "docker|podman" => "podman",
-            "HOST[:PORT]" => "127.0.0.1:5000",
-            "MODULE:ATTR" => "app.main:app",
-            "/PATH" => "/x",
-            "/PATH=STATUS" => "/x=404",
-            "NAME: VALUE" => "X-Token: t",
-            "id=NAME,src=FILE|env=VAR" => "id=t,src=/tmp",
-            other => panic!("no sample for the placeholder {other}: add one"),
-        }
+    fn run(task: &str, args: &[&str]) -> Printed {
+        find(task).unwrap().run(args.iter().map(Into::into).collect()).printed
     }
 
-    /// Every flag the table declares is one the task's parser takes, so
-    /// that help and parser cannot drift apart.
     #[test]
-    fn every_declared_flag_is_parsed() {
-        for info in cli::TASKS {
-            for flag in info.flags.iter().flat_map(|group| group.iter()) {
-                let args = std::iter::once(flag.name).chain(flag.value.map(sample)).map(String::from).collect();
-                if let Err(refused) = parse(info, Ok(args)) {
-                    let json = refused.printed.json;
-                    assert!(
-                        !json.contains("declared but not handled"),
-                        "cargo xtask {} {}: {json}",
-                        info.name,
-                        flag.name
-                    );
-                }
-            }
+    fn every_task_is_found_by_its_name_once() {
+        let names: Vec<String> = TASKS.iter().map(|task| task.command().get_name().to_string()).collect();
+        for name in &names {
+            assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
+            assert!(find(name).is_some());
+        }
+        assert!(find("nope").is_none());
+    }
+
+    #[test]
+    fn clap_s_declarations_are_sound() {
+        for task in TASKS {
+            task.command().debug_assert();
         }
     }
 
     #[test]
     fn a_usage_error_prints_the_report_shape_of_the_task_asked_for() {
-        let stop = run(cli::task("stop").unwrap(), Ok(vec!["--bogus".into()])).printed;
+        let stop = run("stop", &["--bogus"]);
         assert_eq!(stop.code, 2);
         let json: serde_json::Value = serde_json::from_str(&stop.json).unwrap();
         assert_eq!(json["removed"], serde_json::json!([]));
         assert_eq!(json["success"], false);
         assert!(json["message"].as_str().unwrap().starts_with("`--bogus` is not a flag of `cargo xtask stop`"));
 
-        let bench = run(cli::task("bench").unwrap(), Ok(vec!["--runs".into(), "0".into()])).printed;
+        let bench = run("bench", &["--runs", "0"]);
         assert_eq!(bench.code, 2);
         let json: serde_json::Value = serde_json::from_str(&bench.json).unwrap();
         assert!(json["build"].is_array() && json["imageId"].is_null(), "{json}");
+    }
 
-        let unreadable = run(cli::task("image").unwrap(), Err(cli::usage("an argument is not UTF-8"))).printed;
-        assert_eq!(unreadable.code, 2);
-        assert!(unreadable.json.contains("\"imageId\": \"\""), "{}", unreadable.json);
+    /// clap's own messages quote values; ours never do, whatever the mistake.
+    #[test]
+    fn mistakes_are_named_without_their_values() {
+        use std::os::unix::ffi::OsStringExt;
+        for (task, list, says) in [
+            ("image", &["--tag", "--offline"][..], "`--tag` needs a value"),
+            ("image", &["--tag"], "`--tag` needs a value"),
+            ("image", &["--offline=s3cret"], "`--offline` takes no value"),
+            ("image", &["s3cret"], "`cargo xtask image` takes only `--flag`s"),
+            ("image", &["--bogus=s3cret"], "`--bogus` is not a flag of `cargo xtask image`"),
+            ("stop", &["--offline"], "`--offline` is not a flag of `cargo xtask stop`"),
+            ("image", &["--build-arg", "=s3cret"], "`--build-arg` must have the form KEY=VALUE"),
+            ("image", &["--build-arg", "s3cret"], "`--build-arg` must have the form KEY=VALUE"),
+            ("smoke", &["--env", "s3cret"], "`--env` must have the form KEY=VALUE"),
+            ("smoke", &["--header", "X-Token s3cret"], "`--header` must have the form 'Name: value'"),
+            ("lint", &["--image", "t", "--no-image"], "`--image` and `--no-image` contradict each other"),
+            ("push", &[], "`cargo xtask push` needs `--registry`"),
+            ("bench", &["--runs", "x"], "`--runs`: `x` is not a whole number above 0"),
+        ] {
+            let printed = run(task, list);
+            assert_eq!(printed.code, 2, "{list:?}: {}", printed.json);
+            let json: serde_json::Value = serde_json::from_str(&printed.json).unwrap();
+            let message = json["message"].as_str().unwrap();
+            assert!(message.starts_with(says), "{list:?}: {message}");
+            assert!(!message.contains("s3cret"), "{list:?}: {message}");
+        }
+        let not_utf8 = OsString::from_vec(b"--build-arg=TOKEN=s3cret\xff".to_vec());
+        let printed = find("image").unwrap().run(vec![not_utf8]).printed;
+        assert_eq!(printed.code, 2);
+        assert!(printed.json.contains("is not UTF-8") && !printed.json.contains("s3cret"), "{}", printed.json);
     }
 }

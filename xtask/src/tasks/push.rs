@@ -8,22 +8,24 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use xshell::Shell;
 
-use super::{
-    smoke::{Smoke, SmokeReport},
-    Done, Engine, Task,
-};
+use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
+    cli::{EngineFlag, ImageFlags, SettingsFlags},
     engine::{
         build::{stage_cache, BuildSpec},
+        choice::Choice,
         container::Settings,
-        reference,
+        Engine,
     },
+    model::reference,
     registry::{self, Answer},
-    report::{ImageReport, Report},
-    service,
+    report::{extends_image, ImageReport},
+    service::{
+        self,
+        smoke::{Checks, SmokeReport},
+    },
+    standins,
 };
 
 #[derive(Debug, Default, Serialize)]
@@ -44,14 +46,30 @@ pub struct PushReport {
     pub cache: Vec<String>,
 }
 
-impl Report for PushReport {
-    fn success(&self) -> bool {
-        self.image.success
-    }
+extends_image!(PushReport);
 
-    fn failure(message: String) -> PushReport {
-        PushReport { image: ImageReport::failure(message), ..PushReport::default() }
-    }
+/// Build (cached), tag HOST[:PORT]/NAME:TAG, push, and check with the registry that it names that manifest
+#[derive(Debug, clap::Parser)]
+#[command(name = "push")]
+pub struct Flags {
+    /// Where to push, such as 127.0.0.1:5000
+    #[arg(long, value_name = "HOST[:PORT]", required = true, value_parser = reference::registry)]
+    registry: String,
+    /// Push the image the tag names as it is
+    #[arg(long = "no-build")]
+    no_build: bool,
+    /// Run the smoke checks first, and push only an image that passed
+    #[arg(long)]
+    smoke: bool,
+    /// Also push the builder stages' cache, for --cache-from on a fresh runner
+    #[arg(long)]
+    cache: bool,
+    #[command(flatten)]
+    image: ImageFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
+    #[command(flatten)]
+    settings: SettingsFlags,
 }
 
 pub struct Push {
@@ -61,38 +79,28 @@ pub struct Push {
     smoke: bool,
     cache: bool,
     settings: Settings,
+    engine: Choice,
 }
 
 impl Task for Push {
+    type Flags = Flags;
     type Report = PushReport;
 
-    fn parse(args: &mut Args) -> Result<Push> {
-        let (mut flags, mut registry, mut build, mut smoke) = (ImageFlags::default(), None, true, false);
-        let (mut settings, mut cache) = (Settings::default(), false);
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--registry" => registry = Some(reference::registry(given.value()).map_err(usage)?),
-                "--no-build" => build = false,
-                "--smoke" => smoke = true,
-                "--cache" => cache = true,
-                _ if accept_setting(&mut settings, &given)? => {}
-                _ => flags.accept(&given)?,
-            }
-        }
-        let registry = registry.ok_or_else(|| usage("`push` needs --registry HOST[:PORT], such as 127.0.0.1:5000"))?;
-        let mut spec = flags.into_spec()?;
-        if cache {
+    fn new(flags: Flags) -> Result<Push> {
+        let mut spec = flags.image.into_spec()?;
+        if flags.cache {
             // BuildKit puts its cache in the image only when asked; the
             // legacy builder reads the images' own layers.
             spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
-        let settings = with_project_settings(settings, &spec.dockerfile);
-        Ok(Push { spec, registry, build, smoke, cache, settings })
+        let settings = flags.settings.over_project(&spec.dockerfile);
+        let (registry, build, smoke, cache) = (flags.registry, !flags.no_build, flags.smoke, flags.cache);
+        Ok(Push { spec, registry, build, smoke, cache, settings, engine: flags.engine.choice()? })
     }
 
-    fn run(self, _sh: &Shell, engine: &Engine) -> Done<PushReport> {
+    fn run(self) -> Done<PushReport> {
         let mut report = PushReport::default();
-        let outcome = self.push(engine, &mut report);
+        let outcome = self.push(&self.engine.engine(), &mut report);
         report.image.settle(outcome);
         report.into()
     }
@@ -146,7 +154,7 @@ impl Push {
         let mut pushed = Vec::new();
         for stage in self.spec.cache_stages()? {
             let spec = BuildSpec { target: Some(stage.clone()), ..self.spec.clone() };
-            let built = engine.build(&spec)?;
+            let built = engine.build(&spec, &standins::bases(engine, spec.offline)?)?;
             let cache = stage_cache(target, &stage);
             engine.tag(&built.info.id, &cache)?;
             engine.push(&built.info.id, &cache)?;
@@ -159,10 +167,8 @@ impl Push {
     fn image(&self, engine: &Engine) -> Result<ImageReport> {
         if self.smoke {
             let mut smoked = SmokeReport::default();
-            let smoke = Smoke::of(self.spec.clone(), self.build, self.settings.clone());
-            smoke
-                .check(engine, &mut smoked)
-                .map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;
+            let checks = Checks::defaults(self.spec.clone(), self.build, self.settings.clone());
+            checks.run(engine, &mut smoked).map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;
             return Ok(smoked.image);
         }
         match self.build {

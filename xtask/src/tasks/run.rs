@@ -8,17 +8,17 @@ use std::{net::SocketAddr, thread, time::Duration};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{accept_setting, usage, with_project_settings, Args, ImageFlags},
+    cli::{values, EngineFlag, ImageFlags, SettingsFlags},
     engine::{
         build::BuildSpec,
+        choice::Choice,
         container::{Container, Settings, Spec},
         Engine,
     },
-    report::{ImageReport, Report},
+    report::{extends_image, ImageReport},
     service::{self, contract::Contract, READY_TIMEOUT},
     sys::signals,
 };
@@ -35,14 +35,27 @@ pub struct RunReport {
     pub url: Option<String>,
 }
 
-impl Report for RunReport {
-    fn success(&self) -> bool {
-        self.image.success
-    }
+extends_image!(RunReport);
 
-    fn failure(message: String) -> RunReport {
-        RunReport { image: ImageReport::failure(message), ..RunReport::default() }
-    }
+/// Build the image (cached), start it; report its URL once its health path answers, and only then tag it
+#[derive(Debug, clap::Parser)]
+#[command(name = "run")]
+pub struct Flags {
+    /// Start the image the tag names as it is
+    #[arg(long = "no-build")]
+    no_build: bool,
+    /// Publish on this port of 127.0.0.1 [default: a free one]
+    #[arg(long, value_name = "HOSTPORT", value_parser = values::port)]
+    port: Option<u16>,
+    /// Follow the service's log until Ctrl-C, then remove the container
+    #[arg(long)]
+    attach: bool,
+    #[command(flatten)]
+    image: ImageFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
+    #[command(flatten)]
+    settings: SettingsFlags,
 }
 
 #[derive(Debug)]
@@ -52,29 +65,22 @@ pub struct Run {
     port: Option<u16>,
     settings: Settings,
     attach: bool,
+    engine: Choice,
 }
 
 impl Task for Run {
+    type Flags = Flags;
     type Report = RunReport;
 
-    fn parse(args: &mut Args) -> Result<Run> {
-        let (mut image, mut port, mut settings, mut attach) = (ImageFlags::default(), None, Settings::default(), false);
-        let mut build = true;
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--no-build" => build = false,
-                "--port" => port = Some(parse_port(given.value())?),
-                "--attach" => attach = true,
-                _ if accept_setting(&mut settings, &given)? => {}
-                _ => image.accept(&given)?,
-            }
-        }
-        let spec = image.into_spec()?;
-        let settings = with_project_settings(settings, &spec.dockerfile);
-        Ok(Run { spec, build, port, settings, attach })
+    fn new(flags: Flags) -> Result<Run> {
+        let spec = flags.image.into_spec()?;
+        let settings = flags.settings.over_project(&spec.dockerfile);
+        let (build, port, attach) = (!flags.no_build, flags.port, flags.attach);
+        Ok(Run { spec, build, port, settings, attach, engine: flags.engine.choice()? })
     }
 
-    fn run(self, _sh: &Shell, engine: &Engine) -> Done<RunReport> {
+    fn run(self) -> Done<RunReport> {
+        let engine = &self.engine.engine();
         let mut report = RunReport {
             image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
             ..Default::default()
@@ -136,13 +142,6 @@ impl Run {
     }
 }
 
-fn parse_port(value: &str) -> Result<u16> {
-    match value.parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
-        _ => Err(usage(format!("`--port {value}` is not a port number (1 to 65535)"))),
-    }
-}
-
 /// Streams the service's log to stderr until a signal comes or the
 /// container stops; the container is removed when `container` drops.
 fn follow_logs(container: Container) {
@@ -165,7 +164,7 @@ mod tests {
     use crate::cli::UsageError;
 
     fn parse(list: &[&str]) -> Result<Run> {
-        Run::parse(&mut Args::of("run", list))
+        Run::new(crate::cli::parse("run", list.iter().map(Into::into))?)
     }
 
     #[test]

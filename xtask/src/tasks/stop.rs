@@ -5,15 +5,16 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{usage, Args},
+    cli::EngineFlag,
     engine::{
+        choice::Choice,
         container::{MANAGED, PROJECT, TAG_LABEL, TASK},
-        reference, Engine,
+        Engine,
     },
+    model::reference,
     report::Report,
     sys::project,
 };
@@ -35,29 +36,37 @@ impl Report for StopReport {
     }
 }
 
+/// Remove the containers `run` started from this checkout
+#[derive(Debug, clap::Parser)]
+#[command(name = "stop")]
+pub struct Flags {
+    /// Every container of ours on the engine: other checkouts', smoke and lint runs included
+    #[arg(long)]
+    all: bool,
+    /// Only the containers of that image tag
+    #[arg(long, value_name = "NAME[:TAG]", value_parser = reference::normalize)]
+    tag: Option<String>,
+    #[command(flatten)]
+    engine: EngineFlag,
+}
+
 #[derive(Debug)]
 pub struct Stop {
     all: bool,
     tag: Option<String>,
+    engine: Choice,
 }
 
 impl Task for Stop {
+    type Flags = Flags;
     type Report = StopReport;
 
-    fn parse(args: &mut Args) -> Result<Stop> {
-        let mut stop = Stop { all: false, tag: None };
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--all" => stop.all = true,
-                "--tag" => stop.tag = Some(reference::normalize(given.value()).map_err(usage)?),
-                _ => return Err(given.unhandled()),
-            }
-        }
-        Ok(stop)
+    fn new(flags: Flags) -> Result<Stop> {
+        Ok(Stop { all: flags.all, tag: flags.tag, engine: flags.engine.choice()? })
     }
 
-    fn run(self, _sh: &Shell, engine: &Engine) -> Done<StopReport> {
-        match self.remove(engine) {
+    fn run(self) -> Done<StopReport> {
+        match self.remove(&self.engine.engine()) {
             Ok(removed) => {
                 let message = format!("Removed {} container(s).", removed.len());
                 StopReport { removed, success: true, message }
@@ -92,7 +101,7 @@ mod tests {
     use super::*;
 
     fn filters(list: &[&str]) -> String {
-        Stop::parse(&mut Args::of("stop", list)).unwrap().filters().join(" ")
+        Stop::new(crate::cli::parse("stop", list.iter().map(Into::into)).unwrap()).unwrap().filters().join(" ")
     }
 
     #[test]

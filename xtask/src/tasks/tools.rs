@@ -5,9 +5,8 @@ use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
-use super::{Done, Engine, Task};
+use super::{Done, Task};
 use crate::{
-    cli::Args,
     report::Report,
     sys::venv::{self, Venv},
 };
@@ -33,20 +32,23 @@ impl Report for ToolsReport {
     }
 }
 
+/// Make the host-side tools' venv (hadolint, pytest) under target/; print its paths
+#[derive(Debug, clap::Parser)]
+#[command(name = "tools")]
+pub struct Flags {}
+
 pub struct Tools;
 
 impl Task for Tools {
+    type Flags = Flags;
     type Report = ToolsReport;
 
-    fn parse(args: &mut Args) -> Result<Tools> {
-        match args.next()? {
-            Some(given) => Err(given.unhandled()),
-            None => Ok(Tools),
-        }
+    fn new(_: Flags) -> Result<Tools> {
+        Ok(Tools)
     }
 
-    fn run(self, sh: &Shell, _engine: &Engine) -> Done<ToolsReport> {
-        match venv::bin(sh, Venv::Tests) {
+    fn run(self) -> Done<ToolsReport> {
+        match Shell::new().map_err(Into::into).and_then(|sh| venv::bin(&sh, Venv::Tests)) {
             Ok(bin) => ToolsReport {
                 python: Some(bin.join("python").into_string()),
                 hadolint: Some(bin.join("hadolint").into_string()),

@@ -99,6 +99,10 @@ impl Report for BenchReport {
     fn failure(message: String) -> BenchReport {
         BenchReport { message: Some(message), ..BenchReport::default() }
     }
+
+    fn human(&self) -> String {
+        super::table::markdown(self)
+    }
 }
 
 #[cfg(test)]

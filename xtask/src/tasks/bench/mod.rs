@@ -16,19 +16,22 @@ use xshell::Shell;
 use self::figures::{BenchReport, BuildFigure, ContextFigures, LifecycleFigures, SizeFigures, Stats};
 use super::{Done, Task};
 use crate::{
-    cli::{usage, Args},
+    cli::{values, EngineFlag},
     engine::{
         build::{Bases, BuildSpec},
+        choice::Choice,
         container::Spec,
-        dockerfile::global_args,
         Engine,
     },
+    model::dockerfile::global_args,
     report::Report,
     service::{self, contract::Contract, READY_TIMEOUT},
+    standins,
     sys::{
+        files::copy_tree,
         millis,
         process::{self, CommandLine},
-        project,
+        project, today_utc,
     },
 };
 
@@ -36,11 +39,33 @@ use crate::{
 /// run's own, so that two benches at once do not meet.
 const REPOSITORY: &str = "xtask-bench/fastapi-server";
 
+/// Measure build, size, context, start and stop; JSON on stdout, a Markdown table on stderr
+#[derive(Debug, clap::Parser)]
+#[command(name = "bench")]
+pub struct Flags {
+    /// Runs of each measure
+    #[arg(long, value_name = "N", value_parser = values::count, default_value_t = 5)]
+    runs: usize,
+    /// Write the table there too
+    #[arg(long, value_name = "FILE", value_parser = path)]
+    markdown: Option<Utf8PathBuf>,
+    /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    engine: EngineFlag,
+}
+
+fn path(value: &str) -> Result<Utf8PathBuf> {
+    project::from_user(value)
+}
+
 #[derive(Debug)]
 pub struct Bench {
     runs: usize,
     markdown: Option<Utf8PathBuf>,
     offline: bool,
+    engine: Choice,
 }
 
 #[derive(Clone, Copy)]
@@ -77,30 +102,16 @@ impl Scenario {
 }
 
 impl Task for Bench {
+    type Flags = Flags;
     type Report = BenchReport;
 
-    fn parse(args: &mut Args) -> Result<Bench> {
-        let mut bench = Bench { runs: 5, markdown: None, offline: false };
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--runs" => {
-                    let value = given.value();
-                    bench.runs = value
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or_else(|| usage(format!("`--runs {value}` is not a whole number above 0")))?;
-                }
-                "--markdown" => bench.markdown = Some(project::from_user(given.value())?),
-                "--offline" => bench.offline = true,
-                _ => return Err(given.unhandled()),
-            }
-        }
-        bench.offline = crate::engine::offline::requested(bench.offline);
-        Ok(bench)
+    fn new(flags: Flags) -> Result<Bench> {
+        let engine = flags.engine.choice()?;
+        Ok(Bench { runs: flags.runs, markdown: flags.markdown, offline: standins::requested(flags.offline), engine })
     }
 
-    fn run(self, sh: &Shell, engine: &Engine) -> Done<BenchReport> {
+    fn run(self) -> Done<BenchReport> {
+        let engine = &self.engine.engine();
         let mut report = BenchReport { runs: self.runs, ..BenchReport::default() };
         // One bench at a time: two at once would time each other's load,
         // and each removes the untagged images that appeared during its run.
@@ -110,7 +121,7 @@ impl Task for Bench {
         };
         let dangling_before = engine.dangling_images();
         let tag = format!("{REPOSITORY}:{}", project::unique_name("bench"));
-        let outcome = self.measure(sh, engine, &tag, &mut report);
+        let outcome = Shell::new().map_err(Into::into).and_then(|sh| self.measure(&sh, engine, &tag, &mut report));
         engine.remove_images(&[&tag]);
         // The other images the bench builds have no tag, rebuilds leave the
         // images they replaced, and the legacy builder each build's builder
@@ -120,10 +131,8 @@ impl Task for Bench {
         engine.remove_images(&made.iter().map(String::as_str).collect::<Vec<_>>());
         report.success = outcome.is_ok();
         report.message = outcome.err().map(|e| format!("{e:#}"));
-        let table = table::markdown(&report);
-        eprintln!("\n{table}");
         if let Some(path) = &self.markdown {
-            if let Err(error) = std::fs::write(path, &table) {
+            if let Err(error) = std::fs::write(path, table::markdown(&report)) {
                 report.success = false;
                 report.message = Some(format!("cannot write the table to {path}: {error}"));
             }
@@ -166,8 +175,8 @@ impl PlainBuild<'_> {
 impl Bench {
     fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, report: &mut BenchReport) -> Result<()> {
         report.engine = format!("{} {}", engine.name(), engine.version()?);
-        report.date = process::read(&CommandLine::new("date").args(["-u", "+%Y-%m-%d"]))?;
-        let bases = engine.bases(self.offline)?;
+        report.date = today_utc();
+        let bases = standins::bases(engine, self.offline)?;
         // The bases' names and Python, for the size figures: the Dockerfile's
         // ARGs, as the build args of a plain build set them.
         let dockerfile = project::root().join("docker/Dockerfile");
@@ -185,7 +194,8 @@ impl Bench {
         let work = Utf8Path::from_path(work.path()).context("the temp dir is not UTF-8")?.to_path_buf();
         let root = project::root();
         for item in ["app", "docker", ".dockerignore"] {
-            process::read(&CommandLine::new("cp").args(["-a", root.join(item).as_str(), work.as_str()]))?;
+            copy_tree(root.join(item).as_std_path(), work.join(item).as_std_path())
+                .with_context(|| format!("cannot copy {item} to {work}"))?;
         }
         let plain = PlainBuild { engine, bases: &bases };
         for scenario in Scenario::ALL {
@@ -268,8 +278,8 @@ impl Bench {
         // and .env, our app and libraries), no .dockerignore.
         let naive = work.join("naive");
         let fixture = project::root().join("tests/fixtures/naive");
-        process::read(&CommandLine::new("cp").args(["-a", fixture.as_str(), naive.as_str()]))?;
-        process::read(&CommandLine::new("cp").args(["-a", &format!("{work}/app/."), naive.as_str()]))?;
+        copy_tree(fixture.as_std_path(), naive.as_std_path()).context("cannot copy the naive fixture")?;
+        copy_tree(work.join("app").as_std_path(), naive.as_std_path()).context("cannot copy the app")?;
         std::fs::copy(work.join("docker/libraries.list"), naive.join("libraries.list"))?;
         let mut spec = PlainBuild::spec(naive.join("Dockerfile"), &naive);
         spec.build_args.insert("BUILDER_IMAGE".to_string(), bases["BUILDER_IMAGE"].clone());
@@ -373,7 +383,7 @@ mod tests {
 
     #[test]
     fn flags_are_read() {
-        let parse = |list: &[&str]| Bench::parse(&mut Args::of("bench", list));
+        let parse = |list: &[&str]| crate::cli::parse("bench", list.iter().map(Into::into)).and_then(Bench::new);
         assert_eq!(parse(&["--runs", "3"]).unwrap().runs, 3);
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--tag", "x"]).is_err());
@@ -383,12 +393,8 @@ mod tests {
     /// xtask it times beside it runs.
     #[test]
     fn the_plain_build_is_the_image_task_s_build_command() {
-        let mut flags = crate::cli::ImageFlags::default();
         let image_args = ["--context", "/w", "--dockerfile", "/w/docker/Dockerfile", "--no-cache"];
-        let mut args = Args::of("image", &image_args);
-        while let Some(given) = args.next().unwrap() {
-            flags.accept(&given).unwrap();
-        }
+        let flags: crate::cli::ImageFlags = crate::cli::parse("image", image_args.iter().map(Into::into)).unwrap();
         let by_image = flags.into_spec().unwrap();
         let by_bench = BuildSpec { no_cache: true, ..PlainBuild::spec("/w/docker/Dockerfile".into(), "/w".into()) };
         let engine = Engine::default();

@@ -11,15 +11,16 @@ mod waste;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use xshell::Shell;
 
 use self::waste::Waste;
-use super::{Done, Engine, Task};
+use super::{Done, Task};
 use crate::{
-    cli::{Args, ImageFlags},
-    engine::{build::BuildSpec, container::Spec, dockerfile::Dockerfile},
-    report::{ImageReport, Report},
+    cli::{EngineFlag, ImageFlags},
+    engine::{build::BuildSpec, choice::Choice, container::Spec, Engine},
+    model::dockerfile::Dockerfile,
+    report::{extends_image, ImageReport},
     service::{self, contract::Contract},
+    standins,
 };
 
 /// How many of the wasted copies the report lists, the biggest first.
@@ -67,14 +68,22 @@ pub struct LayersReport {
     pub writable: Option<Writable>,
 }
 
-impl Report for LayersReport {
-    fn success(&self) -> bool {
-        self.image.success
-    }
+extends_image!(LayersReport, table::text);
 
-    fn failure(message: String) -> LayersReport {
-        LayersReport { image: ImageReport::failure(message), ..LayersReport::default() }
-    }
+/// The image's layers: instruction, size, base or ours; wasted bytes and efficiency, as dive counts them
+#[derive(Debug, clap::Parser)]
+#[command(name = "layers")]
+pub struct Flags {
+    /// Read this image instead of building one
+    #[arg(long, value_name = "TAG")]
+    image: Option<String>,
+    /// Also the writable layer of a container after it served its health path and /
+    #[arg(long)]
+    run: bool,
+    #[command(flatten)]
+    build: ImageFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
 }
 
 pub struct Layers {
@@ -82,28 +91,26 @@ pub struct Layers {
     /// An image to read instead of building one.
     image: Option<String>,
     run: bool,
+    engine: Choice,
 }
 
 impl Task for Layers {
+    type Flags = Flags;
     type Report = LayersReport;
 
-    fn parse(args: &mut Args) -> Result<Layers> {
-        let (mut flags, mut image, mut run) = (ImageFlags::default(), None, false);
-        while let Some(given) = args.next()? {
-            match given.name() {
-                "--image" => image = Some(given.value().to_string()),
-                "--run" => run = true,
-                _ => flags.accept(&given)?,
-            }
-        }
-        Ok(Layers { spec: flags.into_spec()?, image, run })
+    fn new(flags: Flags) -> Result<Layers> {
+        Ok(Layers {
+            spec: flags.build.into_spec()?,
+            image: flags.image,
+            run: flags.run,
+            engine: flags.engine.choice()?,
+        })
     }
 
-    fn run(self, _sh: &Shell, engine: &Engine) -> Done<LayersReport> {
+    fn run(self) -> Done<LayersReport> {
         let mut report = LayersReport::default();
-        let outcome = self.read(engine, &mut report);
+        let outcome = self.read(&self.engine.engine(), &mut report);
         report.image.settle(outcome);
-        eprintln!("{}", table::text(&report));
         report.into()
     }
 }
@@ -155,7 +162,7 @@ impl Layers {
     fn base_layers(&self, engine: &Engine) -> Result<Option<Vec<String>>> {
         let text = std::fs::read_to_string(&self.spec.dockerfile)
             .with_context(|| format!("cannot read {}", self.spec.dockerfile))?;
-        let build_args = engine.bases(self.spec.offline)?.build_args(&self.spec.build_args);
+        let build_args = standins::bases(engine, self.spec.offline)?.build_args(&self.spec.build_args);
         let Some(base) = Dockerfile::parse_for_build(&text, &build_args).final_base().map(str::to_string) else {
             return Ok(None);
         };

@@ -2,12 +2,15 @@
 //! so that a bad `--tag` is named in plain words instead of docker's
 //! "invalid reference format".
 
+use crate::sys::text::quoted;
+
 /// `tag` with `:latest` added when it names no tag, as docker reads it;
 /// or a sentence saying what is wrong with it.
 pub fn normalize(reference: &str) -> Result<String, String> {
     let bad = |why: &str| {
         Err(format!(
-            "`{reference}` is not a valid image tag: {why} (expected NAME[:TAG], such as fastapi-server:latest)"
+            "{} is not a valid image tag: {why} (expected NAME[:TAG], such as fastapi-server:latest)",
+            quoted(reference)
         ))
     };
     if reference.is_empty() {
@@ -55,7 +58,7 @@ fn split_tag(reference: &str) -> (&str, Option<&str>) {
 /// namespace.
 pub fn registry(registry: &str) -> Result<String, String> {
     let bad = |why: &str| {
-        Err(format!("`{registry}` is not a registry: {why} (expected HOST[:PORT], such as 127.0.0.1:5000)"))
+        Err(format!("{} is not a registry: {why} (expected HOST[:PORT], such as 127.0.0.1:5000)", quoted(registry)))
     };
     if registry.contains("://") {
         return bad("give no scheme: the engine chooses HTTPS, or plain HTTP for a registry on 127.0.0.0/8");

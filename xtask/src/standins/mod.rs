@@ -10,10 +10,16 @@
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
 
-use super::Engine;
-use crate::sys::{
-    process::{self, CommandLine},
-    project,
+use crate::{
+    engine::{
+        build::{Bases, StandIns},
+        choice::on_path,
+        Engine,
+    },
+    sys::{
+        process::{self, CommandLine},
+        project,
+    },
 };
 
 const REPOSITORY: &str = "xtask-standin/python";
@@ -90,83 +96,66 @@ impl Kind {
     }
 }
 
-/// The stand-in base images, ready in the engine.
-pub struct StandIns {
-    builder: String,
-    runtime: String,
-    /// X.Y, which names the site-packages folder.
-    python: String,
+/// The stand-ins in `engine`, made first where they are missing.
+pub fn ensure(engine: &Engine) -> Result<StandIns> {
+    let suite = suite();
+    if let Some(ready) = existing(engine, &suite)? {
+        return Ok(ready);
+    }
+    // Concurrent runs wait here for the one that makes them.
+    let _lock = project::lock("standin")?;
+    for kind in [Kind::Builder, Kind::Runtime] {
+        let tag = kind.tag(&suite);
+        if engine.inspect_image(&tag)?.is_some() {
+            continue;
+        }
+        let holder = engine.local_docker().filter(|docker| docker.inspect_image(&tag).is_ok_and(|i| i.is_some()));
+        match holder {
+            Some(docker) => {
+                eprintln!(
+                    "Copying the offline {} base image {tag} from docker to {} (once).",
+                    kind.name(),
+                    engine.name()
+                );
+                engine.copy_image(&docker, &tag)
+            }
+            None => build(engine, kind, &suite),
+        }
+        .with_context(|| format!("cannot make the offline {} image {tag} in {}", kind.name(), engine.name()))?;
+    }
+    existing(engine, &suite)?.context("the offline base images are missing right after they were made")
 }
 
-impl StandIns {
-    pub fn ensure(engine: &Engine) -> Result<StandIns> {
-        let suite = suite();
-        if let Some(ready) = StandIns::existing(engine, &suite)? {
-            return Ok(ready);
-        }
-        // Concurrent runs wait here for the one that makes them.
-        let _lock = project::lock("standin")?;
-        for kind in [Kind::Builder, Kind::Runtime] {
-            let tag = kind.tag(&suite);
-            if engine.inspect_image(&tag)?.is_some() {
-                continue;
-            }
-            let holder = engine.local_docker().filter(|docker| docker.inspect_image(&tag).is_ok_and(|i| i.is_some()));
-            match holder {
-                Some(docker) => {
-                    eprintln!(
-                        "Copying the offline {} base image {tag} from docker to {} (once).",
-                        kind.name(),
-                        engine.name()
-                    );
-                    engine.copy_image(&docker, &tag)
-                }
-                None => build(engine, kind, &suite),
-            }
-            .with_context(|| format!("cannot make the offline {} image {tag} in {}", kind.name(), engine.name()))?;
-        }
-        StandIns::existing(engine, &suite)?.context("the offline base images are missing right after they were made")
-    }
+/// The bases a build stands on: the stand-ins (made first when missing)
+/// when `offline`, else the Dockerfile's own.
+pub fn bases(engine: &Engine, offline: bool) -> Result<Bases> {
+    Ok(if offline { Bases::StandIns(ensure(engine)?) } else { Bases::Dockerfile })
+}
 
-    /// Whether the stand-ins are in `engine`'s store already.
-    pub fn present(engine: &Engine) -> Result<bool> {
-        Ok(StandIns::existing(engine, &suite())?.is_some())
-    }
+/// Whether the stand-ins are in `engine`'s store already.
+pub fn present(engine: &Engine) -> Result<bool> {
+    Ok(existing(engine, &suite())?.is_some())
+}
 
-    /// Runs the runtime stand-in once, as a container: whether `engine`
-    /// can start containers here at all.
-    pub fn run_one(engine: &Engine) -> Result<()> {
-        engine.run_once(&Kind::Runtime.tag(&suite()), "true", &[]).map(drop)
-    }
+/// Runs the runtime stand-in once, as a container: whether `engine`
+/// can start containers here at all.
+pub fn run_one(engine: &Engine) -> Result<()> {
+    engine.run_once(&Kind::Runtime.tag(&suite()), "true", &[]).map(drop)
+}
 
-    fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
-        let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
-        let found = engine.inspect_images(&[&builder, &runtime])?;
-        let Some(runtime_info) = found.iter().find(|i| i.has_tag(&runtime)) else { return Ok(None) };
-        if !found.iter().any(|i| i.has_tag(&builder)) {
-            return Ok(None);
-        }
-        let version = runtime_info.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
-        Ok(Some(StandIns { python: minor_version(version).to_string(), builder, runtime }))
+fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
+    let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
+    let found = engine.inspect_images(&[&builder, &runtime])?;
+    let Some(runtime_info) = found.iter().find(|i| i.has_tag(&runtime)) else { return Ok(None) };
+    if !found.iter().any(|i| i.has_tag(&builder)) {
+        return Ok(None);
     }
-
-    /// The build args that point the Dockerfile at the stand-ins.
-    pub fn build_args(&self) -> [(&'static str, &str); 3] {
-        [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
-    }
-
-    /// X.Y.
-    pub fn python(&self) -> &str {
-        &self.python
-    }
-
-    pub fn describe(&self) -> String {
-        format!("offline base images {} and {} (Python {})", self.builder, self.runtime, self.python)
-    }
+    let version = runtime_info.env("PYTHON_VERSION").context("the offline runtime image sets no PYTHON_VERSION")?;
+    Ok(Some(StandIns { python: minor_version(version).to_string(), builder, runtime }))
 }
 
 fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
-    if !super::choice::on_path("debootstrap") {
+    if !on_path("debootstrap") {
         bail!("offline mode makes its base images with debootstrap, which is not installed here: `sudo apt-get install debootstrap`");
     }
     let mirror = mirror()?;
@@ -238,31 +227,6 @@ fn debootstrap_command(kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, 
     ])
 }
 
-impl Engine {
-    fn load_command(&self, file: &Utf8Path) -> CommandLine {
-        self.cli().args(["load", "--input", file.as_str()])
-    }
-
-    /// Copies image `tag` from engine `source` to this one, through a
-    /// file: `save | load`, which works across engines and hosts.
-    fn copy_image(&self, source: &Engine, tag: &str) -> Result<()> {
-        let file = project::scratch_dir()?.join(project::unique_name("image.tar"));
-        let copied = source.read(&source.save_command(tag, &file)).and_then(|_| self.read(&self.load_command(&file)));
-        let _ = std::fs::remove_file(&file);
-        copied.map(drop)
-    }
-
-    fn import_command(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> CommandLine {
-        self.cli().arg("import").args(changes.iter().cloned()).args([tarball.as_str(), tag])
-    }
-
-    /// Makes image `tag` from a root file system's tarball.
-    fn import(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> Result<()> {
-        self.read(&self.import_command(changes, tarball, tag)).context("the engine's import failed")?;
-        Ok(())
-    }
-}
-
 /// X.Y of X.Y.Z.
 fn minor_version(version: &str) -> &str {
     match version.match_indices('.').nth(1) {
@@ -325,7 +289,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::engine::build::Bases;
 
     #[test]
     fn apt_sources_name_the_mirror() {
@@ -366,17 +329,5 @@ mod tests {
             line.to_string(),
             "debootstrap --variant=minbase --include=python3 --cache-dir=/c bookworm /r http://m/debian"
         );
-        let changes = ["--change".to_string(), "ENV A=1".to_string()];
-        assert_eq!(
-            Engine::default().import_command(&changes, "/w/rootfs.tar".into(), "t:1").to_string(),
-            r#"docker import --change "ENV A=1" /w/rootfs.tar t:1"#
-        );
-        let podman = Engine::of(crate::engine::Kind::Podman);
-        let docker = Engine::docker_here();
-        assert_eq!(
-            docker.save_command("t:1", "/s/i.tar".into()).to_string(),
-            "docker --host unix:///var/run/docker.sock save --output /s/i.tar t:1"
-        );
-        assert_eq!(podman.load_command("/s/i.tar".into()).to_string(), "podman load --input /s/i.tar");
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::dockerfile::{expand, global_args, Dockerfile};
-use crate::sys::process::last_lines;
+use crate::sys::text::last_lines;
 
 /// What the diagnosis knows of the build besides its output.
 pub struct Situation {

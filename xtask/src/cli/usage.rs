@@ -1,0 +1,77 @@
+//! Mistakes in the command line: reported like any failure, but with exit
+//! code 2, so that scripts can tell "you called it wrong" apart; and
+//! clap's errors said as our one sentence, naming the flag, never its value.
+
+use std::{ffi::OsString, fmt};
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+/// A mistake in the command line.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// `args` (after the task's name) read as task `task`'s flags `F`.
+pub fn parse<F: clap::Parser>(task: &str, args: impl IntoIterator<Item = OsString>) -> anyhow::Result<F> {
+    let argv = std::iter::once(OsString::from(task)).chain(args);
+    F::try_parse_from(argv).map_err(|error| usage(said(task, &error)))
+}
+
+/// A flag as clap names it in its errors (`--tag <NAME[:TAG]>`, or the
+/// argument as typed, `--bogus=value`): its name alone.
+fn flag_name(shown: &str) -> &str {
+    shown.split([' ', '=']).next().unwrap_or(shown)
+}
+
+fn context(error: &clap::Error, kind: ContextKind) -> Option<&str> {
+    match error.get(kind)? {
+        ContextValue::String(text) => Some(text),
+        ContextValue::Strings(texts) => texts.first().map(String::as_str),
+        _ => None,
+    }
+}
+
+/// Our sentence for clap's `error` on task `task`'s command line.
+fn said(task: &str, error: &clap::Error) -> String {
+    let arg = context(error, ContextKind::InvalidArg).map(flag_name).unwrap_or_default();
+    let help = format!("`cargo xtask {task} --help` lists its flags");
+    match error.kind() {
+        ErrorKind::UnknownArgument if arg.starts_with('-') => {
+            format!("`{arg}` is not a flag of `cargo xtask {task}`; {help}")
+        }
+        // A stray word may be a value typed without its flag: not quoted.
+        ErrorKind::UnknownArgument => {
+            format!("`cargo xtask {task}` takes only `--flag`s, and one of its arguments is not one; {help}")
+        }
+        ErrorKind::InvalidValue if context(error, ContextKind::InvalidValue).is_some_and(|v| !v.is_empty()) => {
+            format!("`{arg}` takes no such value; {help}")
+        }
+        ErrorKind::InvalidValue | ErrorKind::NoEquals | ErrorKind::TooFewValues => format!("`{arg}` needs a value"),
+        ErrorKind::TooManyValues => format!("`{arg}` takes no value"),
+        ErrorKind::ValueValidation => {
+            let why = std::error::Error::source(error).map(ToString::to_string).unwrap_or_default();
+            match why.starts_with('`') {
+                true => format!("`{arg}`: {why}"),
+                false => format!("`{arg}` {why}"),
+            }
+        }
+        ErrorKind::ArgumentConflict => {
+            let prior = context(error, ContextKind::PriorArg).map(flag_name).unwrap_or_default();
+            format!("`{arg}` and `{prior}` contradict each other: give one")
+        }
+        ErrorKind::MissingRequiredArgument => format!("`cargo xtask {task}` needs `{arg}`; {help}"),
+        ErrorKind::InvalidUtf8 => format!("an argument of `cargo xtask {task}` is not UTF-8"),
+        _ => format!("the command line of `cargo xtask {task}` cannot be read; {help}"),
+    }
+}

@@ -1,0 +1,39 @@
+//! Cutting what a program said down to what a message can hold.
+
+/// The last `count` lines of `output` that say something, trimmed.
+pub fn last_lines(output: &str, count: usize) -> String {
+    last_of(&output.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(), count)
+}
+
+/// The last `count` lines of a log as it was written: a traceback keeps
+/// its indentation and its blank lines.
+pub fn last_lines_as_written(log: &str, count: usize) -> String {
+    last_of(&log.trim_end().lines().collect::<Vec<_>>(), count)
+}
+
+fn last_of(lines: &[&str], count: usize) -> String {
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// A value as a message may quote it: at most 200 characters, a long one
+/// cut with an ellipsis, so that a 100 KB argument gives no 100 KB message.
+pub fn quoted(value: &str) -> String {
+    const MAX: usize = 200;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("`{}…`", &value[..cut]),
+        None => format!("`{value}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_lines_said_or_as_written() {
+        assert_eq!(last_lines("a\n\n  b\nc\n\n", 2), "b\nc");
+        assert_eq!(last_lines_as_written("a\n  b\n\nc\n\n", 3), "  b\n\nc");
+        assert_eq!(last_lines_as_written("a\n", 20), "a");
+        assert_eq!(last_lines_as_written("", 20), "");
+    }
+}
