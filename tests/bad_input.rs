@@ -5,11 +5,7 @@
 
 mod common;
 
-use std::{
-    process::Command,
-    thread,
-    time::{Duration, Instant},
-};
+use std::{process::Command, thread, time::Duration};
 
 use common::*;
 
@@ -25,14 +21,6 @@ fn builds(tag: &TagGuard) -> String {
     let run = image_from(&copy_of_build_context(&[]), &tag.0);
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     run.str("imageId").to_string()
-}
-
-/// A failed run: exit code 1, success false, a message that says `says`.
-fn assert_failed(run: &Run, says: &str) {
-    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
-    assert_eq!(run.json["success"], false);
-    assert!(run.str("message").contains(says), "expected `{says}` in: {}", run.json);
-    assert!(!run.str("message").contains('\u{1b}'), "no terminal codes: {}", run.json);
 }
 
 #[test]
@@ -70,6 +58,12 @@ fn build_arg_values_are_never_printed() {
     let no_client = task_in("image", &hello, &tag.0, &[&secret_arg], &[("PATH", "/nonexistent")]);
     assert_failed(&no_client, "client is not installed");
     assert_no_marker(&no_client);
+}
+
+#[test]
+fn no_value_the_tool_was_given_is_printed() {
+    let Some(_docker) = docker_test() else { return };
+    engine_suite::no_value_the_tool_was_given_is_printed();
 }
 
 #[test]
@@ -161,73 +155,13 @@ fn two_builds_of_one_tag_each_report_what_the_tag_named_when_it_finished() {
 #[test]
 fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
     let Some(_docker) = docker_test() else { return };
-    for (name, code) in [("INT", 130), ("TERM", 143)] {
-        let tag = TagGuard::new("cancelled");
-        let before = all_containers();
-        // --no-cache: the pip step takes many seconds, so the signal meets it.
-        let hello = copy_of_build_context(&[]);
-        let (child, started) = spawn_task_in("image", &hello, &tag.0, &["--no-cache"], &[]);
-        thread::sleep(Duration::from_secs(3));
-        let signalled = Instant::now();
-        signal(child.id(), name);
-        let run = finish((child, started));
-        let took = signalled.elapsed();
-        assert_eq!(run.code, code, "SIG{name}: {}\n{}", run.json, run.stderr);
-        assert!(run.str("message").starts_with("Interrupted by a signal"), "SIG{name}: {}", run.json);
-        assert!(took < Duration::from_secs(3), "SIG{name}: took {took:?} to end");
-        assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "SIG{name} moved the tag");
-        // The engine removes a cancelled step's container a moment later.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while all_containers() != before && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(100));
-        }
-        assert_eq!(all_containers(), before, "SIG{name} left a build container");
-    }
+    engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag();
 }
 
 #[test]
 fn build_failures_say_what_happened() {
     let Some(_docker) = docker_test() else { return };
-    let tag = TagGuard::new("failures");
-
-    let conflict = copy_of_build_context(&[]);
-    conflict.write("docker/libraries.list", "fastapi==0.162.5\nfastapi==0.110.0\nuvicorn==0.54.0\n");
-    let run = image_from(&conflict, &tag.0);
-    assert_failed(&run, "pip cannot install the packages of libraries.list together");
-    assert!(run.str("message").contains("fastapi==0.162.5 and fastapi==0.110.0"), "{}", run.json);
-
-    let copy_from = copy_of_build_context(&[]);
-    let dockerfile = std::fs::read_to_string(copy_from.path().join("docker/Dockerfile")).unwrap();
-    copy_from.write("docker/Dockerfile", &format!("{dockerfile}COPY --from=xtask-test/no-such-image:none /x /x\n"));
-    let run = image_from(&copy_from, &tag.0);
-    assert_failed(
-        &run,
-        "The image `xtask-test/no-such-image:none`, which the Dockerfile copies from, could not be pulled",
-    );
-    assert!(!run.str("message").contains("--offline"), "offline is on already: {}", run.json);
-
-    let failing_step = copy_of_build_context(&[]);
-    let step = "RUN python -c \"import sys; sys.exit('the step says why')\"";
-    failing_step.write("docker/Dockerfile", &format!("{dockerfile}{step}\n"));
-    let run = image_from(&failing_step, &tag.0);
-    assert_failed(&run, "failed with exit code 1. Its last lines:\nthe step says why");
-    assert!(run.str("message").starts_with("The Dockerfile step `RUN python -c"), "{}", run.json);
-
-    let hello = copy_of_build_context(&[]);
-    let run = task_in("image", &hello, &tag.0, &["--build-arg", "PYTHON_MINOR=3.9"], &[]);
-    assert_failed(&run, "The Python versions do not match");
-    assert!(run.str("message").contains("python3.9/site-packages"), "{}", run.json);
-
-    // Only the builder base is missing: the runtime base is an image the engine has.
-    let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
-    builds(&tag);
-    let runtime = format!("--build-arg=RUNTIME_IMAGE={}", tag.0);
-    let run = task_in("image", &hello, &tag.0, &[base, &runtime], &[("XTASK_OFFLINE", "0")]);
-    assert_failed(&run, "The base image `xtask-test/no-such-base:none` could not be pulled");
-    assert!(!run.str("message").contains("${"), "the image is named, not its variable: {}", run.json);
-
-    let run = task_in("image", &hello, &tag.0, &[], &[("XTASK_DEBIAN_SUITE", "no-such-suite")]);
-    assert_failed(&run, "No such script");
+    engine_suite::build_failures_say_what_happened();
 }
 
 #[test]

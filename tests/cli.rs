@@ -79,3 +79,38 @@ fn odd_arguments_get_json_and_exit_2() {
     assert!(json["message"].as_str().unwrap().contains("is not UTF-8"), "{json}");
     assert_eq!(json["imageId"], "");
 }
+
+/// A bad line in a settings file is named by its number and name, before
+/// any engine is asked, and its value never shows.
+#[test]
+fn a_bad_settings_line_is_named_without_its_value() {
+    let settings = TempDir::new("bad-settings");
+    settings.write("app.env", "# settings\nDB_PASSWORD value-with-space\n");
+    let file = settings.path().join("app.env");
+    for task in ["smoke", "run", "lint"] {
+        let run = xtask(&[task, "--env-file", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{task}: {}", run.json);
+        let message = run.str("message");
+        assert!(message.contains("app.env line 2") && message.contains("`DB_PASSWORD`"), "{task}: {message}");
+        assert!(!format!("{}{}", run.json, run.stderr).contains("value-with-space"), "{task}: {}", run.json);
+    }
+}
+
+/// Mistakes in values that name things are exit 2, however they look.
+#[test]
+fn odd_registries_and_images_are_command_line_mistakes() {
+    for (args, says) in [
+        (&["push", "--registry", "127.0.0.1:99999"][..], "the port must be from 1 to 65535"),
+        (&["push", "--registry", "127.0.0.1:0"], "the port must be from 1 to 65535"),
+        (&["layers", "--image", "not!valid"], "is not a valid image tag"),
+        (&["lint", "--image", "app@sha256:00"], "its digest must be sha256:"),
+    ] {
+        let run = xtask(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.json);
+        assert!(run.str("message").contains(says), "{args:?}: {}", run.json);
+    }
+    let long = format!("/{}", "x".repeat(100_000));
+    let run = xtask(&["smoke", "--expect", &format!("{long}=99")]);
+    assert_eq!(run.code, 2);
+    assert!(run.str("message").len() < 400, "an echoed value is cut: {} bytes", run.str("message").len());
+}

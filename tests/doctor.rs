@@ -19,7 +19,9 @@ fn doctor_says_what_works_and_how_to_fix_what_does_not() {
     assert_eq!(no_daemon.code, 1, "{}", no_daemon.json);
     let fixes: Vec<&str> =
         no_daemon.json["problems"].as_array().unwrap().iter().map(|p| p["fix"].as_str().unwrap()).collect();
-    assert!(fixes.iter().any(|fix| fix.contains("dockerd")), "{}", no_daemon.json);
+    assert!(fixes.iter().any(|fix| fix.contains("unset DOCKER_HOST")), "{}", no_daemon.json);
+    let problems = no_daemon.json["problems"].to_string();
+    assert!(problems.contains("DOCKER_HOST=unix:///nonexistent/docker.sock points at no engine"), "{problems}");
 
     let unknown = xtask(&["doctor", "--engine", "containerd"]);
     assert_eq!(unknown.code, 2, "{}", unknown.json);

@@ -34,3 +34,14 @@ fn layers_show_the_naive_image_s_waste_and_none_in_ours() {
     assert_eq!(run.json["wasted"][0]["hiddenBy"].as_u64().unwrap() as usize, last, "the late clean-up hides them");
     assert!(run.json["wasted"][0]["path"].as_str().unwrap().contains("__pycache__"), "{}", run.json["wasted"][0]);
 }
+
+/// `layers --run` on an app that crashes at import fails, and its build is
+/// not tagged: the tag only ever names what passed.
+#[test]
+fn layers_of_an_app_that_crashes_move_no_tag() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("layers-crash");
+    let run = task_in("layers", &fixture_context("import_error"), &tag.0, &["--run"], &[]);
+    assert_failed(&run, "exited with code 1 before it answered");
+    assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "the crashing build was tagged");
+}

@@ -68,11 +68,27 @@ fn a_push_is_refused_in_one_sentence_and_nothing_half_pushed_is_reported() {
     let missing = xtask(&["push", "--tag", &tag.0]);
     assert_eq!(missing.code, 2, "{}", missing.json);
 
+    // Something that is not a registry: asked before the build, one
+    // sentence, a bounded wait, no tag moved and none left behind.
+    let not_found = answering("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    let silent = answering("");
+    for (address, says) in [
+        (not_found, "answers HTTP but is not a container registry: GET /v2/ answered 404"),
+        (silent, "accepts connections but gave no HTTP answer to GET /v2/ within 5 s"),
+    ] {
+        let refused = push(&address, &[], &[]);
+        assert_eq!(refused.code, 1, "{}", refused.json);
+        assert!(refused.str("message").contains(says), "{}", refused.json);
+        assert!(refused.took < std::time::Duration::from_secs(20), "{:?}", refused.took);
+        assert_nothing_tagged(&tag.0, &address);
+    }
+
     let guarded = Registry::start("127.0.0.1", true);
     let login = push(&guarded.address, &[], &[]);
     assert_eq!(login.code, 1, "{}", login.json);
     let expected = format!("The registry {0} needs a login: run `docker login {0}`, then push again.", guarded.address);
     assert!(login.str("message").contains(&expected), "{}", login.json);
+    assert_nothing_tagged(&tag.0, &guarded.address);
 
     // Logged in (into a config of the test's own), the push is verified
     // with the same credentials; their value is never printed.
@@ -100,4 +116,27 @@ fn a_push_is_refused_in_one_sentence_and_nothing_half_pushed_is_reported() {
     assert!(refused.str("message").starts_with("The smoke checks failed, so nothing was pushed: "), "{}", refused.json);
     let (name, tag_name) = unhealthy.0.rsplit_once(':').unwrap();
     assert_eq!(registry.status(&format!("/v2/{name}/manifests/{tag_name}")), Some(404), "nothing reached the registry");
+}
+
+/// Neither `tag` nor its `registry/…` tag names an image: a refused push
+/// moved and left no tag.
+fn assert_nothing_tagged(tag: &str, registry: &str) {
+    for reference in [tag.to_string(), format!("{registry}/{tag}")] {
+        assert!(docker(&["image", "inspect", &reference]).status.code() != Some(0), "{reference} was tagged");
+    }
+}
+
+/// A server on 127.0.0.1 that answers every connection with `answer` (and
+/// keeps it open, unanswered, when that is empty), for the test's life.
+fn answering(answer: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(answer.as_bytes());
+            held.push(stream);
+        }
+    });
+    address
 }

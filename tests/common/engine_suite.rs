@@ -4,13 +4,20 @@
 //! them all on theirs. They talk to the engine through the helpers of
 //! `common`, which follow XTASK_ENGINE and DOCKER_HOST as the xtask does.
 
-use std::time::{Duration, Instant};
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
 
 use super::*;
 
 /// Every scenario, by name.
 pub const ALL: &[(&str, fn())] = &[
     ("image report", the_report_matches_the_engine_s_inspect),
+    ("each build carries its contract", each_build_carries_the_contract_it_was_asked_for),
+    ("no value is printed", no_value_the_tool_was_given_is_printed),
+    ("build failures", build_failures_say_what_happened),
+    ("a signal during a build", a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag),
     ("smoke passes", smoke_passes_and_leaves_nothing),
     ("crash at import", an_app_that_raises_at_import_fails_fast_with_its_traceback),
     ("unhealthy app", an_unhealthy_app_fails_with_the_status),
@@ -59,6 +66,132 @@ pub fn the_report_matches_the_engine_s_inspect() {
     assert_eq!(run.json["size"].as_u64().unwrap().to_string(), size);
     let progress = run.stderr.to_ascii_lowercase();
     assert!(progress.contains("step") || progress.contains('#'), "the build's progress goes to stderr");
+}
+
+/// Builds that differ only in the contract's build args each carry their
+/// own: an engine that reuses a step whose `ARG` changed (Buildah) builds
+/// again, and a wrong app is then refused rather than reported as built.
+pub fn each_build_carries_the_contract_it_was_asked_for() {
+    let tag = TagGuard::new("contract");
+    let context = copy_of_build_context(&[]);
+    let first = task_in("image", &context, &tag.0, &[], &[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.json, first.stderr);
+    let moved = task_in("image", &context, &tag.0, &["--app-port", "9000", "--health", "/healthz"], &[]);
+    assert_eq!(moved.code, 0, "{}\n{}", moved.json, moved.stderr);
+    let format = r#"{{json .Config.ExposedPorts}} {{index .Config.Labels "dev.xtask.health-path"}}"#;
+    assert_eq!(docker_ok(&["image", "inspect", "--format", format, &tag.0]), r#"{"9000/tcp":{}} /healthz"#);
+    let wrong = task_in("image", &context, &tag.0, &["--app", "main:nope"], &[]);
+    assert_eq!(wrong.code, 1, "{}\n{}", wrong.json, wrong.stderr);
+    assert!(wrong.str("message").starts_with("The image cannot start its app main:nope"), "{}", wrong.json);
+    assert_eq!(wrong.str("imageId"), "", "{}", wrong.json);
+    assert_eq!(image_id(&tag.0), moved.str("imageId"), "the tag stays on the image that passed");
+}
+
+/// A value the tool was given appears in no output, whatever prints it:
+/// the build's progress (BuildKit shows a `RUN` with its build args
+/// expanded), a failed step's last lines, the image's history (`layers`),
+/// and a service's log that echoes its settings.
+pub fn no_value_the_tool_was_given_is_printed() {
+    const MARKER: &str = "XTASKMASKED4471";
+    let said = |run: &Run| format!("{}\n{}", run.json, run.stderr);
+    let context = copy_of_build_context(&[]);
+    let dockerfile = std::fs::read_to_string(context.path().join("docker/Dockerfile")).unwrap();
+    let uses_it = "ARG API_TOKEN\nRUN test -n \"$API_TOKEN\" && echo \"token $API_TOKEN\"\nCOPY app/ .\n";
+    context.write("docker/Dockerfile", &dockerfile.replace("COPY app/ .\n", uses_it));
+    let tag = TagGuard::new("masked");
+    let token = format!("--build-arg=API_TOKEN={MARKER}");
+    let built = task_in("layers", &context, &tag.0, &[&token], &[]);
+    assert_eq!(built.code, 0, "{}\n{}", built.json, built.stderr);
+    assert!(!said(&built).contains(MARKER), "the build or its history shows the value:\n{}", said(&built));
+
+    let failing = "ARG API_TOKEN\nRUN echo \"token $API_TOKEN\" && false\nCOPY app/ .\n";
+    context.write("docker/Dockerfile", &dockerfile.replace("COPY app/ .\n", failing));
+    let failed = task_in("image", &context, &tag.0, &[&token], &[]);
+    assert_eq!(failed.code, 1, "{}\n{}", failed.json, failed.stderr);
+    assert!(!said(&failed).contains(MARKER), "a failed step shows the value:\n{}", said(&failed));
+
+    context.write("docker/Dockerfile", &dockerfile);
+    context.write("app/main.py", "import os\nraise SystemExit('bad input_value=' + os.environ['DATABASE_URL'])\n");
+    let url = format!("--env=DATABASE_URL=postgresql://u:{MARKER}@db/x");
+    let echoed = task_in("smoke", &context, &tag.0, &[&url], &[]);
+    assert_eq!(echoed.code, 1, "{}\n{}", echoed.json, echoed.stderr);
+    assert!(echoed.str("message").contains("bad input_value=***"), "{}", echoed.json);
+    assert!(!said(&echoed).contains(MARKER), "the log tail shows the value:\n{}", said(&echoed));
+}
+
+/// Each way a build fails gets its sentence, on every builder: Docker's
+/// legacy builder, BuildKit and Buildah word them differently.
+pub fn build_failures_say_what_happened() {
+    let tag = TagGuard::new("failures");
+
+    let conflict = copy_of_build_context(&[]);
+    conflict.write("docker/libraries.list", "fastapi==0.162.5\nfastapi==0.110.0\nuvicorn==0.54.0\n");
+    let run = image_from(&conflict, &tag.0);
+    assert_failed(&run, "pip cannot install the packages of libraries.list together");
+    assert!(run.str("message").contains("fastapi==0.162.5 and fastapi==0.110.0"), "{}", run.json);
+
+    let copy_from = copy_of_build_context(&[]);
+    let dockerfile = std::fs::read_to_string(copy_from.path().join("docker/Dockerfile")).unwrap();
+    copy_from.write("docker/Dockerfile", &format!("{dockerfile}COPY --from=xtask-test/no-such-image:none /x /x\n"));
+    let run = image_from(&copy_from, &tag.0);
+    assert_failed(
+        &run,
+        "The image `xtask-test/no-such-image:none`, which the Dockerfile copies from, could not be pulled",
+    );
+    assert!(!run.str("message").contains("--offline"), "offline is on already: {}", run.json);
+
+    let failing_step = copy_of_build_context(&[]);
+    let step = "RUN python -c \"import sys; sys.exit('the step says why')\"";
+    failing_step.write("docker/Dockerfile", &format!("{dockerfile}{step}\n"));
+    let run = image_from(&failing_step, &tag.0);
+    assert_failed(&run, "failed with exit code 1. Its last lines:\nthe step says why");
+    assert!(run.str("message").starts_with("The Dockerfile step `RUN python -c"), "{}", run.json);
+
+    let hello = copy_of_build_context(&[]);
+    let run = task_in("image", &hello, &tag.0, &["--build-arg", "PYTHON_MINOR=3.9"], &[]);
+    assert_failed(&run, "The Python versions do not match");
+    assert!(run.str("message").contains("python3.9/site-packages"), "{}", run.json);
+
+    // Only the builder base is missing: the runtime base is an image the engine has.
+    let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
+    assert_eq!(image_from(&copy_of_build_context(&[]), &tag.0).code, 0);
+    let runtime = format!("--build-arg=RUNTIME_IMAGE={}", tag.0);
+    let run = task_in("image", &hello, &tag.0, &[base, &runtime], &[("XTASK_OFFLINE", "0")]);
+    assert_failed(&run, "The base image `xtask-test/no-such-base:none` could not be pulled");
+    assert!(!run.str("message").contains("${"), "the image is named, not its variable: {}", run.json);
+
+    let run = task_in("image", &hello, &tag.0, &[], &[("XTASK_DEBIAN_SUITE", "no-such-suite")]);
+    assert_failed(&run, "No such script");
+
+    let run = image_from(&copy_of_build_context(&["docker/libraries.list"]), &tag.0);
+    assert_failed(&run, "The Dockerfile copies `docker/libraries.list`, but the build context");
+}
+
+/// A signal during a build ends it at once, moves no tag, and leaves no
+/// container, Buildah's working containers included.
+pub fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let tag = TagGuard::new("cancelled");
+        let before = all_containers();
+        // --no-cache: the pip step takes many seconds, so the signal meets it.
+        let hello = copy_of_build_context(&[]);
+        let (child, started) = spawn_task_in("image", &hello, &tag.0, &["--no-cache"], &[]);
+        thread::sleep(Duration::from_secs(3));
+        let signalled = Instant::now();
+        signal(child.id(), name);
+        let run = finish((child, started));
+        let took = signalled.elapsed();
+        assert_eq!(run.code, code, "SIG{name}: {}\n{}", run.json, run.stderr);
+        assert!(run.str("message").starts_with("Interrupted by a signal"), "SIG{name}: {}", run.json);
+        assert!(took < Duration::from_secs(3), "SIG{name}: took {took:?} to end");
+        assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "SIG{name} moved the tag");
+        // The engine removes a cancelled step's container a moment later.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while all_containers() != before && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(all_containers(), before, "SIG{name} left a build container");
+    }
 }
 
 pub fn smoke_passes_and_leaves_nothing() {

@@ -141,12 +141,33 @@ pub fn published_host() -> String {
 
 /// Starts a test that needs the engine: None (skip the test) when no
 /// engine answers outside CI. Otherwise a guard that runs such tests one at
-/// a time: a test's cleanup must not remove an image that another test's
-/// build is standing on (the legacy builder then fails with "unknown parent
-/// image ID"), and some tests check timings.
-pub fn docker_test() -> Option<MutexGuard<'static, ()>> {
+/// a time (a test's cleanup must not remove an image that another test's
+/// build is standing on: the legacy builder then fails with "unknown parent
+/// image ID"), and that removes, when the test ends, the untagged images
+/// it left (the candidates that failed their checks).
+pub fn docker_test() -> Option<EngineTest> {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    docker_ready().then(|| ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+    if !docker_ready() {
+        return None;
+    }
+    let one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let engine = the_engine();
+    let dangling_before = engine.dangling_images();
+    Some(EngineTest { _one_at_a_time: one_at_a_time, engine, dangling_before })
+}
+
+pub struct EngineTest {
+    _one_at_a_time: MutexGuard<'static, ()>,
+    engine: Engine,
+    dangling_before: Vec<String>,
+}
+
+impl Drop for EngineTest {
+    fn drop(&mut self) {
+        let left = self.engine.dangling_images().into_iter().filter(|id| !self.dangling_before.contains(id));
+        let left: Vec<String> = left.collect();
+        self.engine.remove_images(&left.iter().map(String::as_str).collect::<Vec<_>>());
+    }
 }
 
 /// True when a Docker engine answers. Outside CI a missing engine skips
@@ -168,9 +189,12 @@ pub fn buildkit() -> bool {
     std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "1")
 }
 
-/// Every container on the engine, running or not.
+/// Every container on the engine, running or not; on podman, Buildah's
+/// working containers too.
 pub fn all_containers() -> Vec<String> {
-    docker_ok(&["ps", "--all", "--quiet", "--no-trunc"]).lines().map(str::to_string).collect()
+    let external = if engine() == "podman" { &["--external"][..] } else { &[] };
+    let args = [&["ps", "--all", "--quiet", "--no-trunc"][..], external].concat();
+    docker_ok(&args).lines().map(str::to_string).collect()
 }
 
 /// Sends signal NAME (INT, TERM) to process `pid` alone, not its group.
@@ -381,4 +405,12 @@ pub fn wait_until_healthy(name: &str) -> String {
         std::thread::sleep(Duration::from_millis(100));
     }
     port
+}
+
+/// A failed run: exit code 1, success false, a message that says `says`.
+pub fn assert_failed(run: &Run, says: &str) {
+    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
+    assert_eq!(run.json["success"], false);
+    assert!(run.str("message").contains(says), "expected `{says}` in: {}", run.json);
+    assert!(!run.str("message").contains('\u{1b}'), "no terminal codes: {}", run.json);
 }

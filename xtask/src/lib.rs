@@ -54,6 +54,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     sys::signals::install();
     let finished = task.run(args);
     let mut printed = finished.printed;
+    // Whatever the report quotes (a build's last lines, an image's history,
+    // a service's log), no value the tool was given is shown.
+    printed.json = sys::mask::mask(&printed.json);
+    printed.human = sys::mask::mask(&printed.human);
     // A run that a signal ended exits as the shell reports one: 128 + its number.
     if let (1.., Some(signum)) = (printed.code, sys::signals::received()) {
         printed.code = 128 + signum as u8;

@@ -15,7 +15,10 @@ use serde::Deserialize;
 
 use crate::{
     model::reference,
-    sys::probe::{self, Header},
+    sys::{
+        mask,
+        probe::{self, Header},
+    },
 };
 
 /// The manifest types a push may have made. Without them, a registry may
@@ -49,9 +52,49 @@ pub fn answers_within(registry: &str, timeout: Duration) -> bool {
     addresses.any(|address| std::net::TcpStream::connect_timeout(&address, timeout).is_ok())
 }
 
-/// `answers_within` the time we give a registry to answer a request.
-pub fn answers(registry: &str) -> bool {
-    answers_within(registry, TIMEOUT)
+/// How long the check before a push waits for each answer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `registry` (one we speak plain HTTP to) will take a push from
+/// `cli` (`docker`, `podman`): asked before anything is built or tagged,
+/// so that a push that cannot work costs no build and leaves nothing.
+pub fn check(registry: &str, cli: &str) -> Result<()> {
+    let address = addresses(registry)
+        .ok()
+        .and_then(|mut all| all.find(|address| std::net::TcpStream::connect_timeout(address, CHECK_TIMEOUT).is_ok()));
+    let Some(address) = address else {
+        bail!("The registry {registry} does not answer: start it, or check --registry.");
+    };
+    let ask = |headers: &[Header]| {
+        probe::get_head(address, "/v2/", headers, CHECK_TIMEOUT).map_err(|_| {
+            anyhow::anyhow!(
+                "{registry} accepts connections but gave no HTTP answer to GET /v2/ within {} s: it is not a \
+                 container registry, or it hangs.",
+                CHECK_TIMEOUT.as_secs()
+            )
+        })
+    };
+    let (status, said) = ask(&[])?;
+    let challenge = said.iter().find(|(name, _)| name == "www-authenticate").map(|(_, value)| value.as_str());
+    match (status, challenge) {
+        (200, _) => Ok(()),
+        // A token service we do not speak to: the engine logs in itself.
+        (401, Some(challenge)) if challenge.starts_with("Bearer") => Ok(()),
+        (401, Some(_)) => {
+            let Some(auth) = credentials(registry) else {
+                bail!("The registry {registry} needs a login: run `{cli} login {registry}`, then push again.");
+            };
+            match ask(&[("Authorization".into(), format!("Basic {auth}"))])?.0 {
+                200 => Ok(()),
+                _ => bail!(
+                    "The registry {registry} refuses the login stored for it: run `{cli} login {registry}` again."
+                ),
+            }
+        }
+        (other, _) => {
+            bail!("{registry} answers HTTP but is not a container registry: GET /v2/ answered {other}.")
+        }
+    }
 }
 
 /// What the registry of `reference` (`HOST[:PORT]/NAME:TAG`) says the
@@ -106,7 +149,9 @@ fn credentials(registry: &str) -> Option<String> {
         std::env::var("REGISTRY_AUTH_FILE").unwrap_or_default(),
         format!("{runtime}/containers/auth.json"),
     ];
-    files.iter().filter_map(|file| std::fs::read_to_string(file).ok()).find_map(|text| auth_in(&text, registry))
+    let auth =
+        files.iter().filter_map(|file| std::fs::read_to_string(file).ok()).find_map(|text| auth_in(&text, registry));
+    auth.inspect(|auth| mask::register(auth))
 }
 
 fn auth_in(text: &str, registry: &str) -> Option<String> {

@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use camino::Utf8Path;
 
-use super::{beside_dockerfile, usage};
-use crate::model::dockerfile::is_name;
+use super::{beside_dockerfile, usage, values};
+use crate::{
+    model::dockerfile::is_name,
+    service::contract::{self, APP_MODULE, APP_PORT, HEALTH_PATH},
+};
 
 /// The build args in `dockerfile`'s file; none when there is no such file.
 pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {
@@ -31,10 +34,19 @@ fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        match line.split_once('=') {
-            Some((key, value)) if is_name(key.trim()) => args.insert(key.trim().to_string(), value.trim().to_string()),
+        let (key, value) = match line.split_once('=') {
+            Some((key, value)) if is_name(key.trim()) => (key.trim(), value.trim()),
             _ => return Err(format!("line {} is not KEY=VALUE", number + 1)),
         };
+        // The contract's keys are checked as their flags are.
+        let checked = match key {
+            APP_MODULE if !contract::is_app_reference(value) => Err("must have the form MODULE:ATTR".to_string()),
+            APP_PORT => values::port(value).map(drop),
+            HEALTH_PATH => values::request_path(value).map(drop),
+            _ => Ok(()),
+        };
+        checked.map_err(|why| format!("line {}: {key} {why}", number + 1))?;
+        args.insert(key.to_string(), value.to_string());
     }
     Ok(args)
 }
@@ -54,6 +66,12 @@ mod tests {
     fn a_bad_line_is_named_by_number_not_value() {
         assert_eq!(parse("A=1\nsecret-value\n").unwrap_err(), "line 2 is not KEY=VALUE");
         assert_eq!(parse("1A=x").unwrap_err(), "line 1 is not KEY=VALUE");
+        assert_eq!(
+            parse("# c\nAPP_PORT=notaport").unwrap_err(),
+            "line 2: APP_PORT `notaport` is not a port from 1 to 65535"
+        );
+        assert!(parse("HEALTH_PATH=nohealthslash").unwrap_err().starts_with("line 1: HEALTH_PATH takes a path"));
+        assert_eq!(parse("APP_MODULE=main.py").unwrap_err(), "line 1: APP_MODULE must have the form MODULE:ATTR");
     }
 
     #[test]

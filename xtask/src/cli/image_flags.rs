@@ -10,14 +10,19 @@ use serde::Deserialize;
 
 use super::{build_args_file, pair, request_path, usage, values, IMAGE_FLAGS};
 use crate::{
-    engine::build::{BuildSpec, Secret},
+    engine::build::{BuildSpec, Secret, BUILDER_IMAGE, PYTHON_MINOR, RUNTIME_IMAGE},
     model::reference,
     service::contract::{self, APP_MODULE, APP_PORT, DEFAULT_APP, DEFAULT_HEALTH, DEFAULT_PORT, HEALTH_PATH},
     standins,
-    sys::project,
+    sys::{mask, project},
 };
 
 pub const DEFAULT_TAG: &str = "fastapi-server:latest";
+
+/// The build args that name what the image is (its contract, its bases):
+/// shown as they are. Every other build arg's value may be a token, and
+/// is masked wherever it would be printed.
+const SHOWN: [&str; 6] = [APP_MODULE, APP_PORT, HEALTH_PATH, BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR];
 const DEFAULT_DOCKERFILE: &str = "docker/Dockerfile";
 
 /// The contract's input, for `--input FILE`: the same as the flags.
@@ -105,6 +110,11 @@ impl ImageFlags {
         let mut build_args = build_args_file::read(&dockerfile)?;
         build_args.extend(input_args);
         build_args.extend(flag_args);
+        for (key, value) in &build_args {
+            if !SHOWN.contains(&key.as_str()) {
+                mask::register(value);
+            }
+        }
         let tag = self.tag.or(tag);
         Ok(BuildSpec {
             tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,

@@ -23,7 +23,7 @@ pub use self::{
     usage::{parse, usage, UsageError},
     values::{pair, request_path},
 };
-use crate::engine::choice::Choice;
+use crate::engine::{build::BuildSpec, choice::Choice, container::Settings};
 
 /// The project's own file `name` beside `dockerfile` (`build-args`, `run.env`).
 fn beside_dockerfile(dockerfile: &Utf8Path, name: &str) -> Utf8PathBuf {
@@ -34,6 +34,27 @@ fn beside_dockerfile(dockerfile: &Utf8Path, name: &str) -> Utf8PathBuf {
 pub const IMAGE_FLAGS: &str = "Image flags (what to build)";
 pub const SETTINGS_FLAGS: &str = "Settings flags (the service's settings at run time)";
 pub const ENGINE_FLAG: &str = "Engine flag";
+
+/// What every task that starts the service takes: what to build, its
+/// settings at run time, and the engine.
+#[derive(Debug, clap::Args)]
+pub struct ServiceFlags {
+    #[command(flatten)]
+    image: ImageFlags,
+    #[command(flatten)]
+    settings: SettingsFlags,
+    #[command(flatten)]
+    engine: EngineFlag,
+}
+
+impl ServiceFlags {
+    /// What to build, the settings over the project's `run.env`, and the engine.
+    pub fn read(self) -> anyhow::Result<(BuildSpec, Settings, Choice)> {
+        let spec = self.image.into_spec()?;
+        let settings = self.settings.over_project(&spec.dockerfile)?;
+        Ok((spec, settings, self.engine.choice()?))
+    }
+}
 
 /// Which engine: every task that talks to one takes it.
 #[derive(Debug, Default, clap::Args)]

@@ -5,8 +5,11 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{beside_dockerfile, pair, values, SETTINGS_FLAGS};
-use crate::{engine::container::Settings, sys::project};
+use super::{beside_dockerfile, pair, usage, values, SETTINGS_FLAGS};
+use crate::{
+    engine::container::Settings,
+    sys::{mask, project},
+};
 
 /// The service's settings at run time. (`Parser` too, so that a test can
 /// read these flags alone.)
@@ -21,24 +24,61 @@ pub struct SettingsFlags {
     env_file: Vec<Utf8PathBuf>,
 }
 
-/// A file the engine can read settings from.
+/// A file the engine can read settings from: any readable file, such as
+/// /dev/null or a shell's `<(…)`; a regular one is read first (`check`).
 fn env_file(value: &str) -> Result<Utf8PathBuf, String> {
     let file = project::from_user(value).map_err(|e| format!("{e:#}"))?;
-    match file.is_file() {
-        true => Ok(file),
-        false => Err(format!("{}: there is no such file", values::quoted(value))),
+    match std::fs::File::open(&file) {
+        Ok(_) if file.is_dir() => Err(format!("{} is a folder, not a file", values::quoted(value))),
+        Ok(_) => Ok(file),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("{}: there is no such file", values::quoted(value)))
+        }
+        Err(error) => Err(format!("{} cannot be read: {error}", values::quoted(value))),
     }
 }
 
+/// Reads a regular settings file as the engine will, so that a bad line
+/// gets our sentence (its number and name, never its value) rather than
+/// the engine's, which quotes the line; and masks its values. A pipe or a
+/// device is left to the engine: reading it here would empty it.
+fn check(file: &Utf8Path) -> anyhow::Result<()> {
+    if !file.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?;
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // Docker's own rule: the name, before any `=`, has no white space.
+        let (name, value) = line.split_once('=').unwrap_or((line, ""));
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            let first = name.split_whitespace().next().unwrap_or_default();
+            return Err(usage(format!(
+                "{file} line {}: the name before `=` must be one word with no space (it starts `{}`); write KEY=VALUE",
+                number + 1,
+                values::quoted(first).trim_matches('`')
+            )));
+        }
+        mask::register(value);
+    }
+    Ok(())
+}
+
 impl SettingsFlags {
-    /// The settings, over the `run.env` beside `dockerfile` when there is one.
-    pub fn over_project(self, dockerfile: &Utf8Path) -> Settings {
+    /// The settings, over the `run.env` beside `dockerfile` when there is
+    /// one; each file read first (`check`).
+    pub fn over_project(self, dockerfile: &Utf8Path) -> anyhow::Result<Settings> {
         let mut env_files = self.env_file;
         let file = beside_dockerfile(dockerfile, "run.env");
         if file.is_file() {
             env_files.insert(0, file);
         }
-        Settings { env: self.env.into_iter().collect(), env_files }
+        env_files.iter().try_for_each(|file| check(file))?;
+        self.env.iter().for_each(|(_, value)| mask::register(value));
+        Ok(Settings { env: self.env.into_iter().collect(), env_files })
     }
 }
 
@@ -48,12 +88,15 @@ mod tests {
     use crate::cli::parse;
 
     fn settings(args: &[&str], dockerfile: &Utf8Path) -> anyhow::Result<Settings> {
-        Ok(parse::<SettingsFlags>("smoke", args.iter().map(Into::into))?.over_project(dockerfile))
+        parse::<SettingsFlags>("smoke", args.iter().map(Into::into))?.over_project(dockerfile)
     }
 
     #[test]
     fn settings_are_read() {
-        let manifest = project::root().join("Cargo.toml");
+        let scratch = project::scratch_dir().unwrap().join(project::unique_name("settings-file"));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let manifest = scratch.join("app.env");
+        std::fs::write(&manifest, "B=2\n").unwrap();
         let nowhere = Utf8Path::new("/nonexistent/Dockerfile");
         let given = settings(&["--env", "A=1", "--env-file", manifest.as_str()], nowhere).unwrap();
         assert_eq!((given.env["A"].as_str(), given.env_files.as_slice()), ("1", std::slice::from_ref(&manifest)));
@@ -65,5 +108,23 @@ mod tests {
         assert_eq!(with_project.env_files, [dir.join("run.env"), manifest], "--env-file comes after run.env, and wins");
         let error = settings(&["--env-file", "no/such/file"], nowhere).unwrap_err();
         assert!(error.to_string().contains("there is no such file"), "{error}");
+        assert!(settings(&["--env-file", "/dev/null"], nowhere).is_ok(), "any readable file");
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_number_and_name_never_value() {
+        let dir = project::scratch_dir().unwrap().join(project::unique_name("envfile"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.env");
+        std::fs::write(&file, "# settings\nA=1\nDB_PASSWORD value-with-space\n").unwrap();
+        let error = settings(&["--env-file", file.as_str()], Utf8Path::new("/nonexistent/Dockerfile")).unwrap_err();
+        std::fs::write(dir.join("run.env"), " =novalue\n").unwrap();
+        let unnamed = settings(&[], &dir.join("Dockerfile")).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let said = error.to_string();
+        assert!(said.contains("bad.env line 3") && said.contains("`DB_PASSWORD`"), "{said}");
+        assert!(!said.contains("value-with-space"), "{said}");
+        assert!(unnamed.to_string().contains("run.env line 1"), "{unnamed}");
     }
 }

@@ -11,8 +11,13 @@ use camino::{Utf8Path, Utf8PathBuf};
 use super::{Builder, Engine, ImageInfo, Kind};
 use crate::{
     model::{diagnose, dockerfile::Dockerfile},
-    sys::{process::CommandLine, project},
+    sys::{mask, process::CommandLine, project, signals},
 };
+
+/// The build args of our Dockerfile that choose its bases.
+pub const BUILDER_IMAGE: &str = "BUILDER_IMAGE";
+pub const RUNTIME_IMAGE: &str = "RUNTIME_IMAGE";
+pub const PYTHON_MINOR: &str = "PYTHON_MINOR";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -105,7 +110,13 @@ impl SecretFiles {
         let mut made = SecretFiles { files: Vec::new(), written: Vec::new() };
         for secret in secrets {
             let path = match &secret.source {
-                SecretSource::File(path) if path.is_file() => path.clone(),
+                SecretSource::File(path) if path.is_file() => {
+                    // A secret's file is small; one that is not is no token to mask.
+                    if path.metadata().is_ok_and(|meta| meta.len() <= 4096) {
+                        std::fs::read_to_string(path).iter().flat_map(|text| text.lines()).for_each(mask::register);
+                    }
+                    path.clone()
+                }
                 SecretSource::File(path) => {
                     bail!("The secret `{}` is read from {path}, which is not a file.", secret.id)
                 }
@@ -116,6 +127,7 @@ impl SecretFiles {
                             secret.id
                         )
                     };
+                    mask::register(&value.to_string_lossy());
                     let path = project::scratch_dir()?.join(project::unique_name("secret"));
                     made.written.push(path.clone());
                     write_private(&path, value.as_encoded_bytes())?;
@@ -159,7 +171,7 @@ pub struct StandIns {
 impl StandIns {
     /// The build args that point the Dockerfile at the stand-ins.
     pub fn build_args(&self) -> [(&'static str, &str); 3] {
-        [("BUILDER_IMAGE", &self.builder), ("RUNTIME_IMAGE", &self.runtime), ("PYTHON_MINOR", &self.python)]
+        [(BUILDER_IMAGE, &self.builder), (RUNTIME_IMAGE, &self.runtime), (PYTHON_MINOR, &self.python)]
     }
 
     /// X.Y.
@@ -259,7 +271,11 @@ impl Engine {
         let spec = &BuildSpec { cache_from: self.cache_sources(spec)?, ..spec.clone() };
         let secrets = SecretFiles::write(&spec.secrets)?;
         let iidfile = project::scratch_dir()?.join(project::unique_name("iid"));
+        let working_before = self.working_containers();
         let built = self.stream(&self.build_command(spec, bases, &secrets.files, &iidfile));
+        if signals::received().is_some() {
+            self.remove_working_containers(&working_before);
+        }
         drop(secrets);
         let image_id = std::fs::read_to_string(&iidfile);
         let _ = std::fs::remove_file(&iidfile);
@@ -292,6 +308,29 @@ impl Engine {
             return Ok(sources);
         }
         Ok(sources.into_iter().filter(|image| self.pull(image)).collect())
+    }
+
+    fn working_containers_command(&self) -> CommandLine {
+        self.cli().args(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.Status}}"]).cleanup()
+    }
+
+    /// Buildah's working containers (podman lists them as `Storage`, with
+    /// `--external` only): a build that a signal ends leaves its own
+    /// behind, mounted. None for Docker, whose builders leave none.
+    fn working_containers(&self) -> Vec<String> {
+        if self.kind() != Kind::Podman {
+            return Vec::new();
+        }
+        let listed = self.read(&self.working_containers_command()).unwrap_or_default();
+        listed.lines().filter_map(|line| line.strip_suffix(" Storage")).map(str::to_string).collect()
+    }
+
+    /// Removes the working containers that appeared since `before`: those
+    /// of the build a signal ended. (A build of another run that started
+    /// meanwhile would lose its own too; it is interrupted as well then.)
+    fn remove_working_containers(&self, before: &[String]) {
+        let left: Vec<String> = self.working_containers().into_iter().filter(|id| !before.contains(id)).collect();
+        let _ = self.remove_containers(&left);
     }
 
     fn pull_command(&self, image: &str) -> CommandLine {

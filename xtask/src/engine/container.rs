@@ -124,7 +124,7 @@ impl Engine {
         let mut container = Container { engine: self.clone(), name, id: String::new(), port: spec.port, keep: false };
         let output = self.output(&line)?;
         if !output.status.success() {
-            bail!("docker run failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+            bail!(run_failure(self.kind(), &String::from_utf8_lossy(&output.stderr)));
         }
         container.id = String::from_utf8_lossy(&output.stdout).trim().to_string();
         Ok(container)
@@ -207,6 +207,24 @@ impl Engine {
         }
         Ok(gone)
     }
+}
+
+/// The containers.conf line that podman needs where the sandbox may not
+/// raise rlimits (no CAP_SYS_RESOURCE): every podman run fails without it.
+pub const PODMAN_ULIMITS_FIX: &str = r#"printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' | sudo tee /etc/containers/containers.conf"#;
+
+/// One sentence for a `run` the engine refused, naming that engine; the
+/// CLI's pointer to its help is no part of it.
+fn run_failure(kind: Kind, stderr: &str) -> String {
+    if kind == Kind::Podman && stderr.contains("rlimit") {
+        return format!(
+            "podman cannot start containers here: its default rlimits are above what this machine allows. \
+             Lower them: {PODMAN_ULIMITS_FIX}"
+        );
+    }
+    let said: Vec<&str> =
+        stderr.lines().filter(|line| !line.starts_with("Run '") && !line.starts_with("See '")).collect();
+    format!("{} run failed: {}", kind.name(), text::last_lines(&said.join("\n"), 3))
 }
 
 /// A started container. Dropping it removes the container, unless it was
@@ -517,6 +535,15 @@ mod tests {
         for (line, expected) in shown {
             assert_eq!(line.to_string(), expected);
         }
+    }
+
+    #[test]
+    fn a_refused_run_names_its_engine_and_podman_s_rlimits_get_their_fix() {
+        let rlimit = "time=\"2026\" level=error msg=\"error setting rlimit type 7: operation not permitted\"";
+        let said = run_failure(Kind::Podman, rlimit);
+        assert!(said.starts_with("podman cannot start containers here") && said.contains("default_ulimits"), "{said}");
+        let docker = "docker: Error response from daemon: boom.\nSee 'docker run --help'.\n";
+        assert_eq!(run_failure(Kind::Docker, docker), "docker run failed: docker: Error response from daemon: boom.");
     }
 
     #[test]

@@ -87,7 +87,14 @@ impl ImageInfo {
 
     /// The value of an `ENV` the image sets.
     pub fn env(&self, key: &str) -> Option<&str> {
-        self.config.env.iter().flatten().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        self.config.env(key)
+    }
+}
+
+impl ImageConfig {
+    /// The value of an `ENV` the image sets.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.env.iter().flatten().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
     }
 }
 

@@ -67,11 +67,17 @@ fn parse_error(output: &str) -> Option<String> {
 fn python_mismatch(output: &str, situation: &Situation) -> Option<String> {
     // legacy: "COPY failed: stat usr/local/lib/python3.9/site-packages: file does not exist"
     // BuildKit: "failed to walk …/usr/local/lib/python3.9: lstat …: no such file or directory"
+    // Buildah: "building at STEP \"COPY --from=builder /usr/local/lib/python${PYTHON_MINOR}/…\": … copier:
+    //          stat: \"/usr/local/lib/python3.9/site-packages\": no such file or directory"
     let line = output.lines().find(|l| {
         l.contains("lib/python") && (l.contains("file does not exist") || l.contains("no such file or directory"))
     })?;
-    let (_, rest) = line.split_once("lib/python")?;
-    let wanted: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    // The version as expanded: Buildah's line holds the step's `${PYTHON_MINOR}` first.
+    let wanted: String = line
+        .split("lib/python")
+        .skip(1)
+        .map(|rest| rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect::<String>())
+        .find(|version| !version.is_empty())?;
     let bases =
         situation.bases_python.as_deref().map_or(String::new(), |v| format!(" (the base images carry Python {v})"));
     Some(format!(
@@ -86,11 +92,17 @@ fn missing_file(output: &str, context: &str) -> Option<String> {
     //          .dockerignore: stat docker/libraries.list: file does not exist"
     // BuildKit 0.8: "\"/docker/libraries.list\" not found: not found"
     // newer BuildKit: "…: \"/docker/libraries.list\": not found"
+    // Buildah: "checking on sources under \"/ctx\": copier: stat: \"/docker/libraries.list\": no such file or directory"
+    let buildah = || {
+        let line = output.lines().find(|l| l.contains("checking on sources under"))?;
+        let path = between(line, "copier: stat: \"", "\": no such file or directory")?;
+        Some(path.trim_start_matches('/'))
+    };
     let legacy = output
         .lines()
         .filter(|l| l.contains("build context"))
         .find_map(|l| between(l, "stat ", ": file does not exist"));
-    let path = legacy.or_else(|| output.lines().find_map(quoted_path_not_found))?;
+    let path = legacy.or_else(|| output.lines().find_map(quoted_path_not_found)).or_else(buildah)?;
     Some(format!(
         "The Dockerfile copies `{path}`, but the build context {context} has no such file \
          (or .dockerignore leaves it out). Add the file or fix the path."
@@ -112,6 +124,10 @@ fn unpullable_image(output: &str, situation: &Situation) -> Option<String> {
         "manifest unknown",
         "failed to do request",
         "invalid from flag value",
+        // Buildah
+        "did not resolve to an alias",
+        "pinging container registry",
+        "no stage or image found with that name",
     ];
     if !markers.iter().any(|m| output.contains(m)) {
         return None;
@@ -145,12 +161,18 @@ fn named_image(output: &str, variables: &BTreeMap<String, String>) -> Option<Str
         Some(rest.split_whitespace().next()?.trim_end_matches(':').to_string())
     });
     // legacy: "invalid from flag value IMAGE: …" and "Step 4/17 : FROM ${BUILDER_IMAGE} AS builder".
+    // Buildah: "Error: COPY --from=IMAGE: no stage or image found …" and "STEP 1/4: FROM IMAGE AS builder".
     let legacy = || {
         lines
             .iter()
-            .find_map(|l| Some(l.split_once("invalid from flag value ")?.1.split(": ").next()?.to_string()))
+            .find_map(|l| {
+                let (_, rest) =
+                    l.split_once("invalid from flag value ").or_else(|| l.split_once("Error: COPY --from="))?;
+                Some(rest.split(": ").next()?.to_string())
+            })
             .or_else(|| {
-                let (_, from) = lines.iter().rev().find_map(|l| l.split_once(" : FROM "))?;
+                let (_, from) =
+                    lines.iter().rev().find_map(|l| l.split_once(" : FROM ").or_else(|| l.split_once(": FROM ")))?;
                 let word = from.split_whitespace().find(|w| !w.starts_with("--"))?;
                 expand(word, variables)
             })
@@ -208,6 +230,7 @@ fn failed_step(output: &str) -> Option<String> {
     // legacy: "The command '/bin/sh -c CMD' returned a non-zero code: 1"
     // BuildKit 0.8: "#13 ERROR: executor failed running [/bin/sh -c CMD]: exit code: 1"
     // newer BuildKit: "ERROR: process \"/bin/sh -c CMD\" did not complete successfully: exit code: 1"
+    // Buildah: "Error: building at STEP \"RUN CMD\": while running runtime: exit status 1"
     let (line_at, command, code) = output.lines().enumerate().find_map(|(at, line)| {
         let (command, code) = between(line, "The command '", "' returned a non-zero code: ")
             .map(|c| (c, line.rsplit(": ").next()))
@@ -217,6 +240,11 @@ fn failed_step(output: &str) -> Option<String> {
             .or_else(|| {
                 between(line, "process \"", "\" did not complete successfully: exit code: ")
                     .map(|c| (c, line.rsplit(": ").next()))
+            })
+            .or_else(|| {
+                let (command, _) =
+                    line.split_once("building at STEP \"RUN ")?.1.rsplit_once("\": while running runtime: ")?;
+                Some((command, line.rsplit("exit status ").next()))
             })?;
         Some((at, command, code?.trim()))
     })?;
@@ -237,9 +265,13 @@ fn step_output(output: &str, failure_line: usize) -> String {
             .filter_map(|l| l.strip_prefix('#')?.strip_prefix(step)?.strip_prefix(' '))
             .filter_map(|l| l.split_once(' ').filter(|(time, _)| time.parse::<f64>().is_ok()).map(|(_, text)| text))
             .collect(),
-        // legacy: between "---> Running in ID" and the failure, less the builder's lines.
+        // legacy: between "---> Running in ID" and the failure, less the builder's lines;
+        // Buildah: between "STEP n/m: RUN …" and the failure.
         None => {
-            let start = lines[..failure_line].iter().rposition(|l| l.contains("---> Running in ")).map_or(0, |i| i + 1);
+            let start = lines[..failure_line]
+                .iter()
+                .rposition(|l| l.contains("---> Running in ") || (l.contains("STEP ") && l.contains(": RUN ")))
+                .map_or(0, |i| i + 1);
             lines[start..failure_line]
                 .iter()
                 .copied()
@@ -285,7 +317,8 @@ mod tests {
         let legacy = "Step 3/9 : COPY docker/libraries.list .\nCOPY failed: file not found in build context or excluded by .dockerignore: stat docker/libraries.list: file does not exist\n";
         let buildkit_08 = "#10 ERROR: \"/docker/libraries.list\" not found: not found\n------\nfailed to compute cache key: \"/docker/libraries.list\" not found: not found\n";
         let buildkit = "ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 4b1f::x: \"/docker/libraries.list\": not found\n";
-        for output in [legacy, buildkit_08, buildkit] {
+        let buildah = "[1/2] STEP 3/4: COPY docker/libraries.list .\nError: building at STEP \"COPY docker/libraries.list .\": checking on sources under \"/ctx\": copier: stat: \"/docker/libraries.list\": no such file or directory\n";
+        for output in [legacy, buildkit_08, buildkit, buildah] {
             let message = said(output);
             assert!(
                 message.starts_with("The Dockerfile copies `docker/libraries.list`, but the build context /ctx"),
@@ -298,7 +331,8 @@ mod tests {
     fn a_python_mismatch_is_named_not_blamed_on_the_context() {
         let legacy = "Step 12/17 : COPY --from=builder /usr/local/lib/python${PYTHON_MINOR}/site-packages /usr/local/lib/python${PYTHON_MINOR}/site-packages\nCOPY failed: stat usr/local/lib/python3.9/site-packages: file does not exist\n";
         let buildkit = "#12 ERROR: failed to walk /var/lib/docker/tmp/buildkit-mount1/usr/local/lib/python3.9: lstat /var/lib/docker/tmp/buildkit-mount1/usr/local/lib/python3.9: no such file or directory\n";
-        for output in [legacy, buildkit] {
+        let buildah = "[2/2] STEP 9/14: COPY --from=builder /usr/local/lib/python${PYTHON_MINOR}/site-packages /usr/local/lib/python${PYTHON_MINOR}/site-packages\nError: building at STEP \"COPY --from=builder /usr/local/lib/python${PYTHON_MINOR}/site-packages /usr/local/lib/python${PYTHON_MINOR}/site-packages\": checking on sources under \"/var/lib/containers/storage/overlay/c495/merged\": copier: stat: \"/usr/local/lib/python3.9/site-packages\": no such file or directory\n";
+        for output in [legacy, buildkit, buildah] {
             let message = build_failure(output, &situation(true));
             assert!(message.starts_with("The Python versions do not match"), "{message}");
             assert!(message.contains("python3.9/site-packages") && message.contains("carry Python 3.11"), "{message}");
@@ -309,7 +343,9 @@ mod tests {
     fn an_unpullable_base_is_named_expanded_with_no_stray_colon() {
         let legacy = "Step 4/17 : FROM ${BUILDER_IMAGE} AS builder\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n";
         let buildkit = "#4 [internal] load metadata for docker.io/library/python:3.10\n#4 ERROR: failed to do request: Head \"https://registry-1.docker.io/v2/library/python/manifests/3.10\": dial tcp: no such host\n------\n > [internal] load metadata for docker.io/library/python:3.10:\n------\nfailed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request\n";
-        for output in [legacy, buildkit] {
+        let buildah = "[1/2] STEP 1/4: FROM docker.io/library/python:3.10 AS builder\nTrying to pull docker.io/library/python:3.10...\nError: creating build container: initializing source docker://python:3.10: pinging container registry registry-1.docker.io: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host\n";
+        let short_name = "[1/2] STEP 1/4: FROM python:3.10 AS builder\nError: creating build container: short-name \"python:3.10\" did not resolve to an alias and no unqualified-search registries are defined in \"/etc/containers/registries.conf\"\n";
+        for output in [legacy, buildkit, buildah, short_name] {
             let message = said(output);
             assert!(message.starts_with("The base image `python:3.10` could not be pulled"), "{message}");
             assert!(message.contains("--offline"), "{message}");
@@ -324,7 +360,8 @@ mod tests {
     fn an_unpullable_copy_from_image_is_named_and_offline_is_not_advised_twice() {
         let legacy = "Step 17/18 : COPY --from=xtask-test/no-such-image:none /x /x\ninvalid from flag value xtask-test/no-such-image:none: Get \"https://registry-1.docker.io/v2/\": dial tcp: no such host\n";
         let buildkit = "#13 FROM docker.io/xtask-test/no-such-image:none\n#13 ERROR: failed to do request: Head \"https://registry-1.docker.io/v2/xtask-test/no-such-image/manifests/none\": no such host\n------\n > FROM docker.io/xtask-test/no-such-image:none:\n------\nfailed to load cache key: failed to do request\n";
-        for output in [legacy, buildkit] {
+        let buildah = "STEP 1/2: FROM xtask-standin/python:bookworm-slim\nSTEP 2/2: COPY --from=xtask-test/no-such-image:none /x /x\nError: COPY --from=xtask-test/no-such-image:none: no stage or image found with that name\n";
+        for output in [legacy, buildkit, buildah] {
             let message = build_failure(output, &situation(true));
             assert!(
                 message.starts_with(
@@ -366,7 +403,8 @@ mod tests {
         let legacy = "Step 17/18 : RUN python -c boom\n ---> Running in 2cfe18d985a5\nstep output\n\u{1b}[91mboom: the build step failed\n\u{1b}[0mRemoving intermediate container 2cfe18d985a5\nThe command '/bin/sh -c python -c boom' returned a non-zero code: 1\n";
         let buildkit_08 = "#13 [stage-1 4/5] RUN python -c boom\n#13 sha256:8c50\n#13 0.199 step output\n#13 0.199 boom: the build step failed\n#13 ERROR: executor failed running [/bin/sh -c python -c boom]: exit code: 1\n------\n > [stage-1 4/5] RUN python -c boom:\n------\nexecutor failed running [/bin/sh -c python -c boom]: exit code: 1\n";
         let buildkit = "#13 0.199 step output\n#13 0.199 boom: the build step failed\n#13 ERROR: process \"/bin/sh -c python -c boom\" did not complete successfully: exit code: 2\n";
-        for (output, code) in [(legacy, 1), (buildkit_08, 1), (buildkit, 2)] {
+        let buildah = "STEP 1/2: FROM xtask-standin/python:bookworm-slim\nSTEP 2/2: RUN python -c boom\nstep output\nboom: the build step failed\nError: building at STEP \"RUN python -c boom\": while running runtime: exit status 3\n";
+        for (output, code) in [(legacy, 1), (buildkit_08, 1), (buildkit, 2), (buildah, 3)] {
             assert_eq!(
                 said(output),
                 format!("The Dockerfile step `RUN python -c boom` failed with exit code {code}. Its last lines:\nstep output\nboom: the build step failed")

@@ -27,12 +27,19 @@ pub fn normalize(reference: &str) -> Result<String, String> {
             );
         }
     }
-    if name.len() > 255 {
-        return bad("the name is longer than 255 characters");
-    }
     let mut components: Vec<&str> = name.split('/').collect();
-    if components.len() > 1 && is_domain(components[0]) {
+    let has_domain = components.len() > 1 && is_domain(components[0]);
+    if has_domain {
         components.remove(0);
+    }
+    // The engine counts the name as it qualifies it: docker.io/library/NAME.
+    let qualified = match (has_domain, components.len()) {
+        (true, _) => name.len(),
+        (false, 1) => "docker.io/library/".len() + name.len(),
+        (false, _) => "docker.io/".len() + name.len(),
+    };
+    if qualified > 255 {
+        return bad("the name is too long: the engine takes at most 255 characters, docker.io/library/ included");
     }
     if !components.iter().all(|c| valid_component(c)) {
         return bad("each part of the name must be lowercase letters and digits, joined by `.`, `_`, `__` or dashes");
@@ -66,9 +73,28 @@ pub fn registry(registry: &str) -> Result<String, String> {
     if registry.contains('/') {
         return bad("give no path");
     }
-    match is_domain(registry) {
-        true => Ok(registry.to_string()),
-        false => bad("the host must have a `.`, a port, or be localhost"),
+    if !is_domain(registry) {
+        return bad("the host must have a `.`, a port, or be localhost");
+    }
+    match registry.split_once(':').map(|(_, port)| port.parse::<u16>()) {
+        Some(Ok(0) | Err(_)) => bad("the port must be from 1 to 65535"),
+        _ => Ok(registry.to_string()),
+    }
+}
+
+/// An image as `--image` takes it: a tag (`NAME[:TAG]`), a digest
+/// reference (`NAME@sha256:…`), or an image id (`sha256:…`, or 12 or more
+/// of its hex digits); or a sentence saying what is wrong with it.
+pub fn image(reference: &str) -> Result<String, String> {
+    let hex = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+    let digest = |text: &str| text.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && hex(h));
+    if digest(reference) || (reference.len() >= 12 && reference.len() <= 64 && hex(reference)) {
+        return Ok(reference.to_string());
+    }
+    match reference.split_once('@') {
+        Some((name, at)) if digest(at) && !name.contains(':') => normalize(name).map(|_| reference.to_string()),
+        Some(_) => Err(format!("{} is not an image: its digest must be sha256: and 64 hex digits", quoted(reference))),
+        None => normalize(reference).map(|_| reference.to_string()),
     }
 }
 
@@ -158,6 +184,8 @@ mod tests {
             ("myregistry", "the host must have"),
             ("bad host:5000", "the host must have"),
             ("127.0.0.1:port", "the host must have"),
+            ("127.0.0.1:99999", "the port must be from 1 to 65535"),
+            ("127.0.0.1:0", "the port must be from 1 to 65535"),
         ] {
             let error = registry(bad).unwrap_err();
             assert!(error.starts_with(&format!("`{bad}` is not a registry: {why}")), "{error}");
@@ -181,12 +209,27 @@ mod tests {
     }
 
     #[test]
+    fn images_are_tags_digests_or_ids() {
+        let id = "sha256:".to_string() + &"a".repeat(64);
+        for good in ["app", "app:1", "8e5699ab12cd", id.as_str(), &format!("r.io/app@{id}")] {
+            assert_eq!(image(good).unwrap(), good);
+        }
+        for bad in ["not!valid", "app@sha256:00", "", "Upper"] {
+            assert!(image(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn bad_references_say_why() {
         for bad in ["", "Upper", "with space", "app:", "app:-x", "a..b", "-a", "a/", "app@sha256:00", "a._b"] {
             let err = normalize(bad).unwrap_err();
             assert!(err.contains("is not a valid image tag"), "{bad}: {err}");
         }
         assert!(normalize(&"a".repeat(256)).unwrap_err().contains("255"));
+        // As the engine qualifies it, docker.io/library/ makes it too long.
+        assert!(normalize(&"a".repeat(255)).unwrap_err().contains("255"));
+        assert!(normalize(&"a".repeat(237)).is_ok() && normalize(&"a".repeat(238)).is_err());
+        assert!(normalize(&format!("r.io/{}", "a".repeat(250))).is_ok());
         assert!(normalize(&format!("a:{}", "t".repeat(129))).is_err());
     }
 }

@@ -5,8 +5,9 @@
 
 use std::fs::File;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
+use super::contract;
 use crate::{
     engine::{build::BuildSpec, Engine, ImageConfig},
     report::ImageReport,
@@ -14,10 +15,11 @@ use crate::{
     sys::project,
 };
 
-/// One of 16 lock files, by the tag's hash: a file per tag would pile up
-/// in target/, and builds of two tags seldom wait for each other.
-fn lock_name(tag: &str) -> String {
-    let hash = tag
+/// One of 16 lock files, by the hash of the engine and the tag: a file per
+/// tag would pile up, and builds of two tags seldom wait for each other.
+/// Shared by every checkout of the machine, since they share the engine.
+fn lock_name(engine: &str, tag: &str) -> String {
+    let hash = format!("{engine} {tag}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     format!("build-{:x}", hash % 16)
@@ -35,9 +37,17 @@ pub struct Candidate<'a> {
 
 impl<'a> Candidate<'a> {
     pub fn build(engine: &'a Engine, spec: &BuildSpec) -> Result<Candidate<'a>> {
-        let lock = project::lock(&lock_name(&spec.tag))?;
+        let lock = project::machine_lock(&lock_name(&engine.name(), &spec.tag))?;
         let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
-        let built = engine.build(spec, &standins::bases(engine, spec.offline)?)?;
+        let bases = standins::bases(engine, spec.offline)?;
+        let mut built = engine.build(spec, &bases)?;
+        if !contract::differs(&built.info.config, &spec.build_args).is_empty() {
+            eprintln!("The build reused steps built with other build args; building again without the cache.");
+            built = engine.build(&BuildSpec { no_cache: true, ..spec.clone() }, &bases)?;
+        }
+        if let Some((key, asked, found)) = contract::differs(&built.info.config, &spec.build_args).into_iter().next() {
+            bail!("The image built with {key}={asked} says {found}: the Dockerfile does not pass {key} on.");
+        }
         Ok(Candidate {
             engine,
             tag: spec.tag.clone(),
@@ -80,8 +90,9 @@ mod tests {
 
     #[test]
     fn builds_of_one_tag_share_a_lock_and_the_locks_are_few() {
-        assert_eq!(lock_name("app:1"), lock_name("app:1"));
-        let names: std::collections::BTreeSet<String> = (0..200).map(|i| lock_name(&format!("t{i}:x"))).collect();
+        assert_eq!(lock_name("docker", "app:1"), lock_name("docker", "app:1"));
+        let names: std::collections::BTreeSet<String> =
+            (0..200).map(|i| lock_name("docker", &format!("t{i}:x"))).collect();
         assert!(names.len() <= 16 && names.len() > 8, "{names:?}");
     }
 }

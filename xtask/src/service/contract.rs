@@ -14,6 +14,8 @@ use crate::{engine::ImageConfig, model::dockerfile::is_name};
 pub const APP_MODULE: &str = "APP_MODULE";
 pub const APP_PORT: &str = "APP_PORT";
 pub const HEALTH_PATH: &str = "HEALTH_PATH";
+/// The image's environment variable that names the app (uvicorn reads it).
+const APP_ENV: &str = "UVICORN_APP";
 /// The image's label that holds the health path.
 pub const HEALTH_LABEL: &str = "dev.xtask.health-path";
 
@@ -51,6 +53,32 @@ impl Contract {
     }
 }
 
+/// What of the contract `build_args` ask for that the image `config`
+/// built with them says otherwise, as `KEY` `asked` `found`: a build that
+/// reused a stale cache. Buildah (podman 4.3) reuses a step whose `ARG`
+/// value changed; an image that does not describe itself differs in nothing.
+pub fn differs(config: &ImageConfig, build_args: &BTreeMap<String, String>) -> Vec<(&'static str, String, String)> {
+    let exposed: Vec<&str> =
+        config.exposed_ports.iter().flatten().filter_map(|(p, _)| p.strip_suffix("/tcp")).collect();
+    let found = [
+        (APP_MODULE, config.env(APP_ENV).map(str::to_string)),
+        (
+            APP_PORT,
+            match exposed[..] {
+                [port] => Some(port.to_string()),
+                _ => None,
+            },
+        ),
+        (HEALTH_PATH, config.labels.as_ref().and_then(|labels| labels.get(HEALTH_LABEL)).cloned()),
+    ];
+    let asked = |key: &str| build_args.get(key).cloned();
+    found
+        .into_iter()
+        .filter_map(|(key, found)| Some((key, asked(key)?, found?)))
+        .filter(|(_, asked, found)| asked != found)
+        .collect()
+}
+
 /// `MODULE:ATTR`, as uvicorn takes it: dotted identifiers, a colon, an identifier.
 pub fn is_app_reference(word: &str) -> bool {
     match word.split_once(':') {
@@ -62,6 +90,24 @@ pub fn is_app_reference(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stale_build_differs_from_what_was_asked() {
+        let image = config(
+            r#"{"Env":["UVICORN_APP=main:app"],"ExposedPorts":{"8000/tcp":{}},"Labels":{"dev.xtask.health-path":"/health"}}"#,
+        );
+        let asked = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(differs(&image, &asked(&[(APP_MODULE, "main:app"), (APP_PORT, "8000")])).is_empty());
+        let stale = differs(&image, &asked(&[(APP_MODULE, "main:nope"), (HEALTH_PATH, "/healthz")]));
+        assert_eq!(
+            stale,
+            [
+                (APP_MODULE, "main:nope".to_string(), "main:app".to_string()),
+                (HEALTH_PATH, "/healthz".to_string(), "/health".to_string())
+            ]
+        );
+        assert!(differs(&config("{}"), &asked(&[(APP_MODULE, "x:y")])).is_empty(), "another Dockerfile's image");
+    }
 
     /// The defaults stand for what our Dockerfile's ARGs give an image.
     #[test]

@@ -91,13 +91,20 @@ pub fn existing(reference: &str, info: &ImageInfo, engine: &Engine) -> ImageRepo
 }
 
 /// The `image` task: builds `spec`, and tags the build once it can start
-/// its app. A build the tag names already was checked when it was tagged.
+/// its app.
 pub fn build_image(engine: &Engine, spec: &BuildSpec) -> Result<ImageReport> {
+    checked_build(engine, spec)?.accept()
+}
+
+/// Builds `spec` and checks that the build can start its app: the
+/// candidate, not tagged yet. A build the tag names already was checked
+/// when it was tagged.
+pub fn checked_build<'a>(engine: &'a Engine, spec: &BuildSpec) -> Result<Obtained<'a>> {
     let candidate = Candidate::build(engine, spec)?;
     if !candidate.unchanged {
         startable::check(engine, &candidate.report.image_id, &candidate.config).map_err(|e| candidate.reject(e))?;
     }
-    candidate.promote()
+    Ok(Obtained::Built(candidate))
 }
 
 pub fn url(address: SocketAddr) -> String {

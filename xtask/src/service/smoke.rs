@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{contract::Contract, READY_TIMEOUT};
+use super::{contract::Contract, Obtained, READY_TIMEOUT};
 use crate::{
     engine::{
         build::BuildSpec,
@@ -20,7 +20,7 @@ use crate::{
     sys::{
         millis,
         probe::{self, Header},
-        signals,
+        signals, text,
     },
 };
 
@@ -85,16 +85,25 @@ impl Checks {
         Checks { spec, build, paths: Vec::new(), headers: Vec::new(), settings, timeout: READY_TIMEOUT }
     }
 
-    /// Builds (or takes) the image, checks it, and moves the tag only when it passed.
+    /// Builds (or takes) the image and checks it, and moves the tag only
+    /// when it passed.
     pub fn run(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
+        let (image, passed) = self.check(engine, report)?;
+        report.image = image.accept()?;
+        Ok(passed)
+    }
+
+    /// Builds (or takes) the image and checks it: the image that passed,
+    /// not tagged yet, for a caller that has more to do before it moves
+    /// the tag (`push --smoke` pushes first).
+    pub fn check<'a>(&self, engine: &'a Engine, report: &mut SmokeReport) -> Result<(Obtained<'a>, String)> {
         engine.sweep_leftovers()?;
         let clock = Instant::now();
         let image = super::obtain(engine, &self.spec, self.build)?;
         report.image = image.report().clone();
         report.timings.build_ms = Some(elapsed_ms(clock));
         let passed = self.probe(engine, &image.contract(&self.spec), report).map_err(|e| image.reject(e))?;
-        report.image = image.accept()?;
-        Ok(passed)
+        Ok((image, passed))
     }
 
     /// Starts the image, waits until its health path answers, GETs each
@@ -168,7 +177,7 @@ fn stop_said(stopped: &Stopped) -> String {
 fn said(check: &Check) -> String {
     let answer = check.status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
     let expected = if check.expected == 200 { String::new() } else { format!(" (expected {})", check.expected) };
-    format!("GET {} {answer}{expected}", check.path)
+    format!("GET {} {answer}{expected}", text::cut(&check.path))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

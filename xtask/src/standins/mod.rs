@@ -18,7 +18,7 @@ use crate::{
     },
     sys::{
         process::{self, CommandLine},
-        project,
+        project, signals,
     },
 };
 
@@ -103,7 +103,7 @@ pub fn ensure(engine: &Engine) -> Result<StandIns> {
         return Ok(ready);
     }
     // Concurrent runs wait here for the one that makes them.
-    let _lock = project::lock("standin")?;
+    let _lock = project::machine_lock("standin")?;
     for kind in [Kind::Builder, Kind::Runtime] {
         let tag = kind.tag(&suite);
         if engine.inspect_image(&tag)?.is_some() {
@@ -180,8 +180,10 @@ fn mounts(rootfs: &Utf8Path) -> [String; 2] {
 fn make_image(engine: &Engine, kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
     let rootfs = work.join("rootfs");
     eprintln!("Making the offline {} base image from Debian {suite} (about a minute, once).", kind.name());
-    process::to_stderr(&debootstrap_command(kind, suite, mirror, cache, &rootfs))
-        .context("debootstrap failed (it needs root and the Debian mirror)")?;
+    signals::context_unless_interrupted(
+        process::to_stderr(&debootstrap_command(kind, suite, mirror, cache, &rootfs)),
+        "debootstrap failed (it needs root and the Debian mirror)",
+    )?;
     let chroot = CommandLine::new("chroot").args([rootfs.as_str(), "/usr/bin/python3"]);
     let python_version =
         process::read(&chroot.clone().args(["-c", "import platform; print(platform.python_version())"]))?;

@@ -3,6 +3,7 @@
 //! cutting of long output.
 
 pub mod files;
+pub mod mask;
 pub mod probe;
 pub mod process;
 pub mod project;

@@ -22,7 +22,27 @@ pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duratio
 
 /// The status and the response headers (names in lowercase) of `HEAD path`.
 pub fn head(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<(u16, Vec<Header>)> {
-    let head = request("HEAD", address, path, headers, timeout, b"\r\n\r\n")?;
+    answer("HEAD", address, path, headers, timeout)
+}
+
+/// The status and the response headers (names in lowercase) of `GET path`.
+pub fn get_head(
+    address: SocketAddr,
+    path: &str,
+    headers: &[Header],
+    timeout: Duration,
+) -> io::Result<(u16, Vec<Header>)> {
+    answer("GET", address, path, headers, timeout)
+}
+
+fn answer(
+    method: &str,
+    address: SocketAddr,
+    path: &str,
+    headers: &[Header],
+    timeout: Duration,
+) -> io::Result<(u16, Vec<Header>)> {
+    let head = request(method, address, path, headers, timeout, b"\r\n\r\n")?;
     let status = status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
     let text = String::from_utf8_lossy(&head);
     let fields = text.split("\r\n").skip(1).take_while(|line| !line.is_empty());

@@ -7,7 +7,7 @@
 use std::{
     fmt,
     io::{self, Read, Write},
-    process::{Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::{
         mpsc::{self, RecvTimeoutError},
         Arc, Mutex,
@@ -18,10 +18,10 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use super::signals;
-
-/// How a secret value is shown.
-const MASK: &str = "***";
+use super::{
+    mask::{self, MASK},
+    signals,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Arg {
@@ -134,30 +134,10 @@ fn run(line: &CommandLine, echo: bool) -> Result<Ran> {
     if interruptible {
         signals::check()?;
     }
-    let mut child = line
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start `{}`", line.program))?;
+    let (mut child, pipes) = spawn_piped(line)?;
     let pid = child.id();
     let interleaved = Arc::new(Mutex::new(Vec::new()));
-    let pipes: [Box<dyn Read + Send>; 2] =
-        [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
-    let readers = pipes.map(|mut pipe| {
-        let interleaved = Arc::clone(&interleaved);
-        thread::spawn(move || {
-            let (mut own, mut buf) = (Vec::new(), [0u8; 8192]);
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                if echo {
-                    let _ = io::stderr().write_all(&buf[..n]);
-                }
-                interleaved.lock().unwrap().extend_from_slice(&buf[..n]);
-                own.extend_from_slice(&buf[..n]);
-            }
-            own
-        })
-    });
+    let readers = pipes.map(|pipe| pump(pipe, echo, Some(Arc::clone(&interleaved))));
     // The child is waited for on a thread of its own, so that this one can
     // watch for signals and still learn at once that the child ended.
     let (ended, waiting) = mpsc::channel();
@@ -220,9 +200,51 @@ pub fn to_stderr(line: &CommandLine) -> Result<()> {
     Ok(())
 }
 
-/// Starts `line` in the background with its stdout sent to our stderr.
-pub fn spawn_to_stderr(line: &CommandLine) -> Result<std::process::Child> {
-    line.command().stdout(io::stderr()).spawn().with_context(|| format!("cannot start `{}`", line.program))
+/// Starts `line` in the background with both its streams copied to our
+/// stderr, masked (a service's log may echo its settings).
+pub fn spawn_to_stderr(line: &CommandLine) -> Result<Child> {
+    let (child, pipes) = spawn_piped(line)?;
+    for pipe in pipes {
+        pump(pipe, true, None);
+    }
+    Ok(child)
+}
+
+type Pipe = Box<dyn Read + Send>;
+
+/// Starts `line` with its stdout and stderr piped to us.
+fn spawn_piped(line: &CommandLine) -> Result<(Child, [Pipe; 2])> {
+    let mut child = line
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start `{}`", line.program))?;
+    let pipes: [Pipe; 2] = [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+    Ok((child, pipes))
+}
+
+/// Reads `pipe` to its end on a thread of its own: with `echo`, copied to
+/// our stderr a line at a time, masked; each chunk also goes to
+/// `interleaved`, where both streams meet as they came. The thread
+/// returns what this pipe said.
+fn pump(mut pipe: Pipe, echo: bool, interleaved: Option<Arc<Mutex<Vec<u8>>>>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let (mut own, mut buf, mut lines) = (Vec::new(), [0u8; 8192], mask::Lines::default());
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            if echo {
+                let _ = io::stderr().write_all(lines.feed(&buf[..n]).as_bytes());
+            }
+            if let Some(interleaved) = &interleaved {
+                interleaved.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+            own.extend_from_slice(&buf[..n]);
+        }
+        if echo {
+            let _ = io::stderr().write_all(lines.finish().as_bytes());
+        }
+        own
+    })
 }
 
 #[cfg(test)]

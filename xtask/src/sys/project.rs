@@ -18,13 +18,25 @@ pub fn scratch_dir() -> Result<Utf8PathBuf> {
 }
 
 /// An exclusive lock on `target/xtask/NAME.lock`, held until the file is
-/// dropped: concurrent runs (parallel tests) make a shared thing once.
+/// dropped: concurrent runs of this checkout (parallel tests) make a thing
+/// of its own once.
 pub fn lock(name: &str) -> Result<File> {
-    let path = scratch_dir()?.join(format!("{name}.lock"));
-    let file = File::create(&path).with_context(|| format!("cannot create {path}"))?;
+    lock_file(&scratch_dir()?.join(format!("{name}.lock")))
+}
+
+/// An exclusive lock that every checkout on this machine shares, for what
+/// they share: an engine's tags and its stand-in images.
+pub fn machine_lock(name: &str) -> Result<File> {
+    let dir = Utf8PathBuf::try_from(std::env::temp_dir().join("xtask-locks")).context("the temp dir is not UTF-8")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
+    lock_file(&dir.join(format!("{name}.lock")))
+}
+
+fn lock_file(path: &Utf8Path) -> Result<File> {
+    let file = File::create(path).with_context(|| format!("cannot create {path}"))?;
     match file.try_lock() {
         Ok(()) => return Ok(file),
-        Err(TryLockError::WouldBlock) => eprintln!("Waiting for another run of this checkout, which holds {path}."),
+        Err(TryLockError::WouldBlock) => eprintln!("Waiting for another run, which holds {path}."),
         Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("cannot lock {path}")),
     }
     file.lock().with_context(|| format!("cannot lock {path}"))?;

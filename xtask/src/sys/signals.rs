@@ -57,11 +57,25 @@ pub fn name(signum: i32) -> &'static str {
 
 /// Fails once a signal has come, for the loops and steps to stop at.
 pub fn check() -> anyhow::Result<()> {
-    if let Some(signum) = received() {
-        anyhow::bail!(
-            "Interrupted by a signal ({}): what this run started has been removed, and no tag moved.",
-            name(signum)
-        );
+    match received() {
+        Some(signum) => Err(interrupted(signum)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn interrupted(signum: i32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Interrupted by a signal ({}): what this run started has been removed, and no tag moved.",
+        name(signum)
+    )
+}
+
+/// `result`, with `context` on a failure, unless a signal is what ended
+/// it: then the sentence that says so, and no guess at another cause.
+pub fn context_unless_interrupted<T>(result: anyhow::Result<T>, context: &'static str) -> anyhow::Result<T> {
+    match (result, received()) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(signum)) => Err(interrupted(signum)),
+        (Err(error), None) => Err(error.context(context)),
+    }
 }

@@ -18,10 +18,15 @@ fn last_of(lines: &[&str], count: usize) -> String {
 /// A value as a message may quote it: at most 200 characters, a long one
 /// cut with an ellipsis, so that a 100 KB argument gives no 100 KB message.
 pub fn quoted(value: &str) -> String {
+    format!("`{}`", cut(value))
+}
+
+/// `value`, cut to 200 characters with an ellipsis.
+pub fn cut(value: &str) -> String {
     const MAX: usize = 200;
     match value.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("`{}…`", &value[..cut]),
-        None => format!("`{value}`"),
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_string(),
     }
 }
 

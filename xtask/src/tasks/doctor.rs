@@ -15,6 +15,7 @@ use crate::{
     cli::EngineFlag,
     engine::{
         choice::{on_path, Choice},
+        container::PODMAN_ULIMITS_FIX,
         Engine, Kind,
     },
     registry,
@@ -28,10 +29,6 @@ use crate::{
 
 /// Where the official base images come from, unless a mirror is named.
 const REGISTRY: &str = "registry-1.docker.io:443";
-
-/// The containers.conf line that podman needs where the sandbox may not
-/// raise rlimits (no CAP_SYS_RESOURCE).
-const PODMAN_ULIMITS_FIX: &str = r#"printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' | sudo tee /etc/containers/containers.conf"#;
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,12 +192,16 @@ fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
             found.version = Some(version);
         }
         Err(error) => {
-            let fix = match engine.kind() {
-                Kind::Docker if engine.is_remote() => "check DOCKER_HOST, and that the engine there listens",
-                Kind::Docker => "sudo dockerd > /tmp/dockerd.log 2>&1 &",
-                Kind::Podman => "podman info",
+            let docker_host = std::env::var("DOCKER_HOST").ok().filter(|host| !host.is_empty());
+            let (problem, fix) = match (engine.kind(), docker_host) {
+                (Kind::Docker, Some(host)) => (
+                    format!("DOCKER_HOST={host} points at no engine that answers."),
+                    format!("start the engine at {host}, or `unset DOCKER_HOST` to use this machine's Docker"),
+                ),
+                (Kind::Docker, None) => (format!("{error:#}"), "sudo dockerd > /tmp/dockerd.log 2>&1 &".to_string()),
+                (Kind::Podman, _) => (format!("{error:#}"), "podman info".to_string()),
             };
-            problems.push(Problem { problem: format!("{error:#}"), fix: fix.into() });
+            problems.push(Problem { problem, fix });
             return found;
         }
     }

@@ -9,9 +9,10 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{EngineFlag, ImageFlags, SettingsFlags},
+    cli::ServiceFlags,
     engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
+    model::reference,
     service::{self, contract::Contract, Obtained},
     sys::project,
 };
@@ -63,17 +64,13 @@ impl crate::report::Report for LintReport {
 #[command(name = "lint")]
 pub struct Flags {
     /// Check this image instead of building one
-    #[arg(long, value_name = "TAG", conflicts_with = "no_image")]
+    #[arg(long, value_name = "IMAGE", value_parser = reference::image, conflicts_with = "no_image")]
     image: Option<String>,
     /// Check the Dockerfile and .dockerignore only, without building
     #[arg(long = "no-image")]
     no_image: bool,
     #[command(flatten)]
-    build: ImageFlags,
-    #[command(flatten)]
-    engine: EngineFlag,
-    #[command(flatten)]
-    settings: SettingsFlags,
+    service: ServiceFlags,
 }
 
 pub struct Lint {
@@ -93,9 +90,8 @@ impl Task for Lint {
     type Report = LintReport;
 
     fn new(flags: Flags) -> Result<Lint> {
-        let build = flags.build.into_spec()?;
-        let settings = flags.settings.over_project(&build.dockerfile);
-        Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, engine: flags.engine.choice()? })
+        let (build, settings, engine) = flags.service.read()?;
+        Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, engine })
     }
 
     fn run(self) -> Done<LintReport> {

@@ -6,12 +6,14 @@
 //! the engine pushed. With `--cache`, it also pushes the build cache a
 //! fresh CI runner needs (see `BuildSpec::cache_stages`).
 
+use std::time::Duration;
+
 use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::{Done, Task};
 use crate::{
-    cli::{EngineFlag, ImageFlags, SettingsFlags},
+    cli::ServiceFlags,
     engine::{
         build::{stage_cache, BuildSpec},
         choice::Choice,
@@ -24,6 +26,7 @@ use crate::{
     service::{
         self,
         smoke::{Checks, SmokeReport},
+        Obtained,
     },
     standins,
 };
@@ -65,11 +68,7 @@ pub struct Flags {
     #[arg(long)]
     cache: bool,
     #[command(flatten)]
-    image: ImageFlags,
-    #[command(flatten)]
-    engine: EngineFlag,
-    #[command(flatten)]
-    settings: SettingsFlags,
+    service: ServiceFlags,
 }
 
 pub struct Push {
@@ -87,15 +86,14 @@ impl Task for Push {
     type Report = PushReport;
 
     fn new(flags: Flags) -> Result<Push> {
-        let mut spec = flags.image.into_spec()?;
+        let (mut spec, settings, engine) = flags.service.read()?;
         if flags.cache {
             // BuildKit puts its cache in the image only when asked; the
             // legacy builder reads the images' own layers.
             spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
-        let settings = flags.settings.over_project(&spec.dockerfile);
         let (registry, build, smoke, cache) = (flags.registry, !flags.no_build, flags.smoke, flags.cache);
-        Ok(Push { spec, registry, build, smoke, cache, settings, engine: flags.engine.choice()? })
+        Ok(Push { spec, registry, build, smoke, cache, settings, engine })
     }
 
     fn run(self) -> Done<PushReport> {
@@ -107,26 +105,43 @@ impl Task for Push {
 }
 
 impl Push {
+    /// Checks the registry, obtains the image (built and checked, not
+    /// tagged yet), pushes it as `HOST/NAME:TAG`, asks the registry, and
+    /// only then moves the local tag. On any failure, a signal included,
+    /// the `HOST/NAME:TAG` tag goes and the local tag stays.
     fn push(&self, engine: &Engine, report: &mut PushReport) -> Result<String> {
         // A loopback registry of a remote engine is on the engine's host,
         // where we cannot reach it: the engine alone speaks to it.
         let loopback = reference::speaks_plain_http(&self.registry);
         let reachable = !(loopback && engine.is_remote());
-        // Asked first, so that a registry that is down costs no build.
-        if reachable && !registry::answers(&self.registry) {
-            bail!("The registry {} does not answer: start it, or check --registry.", self.registry);
+        // Asked first, so that a push that cannot work costs no build.
+        match (reachable, loopback) {
+            (true, true) => registry::check(&self.registry, engine.kind().name())?,
+            (true, false) if !registry::answers_within(&self.registry, Duration::from_secs(5)) => {
+                bail!("The registry {} does not answer: start it, or check --registry.", self.registry)
+            }
+            _ => {}
         }
-        report.image = self.image(engine)?;
+        let image = self.image(engine)?;
+        report.image = image.report().clone();
         let target = reference::in_registry(&self.registry, &self.spec.tag);
-        engine.tag(&report.image.image_id, &target)?;
-        let digest = engine.push(&report.image.image_id, &target)?;
-        report.reference = Some(target.clone());
+        let pushed = RegistryTag::of(engine, &report.image.image_id, &target).map_err(|e| image.reject(e))?;
+        let outcome = self.push_and_ask(engine, &target, report).map_err(|e| image.reject(e))?;
+        report.image = image.accept()?;
+        pushed.keep();
+        Ok(outcome)
+    }
+
+    fn push_and_ask(&self, engine: &Engine, target: &str, report: &mut PushReport) -> Result<String> {
+        let digest = engine.push(&report.image.image_id, target)?;
+        report.reference = Some(target.to_string());
         report.digest = Some(digest.clone());
         if self.cache {
-            report.cache = self.push_cache(engine, &target)?;
+            report.cache = self.push_cache(engine, target)?;
         }
-        let checked = match (loopback, reachable) {
-            (true, true) => registry::manifest_digest(&target)?,
+        let loopback = reference::speaks_plain_http(&self.registry);
+        let checked = match (loopback, !engine.is_remote()) {
+            (true, true) => registry::manifest_digest(target)?,
             (true, false) => {
                 let unreachable = "the registry is on the engine's host, whose loopback we cannot reach to confirm it";
                 return Ok(format!("Pushed {target} ({digest}) with {}; {unreachable}.", engine.name()));
@@ -163,17 +178,46 @@ impl Push {
         Ok(pushed)
     }
 
-    /// The image to push: one that passed the smoke checks with `--smoke`.
-    fn image(&self, engine: &Engine) -> Result<ImageReport> {
+    /// The image to push, not tagged yet: one that passed the smoke checks
+    /// with `--smoke`.
+    fn image<'a>(&self, engine: &'a Engine) -> Result<Obtained<'a>> {
         if self.smoke {
-            let mut smoked = SmokeReport::default();
             let checks = Checks::defaults(self.spec.clone(), self.build, self.settings.clone());
-            checks.run(engine, &mut smoked).map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;
-            return Ok(smoked.image);
+            let checked = checks.check(engine, &mut SmokeReport::default());
+            let (image, _) = checked.map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;
+            return Ok(image);
         }
         match self.build {
-            true => service::build_image(engine, &self.spec),
-            false => service::obtain(engine, &self.spec, false)?.accept(),
+            true => service::checked_build(engine, &self.spec),
+            false => service::obtain(engine, &self.spec, false),
+        }
+    }
+}
+
+/// The `HOST/NAME:TAG` tag of a push under way: removed when it drops,
+/// after a failure or a signal, unless the push was verified and `keep()`
+/// called. So a failed push leaves no tag that names what did not pass.
+struct RegistryTag<'a> {
+    engine: &'a Engine,
+    reference: String,
+    keep: bool,
+}
+
+impl<'a> RegistryTag<'a> {
+    fn of(engine: &'a Engine, image: &str, reference: &str) -> Result<RegistryTag<'a>> {
+        engine.tag(image, reference)?;
+        Ok(RegistryTag { engine, reference: reference.to_string(), keep: false })
+    }
+
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for RegistryTag<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.engine.remove_images(&[&self.reference]);
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Done, Task};
 use crate::{
-    cli::{values, EngineFlag, ImageFlags, SettingsFlags},
+    cli::{values, ServiceFlags},
     engine::{
         build::BuildSpec,
         choice::Choice,
@@ -51,11 +51,7 @@ pub struct Flags {
     #[arg(long)]
     attach: bool,
     #[command(flatten)]
-    image: ImageFlags,
-    #[command(flatten)]
-    engine: EngineFlag,
-    #[command(flatten)]
-    settings: SettingsFlags,
+    service: ServiceFlags,
 }
 
 #[derive(Debug)]
@@ -73,10 +69,8 @@ impl Task for Run {
     type Report = RunReport;
 
     fn new(flags: Flags) -> Result<Run> {
-        let spec = flags.image.into_spec()?;
-        let settings = flags.settings.over_project(&spec.dockerfile);
-        let (build, port, attach) = (!flags.no_build, flags.port, flags.attach);
-        Ok(Run { spec, build, port, settings, attach, engine: flags.engine.choice()? })
+        let (spec, settings, engine) = flags.service.read()?;
+        Ok(Run { spec, build: !flags.no_build, port: flags.port, settings, attach: flags.attach, engine })
     }
 
     fn run(self) -> Done<RunReport> {

@@ -8,13 +8,14 @@ use anyhow::Result;
 
 use super::{Done, Task};
 use crate::{
-    cli::{request_path, values, EngineFlag, ImageFlags, SettingsFlags},
+    cli::{request_path, values, ServiceFlags},
     engine::choice::Choice,
     report::ImageReport,
     service::{
         smoke::{Checks, SmokeReport},
         READY_TIMEOUT,
     },
+    sys::mask,
 };
 
 /// Build, run, GET each path, tear down; report every check and its timings
@@ -37,11 +38,7 @@ pub struct Flags {
           help = format!("How long the service may take to answer [default: {}]", READY_TIMEOUT.as_secs()))]
     timeout: Option<Duration>,
     #[command(flatten)]
-    image: ImageFlags,
-    #[command(flatten)]
-    engine: EngineFlag,
-    #[command(flatten)]
-    settings: SettingsFlags,
+    service: ServiceFlags,
 }
 
 pub struct Smoke {
@@ -54,12 +51,12 @@ impl Task for Smoke {
     type Report = SmokeReport;
 
     fn new(flags: Flags) -> Result<Smoke> {
-        let spec = flags.image.into_spec()?;
-        let settings = flags.settings.over_project(&spec.dockerfile);
+        let (spec, settings, engine) = flags.service.read()?;
         let timeout = flags.timeout.unwrap_or(READY_TIMEOUT);
+        flags.header.iter().for_each(|(_, value)| mask::register(value));
         let paths = flags.path.into_iter().map(|path| (path, 200)).chain(flags.expect).collect();
         let checks = Checks { spec, build: !flags.no_build, paths, headers: flags.header, settings, timeout };
-        Ok(Smoke { checks, engine: flags.engine.choice()? })
+        Ok(Smoke { checks, engine })
     }
 
     fn run(self) -> Done<SmokeReport> {

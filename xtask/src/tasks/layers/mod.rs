@@ -18,8 +18,9 @@ use crate::{
     cli::{EngineFlag, ImageFlags},
     engine::{build::BuildSpec, choice::Choice, container::Spec, Engine},
     model::dockerfile::Dockerfile,
+    model::reference,
     report::{extends_image, ImageReport},
-    service::{self, contract::Contract},
+    service::{self, contract::Contract, Obtained},
     standins,
 };
 
@@ -75,7 +76,7 @@ extends_image!(LayersReport, table::text);
 #[command(name = "layers")]
 pub struct Flags {
     /// Read this image instead of building one
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "IMAGE", value_parser = reference::image)]
     image: Option<String>,
     /// Also the writable layer of a container after it served its health path and /
     #[arg(long)]
@@ -116,17 +117,30 @@ impl Task for Layers {
 }
 
 impl Layers {
+    /// Reads the image (a build of ours is tagged only once it was read,
+    /// and with `--run`, once it served).
     fn read(&self, engine: &Engine, report: &mut LayersReport) -> Result<String> {
         // The base is known only for an image of our Dockerfile.
         let (image, base) = match &self.image {
             Some(reference) => {
                 let info =
                     engine.inspect_image(reference)?.with_context(|| format!("There is no image {reference}."))?;
-                (service::existing(reference, &info, engine), None)
+                (Obtained::Existing(service::existing(reference, &info, engine), info.config), None)
             }
-            None => (service::build_image(engine, &self.spec)?, Some(self.base_layers(engine)?)),
+            None => (service::checked_build(engine, &self.spec)?, Some(self.base_layers(engine)?)),
         };
-        report.image = image;
+        report.image = image.report().clone();
+        let read = self.read_layers(engine, base, report).map_err(|e| image.reject(e))?;
+        report.image = image.accept()?;
+        Ok(read)
+    }
+
+    fn read_layers(
+        &self,
+        engine: &Engine,
+        base: Option<Option<Vec<String>>>,
+        report: &mut LayersReport,
+    ) -> Result<String> {
         let id = report.image.image_id.clone();
         let archive = engine.save_archive(&id)?;
         let base_layers = base.flatten().map(|base| common_prefix(&base, &archive.diff_ids));
