@@ -158,6 +158,41 @@ fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
     engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag();
 }
 
+/// uvicorn before 0.24 does not read UVICORN_APP, which our image's command
+/// relies on: the image is refused with the version, not reported as built.
+#[test]
+fn an_old_uvicorn_is_named_before_the_image_is_tagged() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("old-uvicorn");
+    let context = copy_of_build_context(&[]);
+    let libraries = std::fs::read_to_string(context.path().join("docker/libraries.list")).unwrap();
+    let pinned: String = libraries
+        .lines()
+        .map(|line| if line.starts_with("uvicorn==") { "uvicorn==0.23.2" } else { line })
+        .collect::<Vec<_>>()
+        .join("\n");
+    context.write("docker/libraries.list", &pinned);
+    let run = image_from(&context, &tag.0);
+    assert_failed(&run, "uvicorn 0.23.2 does not read UVICORN_APP");
+    assert!(run.str("message").contains("pin uvicorn>=0.24 in libraries.list"), "{}", run.json);
+    assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "the image was tagged");
+}
+
+/// A package with no wheel for this Python, whose build from source fails:
+/// the package and the cause its build printed, not pip's footer.
+#[test]
+fn a_failed_source_build_names_the_package_and_the_cause() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("source-build");
+    let context = copy_of_build_context(&[]);
+    let libraries = std::fs::read_to_string(context.path().join("docker/libraries.list")).unwrap();
+    context.write("docker/libraries.list", &format!("{libraries}psycopg2==2.9.9\n"));
+    let run = image_from(&context, &tag.0);
+    assert_failed(&run, "pip could not build psycopg2==2.9.9 from source");
+    assert!(run.str("message").contains("pg_config executable not found"), "{}", run.json);
+    assert!(run.str("message").contains("psycopg2-binary"), "{}", run.json);
+}
+
 #[test]
 fn build_failures_say_what_happened() {
     let Some(_docker) = docker_test() else { return };

@@ -124,3 +124,22 @@ fn an_unpullable_base_points_to_offline_mode() {
     let base = "--build-arg=BUILDER_IMAGE=xtask-test/no-such-base:none";
     assert_refused(&["image", "--tag", &tag.0, base], &[("XTASK_OFFLINE", "0")], 1, "could not be pulled");
 }
+
+/// Offline, `--python` picks the Debian release that carries it, and the
+/// report names the Python the image runs; a pyproject.toml that asks for
+/// a Python the image would not have is refused before anything is built.
+#[test]
+fn the_python_asked_for_is_the_python_built_on() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("python");
+    let context = copy_of_build_context(&[]);
+    context.write("pyproject.toml", "[project]\nname = \"hello\"\nrequires-python = \">=3.12\"\n");
+    let refused = task_in("image", &context, &tag.0, &[], &[]);
+    assert_failed(&refused, "asks for Python >=3.12 (requires-python), and the image's would be 3.11");
+    let unknown = task_in("image", &context, &tag.0, &["--python", "3.10"], &[]);
+    assert_eq!(unknown.code, 2, "{}", unknown.json);
+    assert!(unknown.str("message").contains("Python 3.10 has no stand-in"), "{}", unknown.json);
+    let built = task_in("image", &context, &tag.0, &["--python", "3.13"], &[]);
+    assert_eq!(built.code, 0, "{}\n{}", built.json, built.stderr);
+    assert!(built.str("message").contains("xtask-standin/python:trixie-slim (Python 3.13."), "{}", built.json);
+}

@@ -97,3 +97,14 @@ fn the_dockerfile_alone_without_an_engine() {
         assert!(!python.path().join("site-packages/fastapi").exists(), "lint installed the app's packages on the host");
     }
 }
+
+/// An image that crashes when lint runs it fails lint, and the summary
+/// counts that failure: it never says 0 errors of a lint that failed.
+#[test]
+fn a_crashing_image_is_an_error_in_the_summary() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("lint-crash");
+    let run = task_in("lint", &fixture_context("import_error"), &tag.0, &[], &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
+    assert!(run.json["summary"]["errors"].as_u64().unwrap() >= 1, "{}", run.json);
+}

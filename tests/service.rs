@@ -271,3 +271,59 @@ fn the_log_s_story_is_told() {
         run.json
     );
 }
+
+/// A service adopted with files only: no /health and no /, a secret it
+/// needs to start, a POST that proves it writes, a header from a variable.
+/// `smoke` passes with no flag at all, and prints no secret.
+#[test]
+fn an_adopted_service_passes_smoke_with_files_only() {
+    let Some(_docker) = docker_test() else { return };
+    const SECRET: &str = "XTASKLOCALSECRET8812";
+    const TOKEN: &str = "XTASKLOCALTOKEN3307";
+    let tag = TagGuard::new("adopted");
+    let context = fixture_context("adopted");
+    context.write("docker/build-args", "HEALTH_PATH=/status\n");
+    context.write(
+        "docker/checks.json",
+        r#"{
+  "headers": {"X-Token": "${API_TOKEN}"},
+  "checks": [
+    {"method": "POST", "path": "/items", "json": {"name": "pen"}, "status": 201, "field": "id"},
+    {"path": "/items/999", "status": 404}
+  ]
+}
+"#,
+    );
+    context.write("docker/run.local.env", &format!("SECRET_KEY={SECRET}\nAPI_TOKEN={TOKEN}\n"));
+    let passed = task_in("smoke", &context, &tag.0, &[], &[]);
+    assert_eq!(passed.code, 0, "{}\n{}", passed.json, passed.stderr);
+    let checks = passed.json["checks"].as_array().unwrap();
+    assert_eq!(
+        (checks[0]["method"].as_str(), checks[0]["status"].as_u64()),
+        (Some("POST"), Some(201)),
+        "{}",
+        passed.json
+    );
+    assert_eq!(checks[1]["status"], 404, "{}", passed.json);
+    let said = format!("{}{}", passed.json, passed.stderr);
+    assert!(!said.contains(SECRET) && !said.contains(TOKEN), "a secret was printed:\n{said}");
+
+    // Without the local secrets, the header's variable is named before anything starts.
+    std::fs::remove_file(context.path().join("docker/run.local.env")).unwrap();
+    let unset = task_in("smoke", &context, &tag.0, &["--no-build"], &[]);
+    assert_eq!(unset.code, 2, "{}", unset.json);
+    assert!(unset.str("message").contains("reads API_TOKEN, which is set nowhere"), "{}", unset.json);
+
+    // The service's default health path, which it does not have, is named.
+    let default_health = fixture_context("adopted");
+    default_health.write("docker/run.local.env", &format!("SECRET_KEY={SECRET}\nAPI_TOKEN={TOKEN}\n"));
+    let no_health = task_in("smoke", &default_health, &tag.0, &[], &[]);
+    assert_eq!(no_health.code, 1, "{}", no_health.json);
+    assert!(
+        no_health.str("message").starts_with(
+            "GET /health answered 404: this service has no /health; set its health path with --health or in docker/build-args."
+        ),
+        "{}",
+        no_health.json
+    );
+}

@@ -148,7 +148,12 @@ pub fn build_failures_say_what_happened() {
     assert!(run.str("message").starts_with("The Dockerfile step `RUN python -c"), "{}", run.json);
 
     let hello = copy_of_build_context(&[]);
-    let run = task_in("image", &hello, &tag.0, &["--build-arg", "PYTHON_MINOR=3.9"], &[]);
+    // The stand-ins of this machine's release, named: with no bases of its
+    // own, a Python would pick the release that carries it.
+    let suite = xtask::standins::suite_for(&Default::default()).unwrap();
+    let (builder, runtime) = (format!("xtask-standin/python:{suite}"), format!("xtask-standin/python:{suite}-slim"));
+    let bases = [format!("--build-arg=BUILDER_IMAGE={builder}"), format!("--build-arg=RUNTIME_IMAGE={runtime}")];
+    let run = task_in("image", &hello, &tag.0, &["--build-arg", "PYTHON_MINOR=3.9", &bases[0], &bases[1]], &[]);
     assert_failed(&run, "The Python versions do not match");
     assert!(run.str("message").contains("python3.9/site-packages"), "{}", run.json);
 

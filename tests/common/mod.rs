@@ -17,7 +17,10 @@ use std::{
 };
 
 use serde_json::Value;
-use xtask::engine::{choice::on_path, Engine, Kind};
+use xtask::{
+    engine::{choice::on_path, Engine, Kind},
+    sys::files::copy_tree,
+};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -302,18 +305,7 @@ pub fn copy_of_build_context(leave_out: &[&str]) -> TempDir {
 
 /// The fixture app `tests/fixtures/NAME/`, every file of it, as the context's app/.
 fn copy_fixture(name: &str, context: &TempDir) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-    copy(&root().join("tests/fixtures").join(name), &context.path().join("app"));
+    copy_tree(&root().join("tests/fixtures").join(name), &context.path().join("app")).unwrap();
 }
 
 /// A Python with the app's test packages and hadolint, from

@@ -61,6 +61,9 @@ pub struct ImageFlags {
     app_port: Option<u16>,
     #[arg(long, value_name = "/PATH", value_parser = request_path, help = format!("The path that says the service is ready (build arg {HEALTH_PATH}) [default: {DEFAULT_HEALTH}]"))]
     health: Option<String>,
+    /// The bases' Python, X.Y (build arg PYTHON_MINOR): online python:X.Y; offline the Debian release that carries it (3.9 bullseye, 3.11 bookworm, 3.13 trixie)
+    #[arg(long, value_name = "X.Y", value_parser = values::python)]
+    python: Option<String>,
     /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
     #[arg(long)]
     offline: bool,
@@ -115,13 +118,18 @@ impl ImageFlags {
                 mask::register(value);
             }
         }
+        let offline = standins::requested(self.offline);
+        if offline {
+            // A Python no release carries is a mistake in what was asked.
+            standins::suite_for(&build_args)?;
+        }
         let tag = self.tag.or(tag);
         Ok(BuildSpec {
             tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
             dockerfile,
             context: self.context.or(context).unwrap_or(root),
             build_args,
-            offline: standins::requested(self.offline),
+            offline,
             no_cache: self.no_cache,
             secrets: self.secret,
             cache_from: self.cache_from,

@@ -12,12 +12,14 @@
 use camino::{Utf8Path, Utf8PathBuf};
 
 mod build_args_file;
+mod checks_file;
 mod image_flags;
 mod settings;
 mod usage;
 pub mod values;
 
 pub use self::{
+    checks_file::ProjectChecks,
     image_flags::{ImageFlags, DEFAULT_TAG},
     settings::SettingsFlags,
     usage::{parse, usage, UsageError},
@@ -47,12 +49,22 @@ pub struct ServiceFlags {
     engine: EngineFlag,
 }
 
+/// The service as the project's files and the flags describe it.
+pub struct Service {
+    pub spec: BuildSpec,
+    pub settings: Settings,
+    pub checks: ProjectChecks,
+    pub engine: Choice,
+}
+
 impl ServiceFlags {
-    /// What to build, the settings over the project's `run.env`, and the engine.
-    pub fn read(self) -> anyhow::Result<(BuildSpec, Settings, Choice)> {
+    /// What to build, the settings over the project's `run.env` and
+    /// `run.local.env`, the project's checks, and the engine.
+    pub fn read(self) -> anyhow::Result<Service> {
         let spec = self.image.into_spec()?;
-        let settings = self.settings.over_project(&spec.dockerfile)?;
-        Ok((spec, settings, self.engine.choice()?))
+        let run = self.settings.over_project(&spec.dockerfile)?;
+        let checks = checks_file::read(&spec.dockerfile, &run.values)?;
+        Ok(Service { spec, settings: run.settings, checks, engine: self.engine.choice()? })
     }
 }
 

@@ -3,6 +3,8 @@
 //! `run.env` beside the Dockerfile, for the settings a team's service
 //! needs to start at all (a test database's URL), not for secrets.
 
+use std::collections::BTreeMap;
+
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{beside_dockerfile, pair, usage, values, SETTINGS_FLAGS};
@@ -40,11 +42,12 @@ fn env_file(value: &str) -> Result<Utf8PathBuf, String> {
 
 /// Reads a regular settings file as the engine will, so that a bad line
 /// gets our sentence (its number and name, never its value) rather than
-/// the engine's, which quotes the line; and masks its values. A pipe or a
-/// device is left to the engine: reading it here would empty it.
-fn check(file: &Utf8Path) -> anyhow::Result<()> {
+/// the engine's, which quotes the line: its values, masked from now on. A
+/// pipe or a device is left to the engine (reading it here would empty it).
+fn read(file: &Utf8Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut read = BTreeMap::new();
     if !file.is_file() {
-        return Ok(());
+        return Ok(read);
     }
     let text = std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?;
     for (number, line) in text.lines().enumerate() {
@@ -62,23 +65,43 @@ fn check(file: &Utf8Path) -> anyhow::Result<()> {
                 values::quoted(first).trim_matches('`')
             )));
         }
+        // The engine, unlike Compose, keeps quotes as part of the value.
+        let quoted = value.len() >= 2 && ["\"", "'"].iter().any(|q| value.starts_with(q) && value.ends_with(q));
+        if quoted {
+            eprintln!(
+                "warning: {file} line {}: the value of {name} is in quotes, which the engine keeps as part of it \
+                 (Compose would strip them); write it without quotes.",
+                number + 1
+            );
+        }
         mask::register(value);
+        read.insert(name.to_string(), value.to_string());
     }
-    Ok(())
+    Ok(read)
+}
+
+/// The settings of a run, and the values they give, by name, as the
+/// container sees them: for the checks' header variables.
+pub struct RunSettings {
+    pub settings: Settings,
+    pub values: BTreeMap<String, String>,
 }
 
 impl SettingsFlags {
-    /// The settings, over the `run.env` beside `dockerfile` when there is
-    /// one; each file read first (`check`).
-    pub fn over_project(self, dockerfile: &Utf8Path) -> anyhow::Result<Settings> {
-        let mut env_files = self.env_file;
-        let file = beside_dockerfile(dockerfile, "run.env");
-        if file.is_file() {
-            env_files.insert(0, file);
+    /// The settings, over the project's files beside `dockerfile`:
+    /// `run.env` (committed: what the service needs to start) and
+    /// `run.local.env` (not committed: local secrets); each file read first.
+    pub fn over_project(self, dockerfile: &Utf8Path) -> anyhow::Result<RunSettings> {
+        let project = ["run.env", "run.local.env"].map(|name| beside_dockerfile(dockerfile, name));
+        let project = project.into_iter().filter(|file| file.is_file());
+        let env_files: Vec<Utf8PathBuf> = project.chain(self.env_file).collect();
+        let mut values = BTreeMap::new();
+        for file in &env_files {
+            values.extend(read(file)?);
         }
-        env_files.iter().try_for_each(|file| check(file))?;
         self.env.iter().for_each(|(_, value)| mask::register(value));
-        Ok(Settings { env: self.env.into_iter().collect(), env_files })
+        values.extend(self.env.iter().cloned());
+        Ok(RunSettings { settings: Settings { env: self.env.into_iter().collect(), env_files }, values })
     }
 }
 
@@ -88,7 +111,7 @@ mod tests {
     use crate::cli::parse;
 
     fn settings(args: &[&str], dockerfile: &Utf8Path) -> anyhow::Result<Settings> {
-        parse::<SettingsFlags>("smoke", args.iter().map(Into::into))?.over_project(dockerfile)
+        Ok(parse::<SettingsFlags>("smoke", args.iter().map(Into::into))?.over_project(dockerfile)?.settings)
     }
 
     #[test]
@@ -103,9 +126,14 @@ mod tests {
         let dir = project::scratch_dir().unwrap().join(project::unique_name("settings"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("run.env"), "DATABASE_URL=sqlite://\n").unwrap();
+        std::fs::write(dir.join("run.local.env"), "SECRET_KEY=local-secret\n").unwrap();
         let with_project = settings(&["--env-file", manifest.as_str()], &dir.join("Dockerfile")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(with_project.env_files, [dir.join("run.env"), manifest], "--env-file comes after run.env, and wins");
+        assert_eq!(
+            with_project.env_files,
+            [dir.join("run.env"), dir.join("run.local.env"), manifest],
+            "run.local.env comes after run.env, --env-file after both, and the later wins"
+        );
         let error = settings(&["--env-file", "no/such/file"], nowhere).unwrap_err();
         assert!(error.to_string().contains("there is no such file"), "{error}");
         assert!(settings(&["--env-file", "/dev/null"], nowhere).is_ok(), "any readable file");

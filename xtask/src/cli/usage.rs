@@ -1,26 +1,11 @@
-//! Mistakes in the command line: reported like any failure, but with exit
-//! code 2, so that scripts can tell "you called it wrong" apart; and
-//! clap's errors said as our one sentence, naming the flag, never its value.
+//! clap's errors said as our one sentence, naming the flag, never its
+//! value: a `UsageError` (exit code 2).
 
-use std::{ffi::OsString, fmt};
+use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-/// A mistake in the command line.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    UsageError(message.into()).into()
-}
+pub use crate::sys::usage::{usage, UsageError};
 
 /// `args` (after the task's name) read as task `task`'s flags `F`.
 pub fn parse<F: clap::Parser>(task: &str, args: impl IntoIterator<Item = OsString>) -> anyhow::Result<F> {

@@ -37,6 +37,16 @@ pub fn port(value: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{} is not a port from 1 to 65535", quoted(value)))
 }
 
+/// A Python version as X.Y, such as 3.11.
+pub fn python(value: &str) -> Result<String, String> {
+    match value.split_once('.') {
+        Some((major, minor)) if major == "3" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()) => {
+            Ok(value.to_string())
+        }
+        _ => Err(format!("{} is not a Python version such as 3.11", quoted(value))),
+    }
+}
+
 /// `/PATH=STATUS`, as `--expect` takes it.
 pub fn expectation(value: &str) -> Result<(String, u16), String> {
     let refused = || format!("{} must have the form /PATH=STATUS, such as /orders/999=404", quoted(value));
@@ -101,6 +111,10 @@ mod tests {
             assert!(seconds(bad).is_err(), "{bad}");
         }
         assert_eq!(count("0").unwrap_err(), "`0` is not a whole number above 0");
+        assert_eq!(python("3.13").unwrap(), "3.13");
+        for bad in ["3", "3.x", "2.7", "3.11.2"] {
+            assert!(python(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -178,10 +178,6 @@ impl StandIns {
     pub fn python(&self) -> &str {
         &self.python
     }
-
-    pub fn describe(&self) -> String {
-        format!("offline base images {} and {} (Python {})", self.builder, self.runtime, self.python)
-    }
 }
 
 /// The base images a build stands on.
@@ -212,10 +208,21 @@ impl Bases {
         }
     }
 
-    pub fn describe(&self) -> String {
-        match self {
-            Bases::Dockerfile => "the Dockerfile's base images".to_string(),
-            Bases::StandIns(stand_ins) => stand_ins.describe(),
+    /// The bases a build with `given` build args stood on, as they were:
+    /// the ones the build args name (the user's over the stand-ins'), and
+    /// the Python the `built` image carries.
+    pub fn describe(&self, given: &BTreeMap<String, String>, built: &ImageInfo) -> String {
+        let args = self.build_args(given);
+        let python = built.env("PYTHON_VERSION").map_or(String::new(), |version| format!(" (Python {version})"));
+        let names = (args.get(BUILDER_IMAGE), args.get(RUNTIME_IMAGE));
+        match (self, names) {
+            (Bases::StandIns(ours), (Some(builder), Some(runtime)))
+                if *builder == ours.builder && *runtime == ours.runtime =>
+            {
+                format!("offline base images {builder} and {runtime}{python}")
+            }
+            (_, (Some(builder), Some(runtime))) => format!("base images {builder} and {runtime}{python}"),
+            _ => format!("the Dockerfile's base images{python}"),
         }
     }
 }
@@ -286,7 +293,7 @@ impl Engine {
         }
         let image_id = image_id.context("the build succeeded but wrote no image id")?.trim().to_string();
         let info = self.inspect_image(&image_id)?.with_context(|| format!("the engine has no image {image_id}"))?;
-        Ok(Built { info, bases: bases.describe() })
+        Ok(Built { bases: bases.describe(&spec.build_args, &info), info })
     }
 
     /// What `--cache-from` passes to the build: each image after its stage
@@ -402,6 +409,21 @@ mod tests {
             podman.to_string(),
             "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg B=*** /ctx"
         );
+    }
+
+    #[test]
+    fn the_bases_are_described_as_the_build_used_them() {
+        let stand_ins =
+            Bases::StandIns(StandIns { builder: "b:1".into(), runtime: "r:1".into(), python: "3.11".into() });
+        let built: ImageInfo =
+            serde_json::from_str(r#"{"Id":"sha256:a","Size":1,"Config":{"Env":["PYTHON_VERSION=3.9.2"]}}"#).unwrap();
+        assert_eq!(stand_ins.describe(&BTreeMap::new(), &built), "offline base images b:1 and r:1 (Python 3.9.2)");
+        let own = BTreeMap::from([
+            (BUILDER_IMAGE.to_string(), "mine:3.9".to_string()),
+            (RUNTIME_IMAGE.to_string(), "mine:3.9-slim".to_string()),
+        ]);
+        assert_eq!(stand_ins.describe(&own, &built), "base images mine:3.9 and mine:3.9-slim (Python 3.9.2)");
+        assert_eq!(Bases::Dockerfile.describe(&BTreeMap::new(), &built), "the Dockerfile's base images (Python 3.9.2)");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn build_failure(output: &str, situation: &Situation) -> String {
         .or_else(|| unpullable_image(output, situation))
         .or_else(|| pip_conflict(output))
         .or_else(|| unknown_package(output))
+        .or_else(|| source_build(output, situation))
         .or_else(|| untrusted_tls(output))
         .or_else(|| no_buildx(output))
         .or_else(|| failed_step(output))
@@ -205,6 +206,52 @@ fn unknown_package(output: &str) -> Option<String> {
     })?;
     let requirement = requirement.split_whitespace().next().unwrap_or(requirement);
     Some(format!("pip found no `{requirement}` on the package index: check that name and version in libraries.list."))
+}
+
+/// A package pip had to build from source, and could not: its name, the
+/// cause its build printed, and the way out.
+fn source_build(output: &str, situation: &Situation) -> Option<String> {
+    let markers = ["metadata-generation-failed", "Failed building wheel for", "failed-wheel-build-for-install"];
+    if !markers.iter().any(|marker| output.contains(marker)) {
+        return None;
+    }
+    // BuildKit prefixes each line of a step with `#N SECONDS `.
+    let lines: Vec<&str> = output
+        .lines()
+        .map(|line| match line.strip_prefix('#').and_then(|rest| rest.split_once(' ')) {
+            Some((_, rest)) => {
+                rest.split_once(' ').filter(|(time, _)| time.parse::<f64>().is_ok()).map_or(line, |(_, text)| text)
+            }
+            None => line,
+        })
+        .map(str::trim)
+        .collect();
+    let failed_wheel = lines.iter().find_map(|line| after(line, "Failed building wheel for "));
+    let collecting = || {
+        let failure = lines.iter().position(|line| line.contains("error: subprocess-exited-with-error"))?;
+        lines[..failure].iter().rev().find_map(|line| after(line, "Collecting "))
+    };
+    let package = failed_wheel.or_else(collecting)?;
+    let package = package.split(" (").next().unwrap_or(package);
+    // The build's own output, between pip's `[N lines of output]` and `[end of output]`.
+    let start = lines.iter().position(|line| line.contains("lines of output]"))?;
+    let end =
+        lines[start..].iter().position(|line| line.contains("[end of output]")).map_or(lines.len(), |at| start + at);
+    let said = &lines[start + 1..end];
+    let cause = said
+        .iter()
+        .find(|line| line.to_ascii_lowercase().starts_with("error:"))
+        .or_else(|| said.iter().rev().find(|line| !line.is_empty()))
+        .map(|line| line.trim_start_matches("Error: ").trim_start_matches("error: ").trim_end_matches('.'))?;
+    let python = situation.bases_python.as_deref().map_or(String::new(), |v| format!(" {v}"));
+    let way_out = match cause.contains("pg_config") {
+        true => "use its binary wheel instead (psycopg2-binary for psycopg2), or install libpq-dev in the builder stage".to_string(),
+        false => format!("pin a version that has a wheel for Python{python} on this platform, or install what its build needs in the builder stage"),
+    };
+    Some(format!(
+        "pip could not build {package} from source (there is no wheel of it for this Python and platform): {cause}. \
+         To fix it, {way_out}."
+    ))
 }
 
 fn untrusted_tls(output: &str) -> Option<String> {
@@ -410,6 +457,27 @@ mod tests {
                 format!("The Dockerfile step `RUN python -c boom` failed with exit code {code}. Its last lines:\nstep output\nboom: the build step failed")
             );
         }
+    }
+
+    #[test]
+    fn a_failed_source_build_names_the_package_and_its_cause() {
+        let pip = "Collecting psycopg2==2.9.9 (from -r libraries.list (line 3))\n  Downloading psycopg2-2.9.9.tar.gz (384 kB)\n  Preparing metadata (setup.py): started\n  Preparing metadata (setup.py): finished with status 'error'\n  error: subprocess-exited-with-error\n  \n  × python setup.py egg_info did not run successfully.\n  │ exit code: 1\n  ╰─> [23 lines of output]\n      running egg_info\n      \n      Error: pg_config executable not found.\n      \n      pg_config is required to build psycopg2 from source.\n      [end of output]\n  \n  note: This error originates from a subprocess, and is likely not a problem with pip.\nerror: metadata-generation-failed\n\n× Encountered error while generating package metadata.\n╰─> See above for output.\n";
+        let buildkit: String = pip.lines().map(|line| format!("#11 12.34 {line}\n")).collect();
+        for output in [pip.to_string(), buildkit] {
+            let said = said(&output);
+            assert!(
+                said.starts_with("pip could not build psycopg2==2.9.9 from source (there is no wheel of it for this Python and platform): pg_config executable not found."),
+                "{said}"
+            );
+            assert!(said.contains("psycopg2-binary") && said.contains("libpq-dev"), "{said}");
+        }
+        let gcc = "Collecting pkg==1.0\n  Building wheel for pkg (pyproject.toml): finished with status 'error'\n  error: subprocess-exited-with-error\n  ╰─> [5 lines of output]\n      running build_ext\n      error: command 'gcc' failed: No such file or directory\n      [end of output]\n  ERROR: Failed building wheel for pkg\nerror: failed-wheel-build-for-install\n";
+        let said = said(gcc);
+        assert!(said.starts_with("pip could not build pkg from source"), "{said}");
+        assert!(
+            said.contains("command 'gcc' failed: No such file or directory") && said.contains("pin a version"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Pure text models: text in, meaning out, no process and no engine. They
 //! sit below `engine/` and `lint/`, which both read Dockerfiles, and are
 //! unit-tested alone (and fuzzed: `fuzz/`).
+//! - `checks`: the project's smoke checks file;
 //! - `dockerfile`: a Dockerfile read as docker reads it;
+//! - `python`: the Python a project asks for (`requires-python`);
 //! - `reference`: image references and registry addresses;
 //! - `diagnose`: a failed build's output, in one sentence;
 //! - `service_log`: a failed service's log, in one sentence.
 
+pub mod checks;
 pub mod diagnose;
 pub mod dockerfile;
+pub mod python;
 pub mod reference;
 pub mod service_log;

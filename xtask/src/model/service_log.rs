@@ -13,20 +13,35 @@ fn missing_setting(log: &str) -> Option<String> {
     // `os.environ["NAME"]`: the traceback's last line.
     let key_error = lines.iter().rev().find_map(|line| line.strip_prefix("KeyError: '")?.strip_suffix('\''));
     if let Some(name) = key_error.filter(|name| is_setting_name(name)) {
-        return Some(format!(
-            "The app needs the setting {name}, which is not set: give it with --env {name}=…, --env-file FILE, \
-             or a line in the run.env beside the Dockerfile."
-        ));
+        return needs(&[name.to_string()]);
     }
-    // pydantic-settings: the field's name, then `Field required`.
-    if log.contains("validation error for") {
-        let field = lines.windows(2).find(|pair| pair[1].starts_with("Field required")).map(|pair| pair[0])?;
-        return Some(format!(
-            "The app's settings lack {field}, which is required: give it with --env {}=… or --env-file FILE.",
-            field.to_ascii_uppercase()
-        ));
+    // pydantic-settings: each field's name, then `Field required` (pydantic
+    // 2) or `field required` (pydantic 1), one pair a missing setting.
+    if !log.contains("validation error") {
+        return None;
     }
-    None
+    let mut names: Vec<String> = lines
+        .windows(2)
+        .filter(|pair| pair[1].to_ascii_lowercase().starts_with("field required"))
+        .map(|pair| pair[0].to_ascii_uppercase())
+        .collect();
+    names.dedup();
+    needs(&names)
+}
+
+/// "The app needs the setting(s) A and B, which …", and where to give
+/// them; None for no name.
+fn needs(names: &[String]) -> Option<String> {
+    let (list, which, them) = match names.split_last()? {
+        (one, []) => (one.clone(), "is", "it"),
+        (last, rest) => (format!("{} and {last}", rest.join(", ")), "are", "them"),
+    };
+    let settings = if names.len() == 1 { "setting" } else { "settings" };
+    Some(format!(
+        "The app needs the {settings} {list}, which {which} not set: give {them} with --env {}=…, --env-file FILE, \
+         or a line in the run.env beside the Dockerfile (run.local.env, which is not committed, for secrets).",
+        names[0]
+    ))
 }
 
 fn is_setting_name(name: &str) -> bool {
@@ -89,7 +104,20 @@ mod tests {
                         database_url\n  Field required [type=missing, input_value={}, input_type=dict]";
         assert!(explain(pydantic, 8000)
             .unwrap()
-            .contains("lack database_url, which is required: give it with --env DATABASE_URL="));
+            .starts_with("The app needs the setting DATABASE_URL, which is not set: give it with --env DATABASE_URL="));
+        let plural = "pydantic_core._pydantic_core.ValidationError: 3 validation errors for Settings\n\
+                      SECRET_KEY\n  Field required [type=missing, input_value={}, input_type=dict]\n\
+                      POSTGRES_SERVER\n  Field required [type=missing, input_value={}, input_type=dict]\n\
+                      POSTGRES_USER\n  Field required [type=missing, input_value={}, input_type=dict]";
+        assert!(explain(plural, 8000).unwrap().starts_with(
+            "The app needs the settings SECRET_KEY, POSTGRES_SERVER and POSTGRES_USER, which are not set: give them"
+        ));
+        let pydantic_1 = "pydantic.error_wrappers.ValidationError: 2 validation errors for Settings\n\
+                          database_url\n  field required (type=value_error.missing)\n\
+                          secret_key\n  field required (type=value_error.missing)";
+        assert!(explain(pydantic_1, 8000)
+            .unwrap()
+            .starts_with("The app needs the settings DATABASE_URL and SECRET_KEY, which are not set"));
     }
 
     #[test]

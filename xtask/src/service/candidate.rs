@@ -9,7 +9,11 @@ use anyhow::{bail, Result};
 
 use super::contract;
 use crate::{
-    engine::{build::BuildSpec, Engine, ImageConfig},
+    engine::{
+        build::{Bases, BuildSpec, PYTHON_MINOR},
+        Engine, ImageConfig,
+    },
+    model::{dockerfile::global_args, python},
     report::ImageReport,
     standins,
     sys::project,
@@ -23,6 +27,27 @@ fn lock_name(engine: &str, tag: &str) -> String {
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     format!("build-{:x}", hash % 16)
+}
+
+/// Fails, before anything is built, when the project's pyproject.toml asks
+/// for a Python (`requires-python`) that the image's would not satisfy.
+fn python_asked(spec: &BuildSpec, bases: &Bases) -> Result<()> {
+    let Ok(pyproject) = std::fs::read_to_string(spec.context.join("pyproject.toml")) else { return Ok(()) };
+    let Some(asked) = python::requires_python(&pyproject) else { return Ok(()) };
+    let dockerfile = std::fs::read_to_string(&spec.dockerfile).unwrap_or_default();
+    let args = bases.build_args(&spec.build_args);
+    let Some(minor) = args.get(PYTHON_MINOR).cloned().or_else(|| global_args(&dockerfile, &args).remove(PYTHON_MINOR))
+    else {
+        return Ok(());
+    };
+    if python::satisfies(&asked, &minor) == Some(false) {
+        let offline = if spec.offline { " (offline: 3.9, 3.11 or 3.13, one for each Debian release)" } else { "" };
+        bail!(
+            "The project's pyproject.toml asks for Python {asked} (requires-python), and the image's would be \
+             {minor}: give --python X.Y{offline}, or PYTHON_MINOR in docker/build-args."
+        );
+    }
+    Ok(())
 }
 
 pub struct Candidate<'a> {
@@ -39,7 +64,8 @@ impl<'a> Candidate<'a> {
     pub fn build(engine: &'a Engine, spec: &BuildSpec) -> Result<Candidate<'a>> {
         let lock = project::machine_lock(&lock_name(&engine.name(), &spec.tag))?;
         let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
-        let bases = standins::bases(engine, spec.offline)?;
+        let bases = standins::bases(engine, spec.offline, &spec.build_args)?;
+        python_asked(spec, &bases)?;
         let mut built = engine.build(spec, &bases)?;
         if !contract::differs(&built.info.config, &spec.build_args).is_empty() {
             eprintln!("The build reused steps built with other build args; building again without the cache.");

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{contract::Contract, Obtained, READY_TIMEOUT};
+use super::{contract::Contract, Obtained};
 use crate::{
     engine::{
         build::BuildSpec,
         container::{Settings, Spec, Stopped},
         Engine,
     },
+    model::checks::Request,
     report::{extends_image, ImageReport},
     sys::{
         millis,
@@ -43,11 +44,21 @@ extends_image!(SmokeReport);
 
 #[derive(Debug, Serialize)]
 pub struct Check {
+    /// Left out for GET.
+    #[serde(skip_serializing_if = "is_get")]
+    pub method: String,
     pub path: String,
     /// None: no HTTP answer.
     pub status: Option<u16>,
     pub expected: u16,
     pub ok: bool,
+    /// What was wrong with the answer, when something was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+fn is_get(method: &str) -> bool {
+    method == "GET"
 }
 
 /// Milliseconds; a step that did not happen is left out.
@@ -71,20 +82,18 @@ pub struct Timings {
 pub struct Checks {
     pub spec: BuildSpec,
     pub build: bool,
-    /// Each path, and the status it must answer. None given: the health
-    /// path and `/`, each 200.
-    pub paths: Vec<(String, u16)>,
+    /// The requests, each with the answer it must get. None given: GET the
+    /// ready path and `/`, each 200.
+    pub requests: Vec<Request>,
+    /// Sent with every request, the wait for readiness included.
     pub headers: Vec<Header>,
+    /// The path that says the service is ready; None: the image's health path.
+    pub ready: Option<String>,
     pub settings: Settings,
     pub timeout: Duration,
 }
 
 impl Checks {
-    /// The default checks of `spec`'s image, with `settings`: for `push --smoke`.
-    pub fn defaults(spec: BuildSpec, build: bool, settings: Settings) -> Checks {
-        Checks { spec, build, paths: Vec::new(), headers: Vec::new(), settings, timeout: READY_TIMEOUT }
-    }
-
     /// Builds (or takes) the image and checks it, and moves the tag only
     /// when it passed.
     pub fn run(&self, engine: &Engine, report: &mut SmokeReport) -> Result<String> {
@@ -120,18 +129,33 @@ impl Checks {
         report.timings.start_ms = Some(elapsed_ms(clock));
         let port = container.endpoint()?;
         report.url = Some(super::url(port));
-        super::wait_ready(&container, port, &contract.health, &self.headers, self.timeout)?;
+        let ready = self.ready.as_deref().unwrap_or(&contract.health);
+        super::wait_ready(&container, port, ready, &self.headers, self.timeout)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
 
-        let defaults = [(contract.health.clone(), 200), ("/".to_string(), 200)];
-        let paths = if self.paths.is_empty() { &defaults[..] } else { &self.paths[..] };
-        for (path, expected) in paths {
-            let status = probe::get(port, path, &self.headers, Duration::from_secs(5)).ok();
+        let defaults = [Request::get(ready.to_string(), 200), Request::get("/".to_string(), 200)];
+        let requests = if self.requests.is_empty() { &defaults[..] } else { &self.requests[..] };
+        for request in requests {
+            let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
+            let answer = probe::send(
+                port,
+                &request.method,
+                &request.path,
+                &self.headers,
+                body.as_deref(),
+                Duration::from_secs(5),
+            );
+            let fault = match &answer {
+                Ok(answer) => request.fault(answer.status, &answer.body),
+                Err(_) => Some("got no answer".to_string()),
+            };
             report.checks.push(Check {
-                path: path.clone(),
-                status,
-                expected: *expected,
-                ok: status == Some(*expected),
+                method: request.method.clone(),
+                path: request.path.clone(),
+                status: answer.ok().map(|answer| answer.status),
+                expected: request.status,
+                ok: fault.is_none(),
+                fault,
             });
         }
         // The log is read only when it explains a failure, and before the container goes.
@@ -144,11 +168,21 @@ impl Checks {
 
         let said: Vec<String> = report.checks.iter().map(said).collect();
         if failed {
-            let expected = match report.checks.iter().all(|c| c.expected == 200) {
-                true => "200",
-                false => "as expected",
+            // The default health path, which the service does not have.
+            let no_health = report.checks.iter().any(|c| c.path == ready && c.status == Some(404));
+            if self.requests.is_empty() && self.ready.is_none() && no_health {
+                bail!(
+                    "GET {ready} answered 404: this service has no {ready}; set its health path with --health or in \
+                     docker/build-args.{stop}"
+                );
+            }
+            let gets = self.requests.iter().all(|r| r.method == "GET" && r.field.is_none());
+            let expected = match (gets, report.checks.iter().all(|c| c.expected == 200)) {
+                (true, true) => "Not every path answered 200",
+                (true, false) => "Not every path answered as expected",
+                (false, _) => "Not every check passed",
             };
-            bail!("Not every path answered {expected}: {}.{stop} {logs}", said.join(", "));
+            bail!("{expected}: {}.{stop} {logs}", said.join(", "));
         }
         Ok(format!(
             "{} passed on {}: {}; ready in {} ms.{stop}",
@@ -173,11 +207,19 @@ fn stop_said(stopped: &Stopped) -> String {
     }
 }
 
-/// `GET /path 404`, and what was expected when it was not 200.
+/// `GET /path 404`, with what was expected when it was not 200, or what
+/// was wrong with the answer.
 fn said(check: &Check) -> String {
-    let answer = check.status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
-    let expected = if check.expected == 200 { String::new() } else { format!(" (expected {})", check.expected) };
-    format!("GET {} {answer}{expected}", text::cut(&check.path))
+    let (method, path) = (&check.method, text::cut(&check.path));
+    match (&check.fault, check.status) {
+        (Some(fault), Some(status)) if status == check.expected => format!("{method} {path} {fault}"),
+        (_, status) => {
+            let answer = status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
+            let expected =
+                if check.expected == 200 { String::new() } else { format!(" (expected {})", check.expected) };
+            format!("{method} {path} {answer}{expected}")
+        }
+    }
 }
 
 fn elapsed_ms(since: Instant) -> u64 {
@@ -200,13 +242,20 @@ mod tests {
     #[test]
     fn the_report_names_each_check_and_timing() {
         let report = SmokeReport {
-            checks: vec![Check { path: "/health".into(), status: Some(500), expected: 200, ok: false }],
+            checks: vec![Check {
+                method: "GET".into(),
+                path: "/health".into(),
+                status: Some(500),
+                expected: 200,
+                ok: false,
+                fault: Some("answered 500".into()),
+            }],
             timings: Timings { build_ms: Some(1), ready_ms: Some(3), ..Default::default() },
             ..Default::default()
         };
         assert_eq!(
             serde_json::to_string(&report).unwrap(),
-            r#"{"imageId":"","success":false,"checks":[{"path":"/health","status":500,"expected":200,"ok":false}],"timings":{"buildMs":1,"readyMs":3}}"#
+            r#"{"imageId":"","success":false,"checks":[{"path":"/health","status":500,"expected":200,"ok":false,"fault":"answered 500"}],"timings":{"buildMs":1,"readyMs":3}}"#
         );
     }
 }

@@ -7,18 +7,21 @@
 //! the path the Dockerfile copies. The builder has a compiler (like
 //! `python:3.10`), the runtime has none (like `python:3.10-slim`).
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
 
 use crate::{
     engine::{
-        build::{Bases, StandIns},
+        build::{Bases, StandIns, BUILDER_IMAGE, PYTHON_MINOR, RUNTIME_IMAGE},
         choice::on_path,
         Engine,
     },
     sys::{
         process::{self, CommandLine},
         project, signals,
+        usage::usage,
     },
 };
 
@@ -96,9 +99,9 @@ impl Kind {
     }
 }
 
-/// The stand-ins in `engine`, made first where they are missing.
-pub fn ensure(engine: &Engine) -> Result<StandIns> {
-    let suite = suite();
+/// The stand-ins of Debian `suite` in `engine`, made first where they are missing.
+fn ensure(engine: &Engine, suite: &str) -> Result<StandIns> {
+    let suite = suite.to_string();
     if let Some(ready) = existing(engine, &suite)? {
         return Ok(ready);
     }
@@ -128,11 +131,40 @@ pub fn ensure(engine: &Engine) -> Result<StandIns> {
 
 /// The bases a build stands on: the stand-ins (made first when missing)
 /// when `offline`, else the Dockerfile's own.
-pub fn bases(engine: &Engine, offline: bool) -> Result<Bases> {
-    Ok(if offline { Bases::StandIns(ensure(engine)?) } else { Bases::Dockerfile })
+pub fn bases(engine: &Engine, offline: bool, build_args: &BTreeMap<String, String>) -> Result<Bases> {
+    Ok(match offline {
+        true => Bases::StandIns(ensure(engine, &suite_for(build_args)?)?),
+        false => Bases::Dockerfile,
+    })
 }
 
-/// Whether the stand-ins are in `engine`'s store already.
+/// The Debian releases whose python3 stands in for `python:X.Y` offline.
+const RELEASES: [(&str, &str); 3] = [("3.9", "bullseye"), ("3.11", "bookworm"), ("3.13", "trixie")];
+
+/// The release the stand-ins of a build with `build_args` come from:
+/// XTASK_DEBIAN_SUITE; else, when it asks for a Python (PYTHON_MINOR) and
+/// names no bases of its own, the release that carries that Python; else
+/// this machine's own. A sentence naming the releases when none carries it.
+pub fn suite_for(build_args: &BTreeMap<String, String>) -> Result<String> {
+    if let Some(suite) = std::env::var("XTASK_DEBIAN_SUITE").ok().filter(|s| !s.is_empty()) {
+        return Ok(suite);
+    }
+    let own_bases = build_args.contains_key(BUILDER_IMAGE) && build_args.contains_key(RUNTIME_IMAGE);
+    let Some(python) = build_args.get(PYTHON_MINOR).filter(|_| !own_bases) else { return Ok(suite()) };
+    match RELEASES.iter().find(|(version, _)| version == python) {
+        Some((_, suite)) => Ok(suite.to_string()),
+        None => {
+            let known: Vec<String> = RELEASES.iter().map(|(version, suite)| format!("{version} ({suite})")).collect();
+            Err(usage(format!(
+                "Offline, Python {python} has no stand-in: each Debian release carries one Python, and these are \
+                 {}. Choose one of them with --python, or build online on python:{python}.",
+                known.join(", ")
+            )))
+        }
+    }
+}
+
+/// Whether this machine's release's stand-ins are in `engine`'s store already.
 pub fn present(engine: &Engine) -> Result<bool> {
     Ok(existing(engine, &suite())?.is_some())
 }
@@ -299,6 +331,22 @@ mod tests {
         let one_line = "# comment\ndeb [signed-by=/k.gpg] http://mirror.example/debian bookworm main\n";
         assert_eq!(apt_mirror(one_line), Some("http://mirror.example/debian"));
         assert_eq!(apt_mirror("deb-src http://x/debian bookworm main"), None);
+    }
+
+    #[test]
+    fn a_python_picks_the_release_that_carries_it() {
+        let args = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(suite_for(&args(&[(PYTHON_MINOR, "3.13")])).unwrap(), "trixie");
+        assert_eq!(suite_for(&args(&[(PYTHON_MINOR, "3.9")])).unwrap(), "bullseye");
+        assert_eq!(suite_for(&args(&[])).unwrap(), suite());
+        let own = args(&[(PYTHON_MINOR, "3.10"), (BUILDER_IMAGE, "b"), (RUNTIME_IMAGE, "r")]);
+        assert_eq!(suite_for(&own).unwrap(), suite(), "bases of the user's own: their Python is theirs");
+        let none = suite_for(&args(&[(PYTHON_MINOR, "3.10")])).unwrap_err().to_string();
+        assert!(
+            none.contains("Python 3.10 has no stand-in")
+                && none.contains("3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie)"),
+            "{none}"
+        );
     }
 
     #[test]

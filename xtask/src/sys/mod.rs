@@ -10,6 +10,7 @@ pub mod project;
 pub mod signals;
 pub mod tar;
 pub mod text;
+pub mod usage;
 pub mod venv;
 
 use std::time::Duration;

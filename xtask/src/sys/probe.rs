@@ -1,6 +1,6 @@
-//! A minimal HTTP/1.1 GET over std's `TcpStream`, with connect and read
-//! timeouts: enough to ask a local service for a status code, and no HTTP
-//! crate to compile.
+//! A minimal HTTP/1.1 client over std's `TcpStream`, with connect and read
+//! timeouts: enough to ask a local service for a status code, or to send a
+//! JSON body and read the JSON answer, and no HTTP crate to compile.
 
 use std::{
     io::{self, Read, Write},
@@ -52,6 +52,84 @@ fn answer(
     Ok((status, fields.collect()))
 }
 
+/// An answer: its status and its body (de-chunked).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The largest body `send` reads: a check's answer, not a download.
+const MAX_BODY: usize = 1 << 20;
+
+/// Sends `METHOD path` with `headers` and, when given, a JSON `body`, and
+/// reads the whole answer.
+pub fn send(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[Header],
+    json: Option<&[u8]>,
+    timeout: Duration,
+) -> io::Result<Answer> {
+    let stream = connect(address, method, path, headers, json, timeout)?;
+    let mut answer = Vec::new();
+    stream.take(MAX_BODY as u64).read_to_end(&mut answer)?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4).unwrap_or(answer.len());
+    let status =
+        status_code(&answer).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let body = answer[split..].to_vec();
+    let chunked = head.lines().any(|line| line.starts_with("transfer-encoding:") && line.contains("chunked"));
+    Ok(Answer { status, body: if chunked { dechunk(&body) } else { body } })
+}
+
+/// A chunked body's data: `SIZE\r\nDATA\r\n`… up to the empty chunk.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok());
+        let Some(size) = size.filter(|&size| size > 0) else { break };
+        let start = end + 2;
+        let Some(chunk) = body.get(start..start + size) else { break };
+        data.extend_from_slice(chunk);
+        body = body.get(start + size + 2..).unwrap_or_default();
+    }
+    data
+}
+
+/// Connects and writes the request, in one write: a request written in
+/// pieces may meet a server that has read the first piece, answered and
+/// closed.
+fn connect(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[Header],
+    json: Option<&[u8]>,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let timeout = timeout.max(Duration::from_millis(10));
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n").into_bytes();
+    for (name, value) in headers {
+        request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if let Some(json) = json {
+        request.extend_from_slice(
+            format!("Content-Type: application/json\r\nContent-Length: {}\r\n", json.len()).as_bytes(),
+        );
+    }
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(json.unwrap_or_default());
+    stream.write_all(&request)?;
+    Ok(stream)
+}
+
 /// Sends `METHOD path` and reads the answer until `end` (or 16 KiB).
 fn request(
     method: &str,
@@ -61,17 +139,7 @@ fn request(
     timeout: Duration,
     end: &[u8],
 ) -> io::Result<Vec<u8>> {
-    let timeout = timeout.max(Duration::from_millis(10));
-    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    // One write: a request written in pieces may meet a server that has
-    // read the first piece, answered and closed.
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request += &format!("{name}: {value}\r\n");
-    }
-    stream.write_all(format!("{request}\r\n").as_bytes())?;
+    let mut stream = connect(address, method, path, headers, None, timeout)?;
     let mut answer = Vec::new();
     let mut buf = [0u8; 512];
     while !answer.windows(end.len()).any(|w| w == end) && answer.len() < 16384 {
@@ -128,6 +196,18 @@ mod tests {
             head(SocketAddr::from(([127, 0, 0, 1], port)), "/v2/", &[], Duration::from_secs(2)).unwrap();
         assert_eq!(status, 200);
         assert!(headers.contains(&("docker-content-digest".to_string(), "sha256:ab".to_string())), "{headers:?}");
+    }
+
+    #[test]
+    fn send_posts_json_and_reads_the_answer_whole_or_chunked() {
+        let port = server("HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{\"id\":7}");
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let answer = send(address, "POST", "/items", &[], Some(b"{}"), Duration::from_secs(2)).unwrap();
+        assert_eq!((answer.status, answer.body.as_slice()), (201, &b"{\"id\":7}"[..]));
+        let port = server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
+        let answer =
+            send(SocketAddr::from(([127, 0, 0, 1], port)), "GET", "/", &[], None, Duration::from_secs(2)).unwrap();
+        assert_eq!(answer.body, b"{\"a\":1}");
     }
 
     #[test]

@@ -23,9 +23,13 @@ use crate::{
     standins,
     sys::{
         process::{self, CommandLine},
+        project,
         venv::{self, Venv},
     },
 };
+
+/// The project's local secrets, beside its Dockerfile (see `cli::settings`).
+const LOCAL_SETTINGS: &str = "docker/run.local.env";
 
 /// Where the official base images come from, unless a mirror is named.
 const REGISTRY: &str = "registry-1.docker.io:443";
@@ -67,6 +71,8 @@ pub struct DoctorReport {
     pub python: Option<String>,
     /// `lint`'s hadolint is in its venv; else the first `lint` installs it.
     pub hadolint: bool,
+    /// The project's local secrets file, docker/run.local.env, is there.
+    pub local_settings: bool,
     pub problems: Vec<Problem>,
     /// `cargo xtask smoke` can work here.
     pub success: bool,
@@ -110,6 +116,13 @@ impl Report for DoctorReport {
         out += &format!("python3: {}\n", self.python.as_deref().unwrap_or("not found"));
         let hadolint = if self.hadolint { "installed" } else { "not yet: the first `cargo xtask lint` installs it" };
         out += &format!("hadolint: {hadolint}\n");
+        let local = match self.local_settings {
+            true => format!("{LOCAL_SETTINGS} (not committed)"),
+            false => format!(
+                "none: a service that needs secrets to start reads them from {LOCAL_SETTINGS}, which git ignores"
+            ),
+        };
+        out += &format!("local settings: {local}\n");
         for problem in &self.problems {
             out += &format!("problem: {}\n  fix: {}\n", problem.problem, problem.fix);
         }
@@ -159,6 +172,7 @@ impl Task for Doctor {
         }
         report.python = process::read(&CommandLine::new("python3").arg("--version")).ok();
         report.hadolint = venv::installed(Venv::Lint, "hadolint");
+        report.local_settings = project::root().join(LOCAL_SETTINGS).is_file();
         let venv_works = process::read(&CommandLine::new("python3").args(["-c", "import venv, ensurepip"])).is_ok();
         if !venv_works {
             problems.push(Problem {

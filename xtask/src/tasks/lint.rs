@@ -9,7 +9,7 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::ServiceFlags,
+    cli::{Service, ServiceFlags},
     engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     model::reference,
@@ -90,7 +90,7 @@ impl Task for Lint {
     type Report = LintReport;
 
     fn new(flags: Flags) -> Result<Lint> {
-        let (build, settings, engine) = flags.service.read()?;
+        let Service { spec: build, settings, engine, .. } = flags.service.read()?;
         Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, engine })
     }
 
@@ -103,7 +103,9 @@ impl Task for Lint {
             .context("cannot start a shell")
             .and_then(|sh| self.check(&sh, &engine, &mut report, &mut built));
         let count = |severity| report.findings.iter().filter(|f| f.severity == severity).count();
-        report.summary.errors = count(Severity::Error);
+        // A check that could not run (the image crashed when run) is an
+        // error too: the summary never says 0 of a lint that failed.
+        report.summary.errors = count(Severity::Error) + usize::from(outcome.is_err());
         report.summary.warnings = count(Severity::Warning);
         report.summary.infos = count(Severity::Info);
         let counted = format!(

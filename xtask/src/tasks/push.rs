@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{Done, Task};
 use crate::{
-    cli::ServiceFlags,
+    cli::{ProjectChecks, Service, ServiceFlags},
     engine::{
         build::{stage_cache, BuildSpec},
         choice::Choice,
@@ -26,7 +26,7 @@ use crate::{
     service::{
         self,
         smoke::{Checks, SmokeReport},
-        Obtained,
+        Obtained, READY_TIMEOUT,
     },
     standins,
 };
@@ -78,6 +78,8 @@ pub struct Push {
     smoke: bool,
     cache: bool,
     settings: Settings,
+    /// The project's checks, for `--smoke`.
+    checks: ProjectChecks,
     engine: Choice,
 }
 
@@ -86,14 +88,14 @@ impl Task for Push {
     type Report = PushReport;
 
     fn new(flags: Flags) -> Result<Push> {
-        let (mut spec, settings, engine) = flags.service.read()?;
+        let Service { mut spec, settings, checks, engine } = flags.service.read()?;
         if flags.cache {
             // BuildKit puts its cache in the image only when asked; the
             // legacy builder reads the images' own layers.
             spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
         let (registry, build, smoke, cache) = (flags.registry, !flags.no_build, flags.smoke, flags.cache);
-        Ok(Push { spec, registry, build, smoke, cache, settings, engine })
+        Ok(Push { spec, registry, build, smoke, cache, settings, checks, engine })
     }
 
     fn run(self) -> Done<PushReport> {
@@ -169,7 +171,7 @@ impl Push {
         let mut pushed = Vec::new();
         for stage in self.spec.cache_stages()? {
             let spec = BuildSpec { target: Some(stage.clone()), ..self.spec.clone() };
-            let built = engine.build(&spec, &standins::bases(engine, spec.offline)?)?;
+            let built = engine.build(&spec, &standins::bases(engine, spec.offline, &spec.build_args)?)?;
             let cache = stage_cache(target, &stage);
             engine.tag(&built.info.id, &cache)?;
             engine.push(&built.info.id, &cache)?;
@@ -182,7 +184,15 @@ impl Push {
     /// with `--smoke`.
     fn image<'a>(&self, engine: &'a Engine) -> Result<Obtained<'a>> {
         if self.smoke {
-            let checks = Checks::defaults(self.spec.clone(), self.build, self.settings.clone());
+            let checks = Checks {
+                spec: self.spec.clone(),
+                build: self.build,
+                requests: self.checks.requests.clone(),
+                headers: self.checks.headers.clone(),
+                ready: self.checks.ready.clone(),
+                settings: self.settings.clone(),
+                timeout: READY_TIMEOUT,
+            };
             let checked = checks.check(engine, &mut SmokeReport::default());
             let (image, _) = checked.map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;
             return Ok(image);

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Done, Task};
 use crate::{
-    cli::{values, ServiceFlags},
+    cli::{values, ProjectChecks, Service, ServiceFlags},
     engine::{
         build::BuildSpec,
         choice::Choice,
@@ -60,6 +60,8 @@ pub struct Run {
     build: bool,
     port: Option<u16>,
     settings: Settings,
+    /// The project's readiness path and headers.
+    checks: ProjectChecks,
     attach: bool,
     engine: Choice,
 }
@@ -69,8 +71,9 @@ impl Task for Run {
     type Report = RunReport;
 
     fn new(flags: Flags) -> Result<Run> {
-        let (spec, settings, engine) = flags.service.read()?;
-        Ok(Run { spec, build: !flags.no_build, port: flags.port, settings, attach: flags.attach, engine })
+        let Service { spec, settings, checks, engine } = flags.service.read()?;
+        let (build, port, attach) = (!flags.no_build, flags.port, flags.attach);
+        Ok(Run { spec, build, port, settings, checks, attach, engine })
     }
 
     fn run(self) -> Done<RunReport> {
@@ -127,10 +130,15 @@ impl Run {
         };
         let container = engine.start(&spec)?;
         let port = container.endpoint()?;
-        let health = &contract.health;
-        let status = service::wait_ready(&container, port, health, &[], READY_TIMEOUT)?;
-        if status != 200 {
-            bail!("GET {health} answered {status}, not 200. {}", container.last_words());
+        let ready = self.checks.ready.as_deref().unwrap_or(&contract.health);
+        let status = service::wait_ready(&container, port, ready, &self.checks.headers, READY_TIMEOUT)?;
+        match status {
+            200 => {}
+            404 if self.checks.ready.is_none() => bail!(
+                "GET {ready} answered 404: this service has no {ready}; set its health path with --health or in \
+                 docker/build-args."
+            ),
+            _ => bail!("GET {ready} answered {status}, not 200. {}", container.last_words()),
         }
         Ok((container, port))
     }

@@ -8,8 +8,9 @@ use anyhow::Result;
 
 use super::{Done, Task};
 use crate::{
-    cli::{request_path, values, ServiceFlags},
+    cli::{request_path, values, Service, ServiceFlags},
     engine::choice::Choice,
+    model::checks::Request,
     report::ImageReport,
     service::{
         smoke::{Checks, SmokeReport},
@@ -51,11 +52,19 @@ impl Task for Smoke {
     type Report = SmokeReport;
 
     fn new(flags: Flags) -> Result<Smoke> {
-        let (spec, settings, engine) = flags.service.read()?;
+        let Service { spec, settings, checks: project, engine } = flags.service.read()?;
         let timeout = flags.timeout.unwrap_or(READY_TIMEOUT);
         flags.header.iter().for_each(|(_, value)| mask::register(value));
-        let paths = flags.path.into_iter().map(|path| (path, 200)).chain(flags.expect).collect();
-        let checks = Checks { spec, build: !flags.no_build, paths, headers: flags.header, settings, timeout };
+        // The flags' paths replace the file's checks; their headers join
+        // the file's, and win on a name they share.
+        let given = flags.path.into_iter().map(|path| (path, 200)).chain(flags.expect);
+        let given: Vec<Request> = given.map(|(path, status)| Request::get(path, status)).collect();
+        let requests = if given.is_empty() { project.requests } else { given };
+        let mut headers = project.headers;
+        headers.retain(|(name, _)| !flags.header.iter().any(|(given, _)| given.eq_ignore_ascii_case(name)));
+        headers.extend(flags.header);
+        let build = !flags.no_build;
+        let checks = Checks { spec, build, requests, headers, ready: project.ready, settings, timeout };
         Ok(Smoke { checks, engine })
     }
 
@@ -80,7 +89,9 @@ mod tests {
 
     #[test]
     fn defaults_and_flags() {
-        let paths = |smoke: &Checks| smoke.paths.iter().map(|(p, s)| format!("{p}={s}")).collect::<Vec<_>>().join(" ");
+        let paths = |smoke: &Checks| {
+            smoke.requests.iter().map(|r| format!("{}={}", r.path, r.status)).collect::<Vec<_>>().join(" ")
+        };
         let smoke = parse(&[]).unwrap();
         assert_eq!((paths(&smoke), smoke.timeout, smoke.build), (String::new(), Duration::from_secs(30), true));
         let smoke = parse(&["--no-build", "--path", "/a", "--expect=/orders/999=404", "--timeout", "2.5"]).unwrap();

@@ -18,7 +18,7 @@ use super::{Done, Task};
 use crate::{
     cli::{values, EngineFlag},
     engine::{
-        build::{Bases, BuildSpec},
+        build::{Bases, BuildSpec, BUILDER_IMAGE, RUNTIME_IMAGE},
         choice::Choice,
         container::Spec,
         Engine,
@@ -176,15 +176,20 @@ impl Bench {
     fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, report: &mut BenchReport) -> Result<()> {
         report.engine = format!("{} {}", engine.name(), engine.version()?);
         report.date = today_utc();
-        let bases = standins::bases(engine, self.offline)?;
+        let bases = standins::bases(engine, self.offline, &BTreeMap::new())?;
         // The bases' names and Python, for the size figures: the Dockerfile's
         // ARGs, as the build args of a plain build set them.
         let dockerfile = project::root().join("docker/Dockerfile");
         let text = std::fs::read_to_string(&dockerfile).with_context(|| format!("cannot read {dockerfile}"))?;
         let base_args = global_args(&text, &bases.build_args(&BTreeMap::new()));
         report.bases = match &bases {
-            Bases::StandIns(stand_ins) => stand_ins.describe(),
-            Bases::Dockerfile => format!("{} and {}", base_args["BUILDER_IMAGE"], base_args["RUNTIME_IMAGE"]),
+            Bases::StandIns(stand_ins) => {
+                format!(
+                    "offline base images {} and {} (Python {})",
+                    stand_ins.builder, stand_ins.runtime, stand_ins.python
+                )
+            }
+            Bases::Dockerfile => format!("{} and {}", base_args[BUILDER_IMAGE], base_args[RUNTIME_IMAGE]),
         };
 
         eprintln!("Timing cargo's own start ({} runs).", self.runs);

@@ -176,7 +176,8 @@ impl Layers {
     fn base_layers(&self, engine: &Engine) -> Result<Option<Vec<String>>> {
         let text = std::fs::read_to_string(&self.spec.dockerfile)
             .with_context(|| format!("cannot read {}", self.spec.dockerfile))?;
-        let build_args = standins::bases(engine, self.spec.offline)?.build_args(&self.spec.build_args);
+        let build_args =
+            standins::bases(engine, self.spec.offline, &self.spec.build_args)?.build_args(&self.spec.build_args);
         let Some(base) = Dockerfile::parse_for_build(&text, &build_args).final_base().map(str::to_string) else {
             return Ok(None);
         };

@@ -1,0 +1,171 @@
+//! The project's smoke checks, written once in `checks.json` beside the
+//! Dockerfile rather than as flags on every command: the requests that
+//! prove the service (a write among them: a POST with a JSON body, the
+//! status it must answer, a field its JSON answer must have), the headers
+//! every request carries, and the path that says the service is ready.
+//!
+//! A header's value is a reference to a variable, `${NAME}`, never a
+//! value: the file is committed, and a token in it would be published.
+//!
+//! ```json
+//! {
+//!   "ready": "/status",
+//!   "headers": { "X-Token": "${API_TOKEN}" },
+//!   "checks": [
+//!     { "path": "/items/1", "status": 404 },
+//!     { "method": "POST", "path": "/items", "json": { "name": "pen" }, "status": 201, "field": "id" }
+//!   ]
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One request of a check, and what its answer must be.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: String,
+    /// A JSON body to send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    #[serde(default = "ok")]
+    pub status: u16,
+    /// A field the JSON answer must have, not null: `id`, or `data.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl Request {
+    /// `GET path`, answering `status`.
+    pub fn get(path: String, status: u16) -> Request {
+        Request { method: get(), path, json: None, status, field: None }
+    }
+
+    /// What is wrong with the answer `status` and `body`, if anything.
+    pub fn fault(&self, status: u16, body: &[u8]) -> Option<String> {
+        if status != self.status {
+            return Some(format!("answered {status}"));
+        }
+        let field = self.field.as_deref()?;
+        let answer: serde_json::Value = match serde_json::from_slice(body) {
+            Ok(answer) => answer,
+            Err(_) => return Some(format!("answered {status} with no JSON, and `{field}` was expected")),
+        };
+        let found = field.split('.').try_fold(&answer, |value, key| value.get(key));
+        match found {
+            Some(value) if !value.is_null() => None,
+            _ => Some(format!("answered {status} without `{field}`")),
+        }
+    }
+}
+
+/// `checks.json` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksFile {
+    #[serde(default)]
+    pub ready: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub checks: Vec<Request>,
+}
+
+const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+impl ChecksFile {
+    /// Reads `text`; a sentence that says what is wrong, never a value
+    /// (serde's own messages quote them).
+    pub fn parse(text: &str) -> Result<ChecksFile, String> {
+        let file: ChecksFile = serde_json::from_str(text).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => {
+                    "its fields are ready, headers (NAME: \"${VARIABLE}\") and checks (method, path, json, status, field)"
+                }
+                _ => "it is not JSON",
+            };
+            format!("line {}, column {}: {what}", e.line(), e.column())
+        })?;
+        for check in &file.checks {
+            if !METHODS.contains(&check.method.as_str()) {
+                return Err(format!("the method of {} must be one of {}", check.path, METHODS.join(", ")));
+            }
+            if !(100..=599).contains(&check.status) {
+                return Err(format!("the status of {} {} must be from 100 to 599", check.method, check.path));
+            }
+        }
+        for (name, value) in &file.headers {
+            if variable(value).is_none() {
+                return Err(format!(
+                    "the header {name} must be a variable, such as \"${{API_TOKEN}}\": the file is committed, and a \
+                     value in it is published"
+                ));
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// `${NAME}` → `NAME`.
+pub fn variable(value: &str) -> Option<&str> {
+    let name = value.strip_prefix("${")?.strip_suffix('}')?;
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) && name.chars().all(word)).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_of_checks_is_read() {
+        let file = ChecksFile::parse(
+            r#"{"ready": "/status", "headers": {"X-Token": "${API_TOKEN}"},
+                "checks": [{"path": "/items/1", "status": 404},
+                           {"method": "POST", "path": "/items", "json": {"name": "pen"}, "status": 201, "field": "id"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(file.ready.as_deref(), Some("/status"));
+        assert_eq!(file.checks[0], Request::get("/items/1".into(), 404));
+        assert_eq!((file.checks[1].method.as_str(), file.checks[1].field.as_deref()), ("POST", Some("id")));
+        assert_eq!(variable(&file.headers["X-Token"]), Some("API_TOKEN"));
+    }
+
+    #[test]
+    fn mistakes_are_named_and_literal_header_values_refused() {
+        for (text, says) in [
+            (r#"{"headers": {"X-Token": "s3cret-value"}}"#, "the header X-Token must be a variable"),
+            (r#"{"checks": [{"method": "FETCH", "path": "/"}]}"#, "the method of / must be one of"),
+            (r#"{"checks": [{"path": "/", "status": 99}]}"#, "must be from 100 to 599"),
+            (r#"{"checks": [{"path": "/", "expect": 200}]}"#, "its fields are"),
+            (r#"{"checks": [{"path": 7}]}"#, "its fields are"),
+            ("{", "it is not JSON"),
+        ] {
+            let error = ChecksFile::parse(text).unwrap_err();
+            assert!(error.contains(says), "{text}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_answer_is_judged_by_status_and_field() {
+        let post = Request { field: Some("data.id".into()), ..Request::get("/items".into(), 201) };
+        assert_eq!(post.fault(201, br#"{"data": {"id": 3}}"#), None);
+        assert_eq!(post.fault(500, b""), Some("answered 500".into()));
+        assert_eq!(post.fault(201, br#"{"data": {"id": null}}"#), Some("answered 201 without `data.id`".into()));
+        assert_eq!(post.fault(201, b"ok"), Some("answered 201 with no JSON, and `data.id` was expected".into()));
+        assert_eq!(Request::get("/".into(), 200).fault(200, b"<html>"), None);
+    }
+}
