@@ -108,3 +108,30 @@ fn a_crashing_image_is_an_error_in_the_summary() {
     assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
     assert!(run.json["summary"]["errors"].as_u64().unwrap() >= 1, "{}", run.json);
 }
+
+/// hadolint cannot parse a valid heredoc followed directly by an
+/// instruction (its issue 960): lint says so in a warning, runs its own
+/// rules, and does not fail on that alone. A build context that is not
+/// there is an error.
+#[test]
+fn hadolint_s_parse_errors_do_not_fail_a_file_we_read() {
+    let context = TempDir::new("heredoc");
+    let dockerfile =
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN <<EOF\npip install --no-cache-dir fastapi==0.115.0\nEOF\n\
+                      COPY app/ .\nUSER 10001\n\
+                      HEALTHCHECK CMD [\"python\", \"-c\", \"print(1)\"]\n\
+                      CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\"]\n";
+    context.write("Dockerfile", dockerfile);
+    let path = context.path().join("Dockerfile");
+    let run = xtask(&["lint", "--no-image", "--dockerfile", path.to_str().unwrap(), "--context", context.str()]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    let parse = run.json["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "hadolint/DL1000").cloned();
+    let parse = parse.unwrap_or_else(|| panic!("no DL1000: {}", run.json));
+    assert_eq!(parse["severity"], "warning");
+    assert!(parse["message"].as_str().unwrap().starts_with("hadolint could not read line"), "{parse}");
+
+    let missing =
+        xtask(&["lint", "--no-image", "--dockerfile", path.to_str().unwrap(), "--context", "/nonexistent/ctx"]);
+    assert_eq!(missing.code, 1, "{}", missing.json);
+    assert!(missing.str("message").contains("/nonexistent/ctx is not a directory"), "{}", missing.json);
+}

@@ -20,8 +20,18 @@ struct HadolintFinding {
 }
 
 /// hadolint's findings in `dockerfile`, reported against `file`, with the
-/// context's own `.hadolint.yaml` when it has one.
-pub fn check(sh: &Shell, dockerfile: &Utf8Path, context: &Utf8Path, file: &str) -> Result<Vec<Finding>> {
+/// context's own `.hadolint.yaml` when it has one. When hadolint cannot
+/// parse a file that our reader reads (`readable`), its parse error
+/// (DL1000) is a warning that says so, not an error: hadolint fails on
+/// valid files, such as a heredoc followed directly by an instruction
+/// (its issue 960), and our rules still judge the file.
+pub fn check(
+    sh: &Shell,
+    dockerfile: &Utf8Path,
+    context: &Utf8Path,
+    file: &str,
+    readable: bool,
+) -> Result<Vec<Finding>> {
     let hadolint = venv::bin(sh, Venv::Lint)?.join("hadolint");
     let line = command(&hadolint, dockerfile, Some(context.join(".hadolint.yaml")).filter(|c| c.is_file()).as_deref());
     let output = process::output(&line)?;
@@ -35,7 +45,20 @@ pub fn check(sh: &Shell, dockerfile: &Utf8Path, context: &Utf8Path, file: &str) 
                 "warning" => Severity::Warning,
                 _ => Severity::Info,
             };
-            Finding::new(&format!("hadolint/{}", f.code), severity, file, f.message).at(f.line)
+            match f.code.as_str() {
+                "DL1000" if readable => Finding::new(
+                    "hadolint/DL1000",
+                    Severity::Warning,
+                    file,
+                    format!(
+                        "hadolint could not read line {} (a known limitation of hadolint's parser, such as a heredoc \
+                         followed directly by an instruction), so its own rules did not run; ours read the whole file.",
+                        f.line
+                    ),
+                ),
+                _ => Finding::new(&format!("hadolint/{}", f.code), severity, file, f.message),
+            }
+            .at(f.line)
         })
         .collect())
 }

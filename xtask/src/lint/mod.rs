@@ -9,7 +9,7 @@ mod rules;
 
 use serde::Serialize;
 
-pub use self::rules::{check_dockerfile, check_dockerignore, ContextListing};
+pub use self::rules::{check_dockerfile, check_dockerignore, copies_context, ContextListing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

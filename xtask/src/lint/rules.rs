@@ -19,6 +19,9 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     let inherited = |keyword: &'static str| lineage.iter().find_map(|stage| stage.find(keyword).last());
     let error =
         |rule: &str, at: &Instruction, message: String| Finding::new(rule, Severity::Error, file, message).at(at.line);
+    let warning = |rule: &str, at: &Instruction, message: String| {
+        Finding::new(rule, Severity::Warning, file, message).at(at.line)
+    };
     let mut findings = Vec::new();
 
     let root = lineage.last().expect("a lineage starts at its stage");
@@ -29,8 +32,12 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
             format!("The final stage runs on {image}, a full image with compilers: use a -slim base and build in an earlier stage."),
         ));
     }
-    for stage in &dockerfile.stages {
-        findings.extend(copy_before_install(stage).map(|copy| {
+    for (index, stage) in dockerfile.stages.iter().enumerate() {
+        let inherited = dockerfile
+            .lineage(index)
+            .skip(1)
+            .any(|parent| parent.find("RUN").any(|r| installs_dependencies(&r.command())));
+        findings.extend(copy_before_install(stage, inherited).into_iter().map(|copy| {
             error("copy-before-install", copy, format!(
                 "`COPY {}` comes before the dependencies are installed, so every code edit reinstalls them: copy the requirements file, install, then copy the code.",
                 copy.args
@@ -42,8 +49,7 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     for stage in &lineage {
         for run in stage.find("RUN") {
             let command = run.command();
-            if command.contains("apt-get install") && !command.contains("/var/lib/apt/lists") && !mounts_apt_lists(run)
-            {
+            if apt_installs(&command) && !removes_apt_lists(&command) && !mounts_apt_lists(run) {
                 findings.push(error("apt-lists-kept", run, "`apt-get install` without `rm -rf /var/lib/apt/lists/*` in the same RUN keeps the package lists in the layer.".into()));
             }
         }
@@ -70,15 +76,17 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
             }
         }
     }
+    // A stage built FROM an earlier one holds that stage's layers too.
+    let runs = || lineage.iter().flat_map(|stage| stage.find("RUN"));
     let no_cache_env = lineage.iter().flat_map(|s| s.find("ENV")).any(|env| env.args.contains("PIP_NO_CACHE_DIR"));
-    for run in last.find("RUN").filter(|r| leaves_pip_cache(r) && !no_cache_env) {
+    for run in runs().filter(|r| leaves_pip_cache(r) && !no_cache_env) {
         findings.push(error(
             "pip-cache-in-final-stage",
             run,
             "`pip install` without `--no-cache-dir` in the final stage keeps pip's download cache in the image.".into(),
         ));
     }
-    for run in last.find("RUN").filter(|r| installs_compiler(&r.command())) {
+    for run in runs().filter(|r| installs_compiler(&r.command())) {
         findings.push(error(
             "compiler-in-final-stage",
             run,
@@ -86,16 +94,24 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
         ));
     }
     let user_stage = lineage.iter().find(|stage| stage.find("USER").next().is_some());
-    match user_stage.and_then(|stage| Some((stage, stage.find("USER").last()?))) {
-        None => findings.push(error(
+    // An entrypoint that drops privileges itself starts as root on purpose.
+    let dropper = privilege_dropper(&lineage);
+    let root = |at: &Instruction, said: String| match dropper {
+        Some(tool) => warning(
             "root-user",
-            &last.from,
-            "The final stage sets no USER, so the service runs as root.".into(),
-        )),
+            at,
+            format!(
+                "{said} The image has {tool}, so its entrypoint may drop privileges: make sure it does, or set USER."
+            ),
+        ),
+        None => error("root-user", at, said),
+    };
+    match user_stage.and_then(|stage| Some((stage, stage.find("USER").last()?))) {
+        None => findings.push(root(&last.from, "The final stage sets no USER, so the service runs as root.".into())),
         Some((stage, user)) => {
             let name = expand(&user.args, &stage.args(&dockerfile.globals)).unwrap_or_else(|| user.args.clone());
             if is_root(&name) {
-                findings.push(error("root-user", user, format!("`USER {}` runs the service as root.", user.args)));
+                findings.push(root(user, format!("`USER {}` runs the service as root.", user.args)));
             }
         }
     }
@@ -104,18 +120,33 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
         findings
             .extend(command_findings(command, &env).into_iter().map(|(rule, message)| error(rule, command, message)));
     }
+    // A warning: the check may live where the image runs (a compose
+    // healthcheck, a Kubernetes probe), and an image of several roles has
+    // no one check.
     match inherited("HEALTHCHECK") {
-        None => findings.push(error(
+        None => findings.push(warning(
             "no-healthcheck",
             &last.from,
-            "The final stage has no HEALTHCHECK, so the engine cannot tell a hung service from a healthy one.".into(),
+            "The final stage has no HEALTHCHECK, so the engine cannot tell a hung service from a healthy one: add \
+             one, unless the check is defined where the image runs (compose's healthcheck, a Kubernetes probe)."
+                .into(),
         )),
         Some(check) if check.args.trim().eq_ignore_ascii_case("none") => {
-            findings.push(error("no-healthcheck", check, "HEALTHCHECK NONE switches the health check off.".into()))
+            findings.push(warning("no-healthcheck", check, "HEALTHCHECK NONE switches the health check off.".into()))
         }
         Some(_) => {}
     }
     findings
+}
+
+/// A tool in the image's lineage that drops root to another user at start
+/// (gosu, su-exec, s6-overlay, setpriv, runuser, chpst, supervisord with
+/// its `user=`), as an entrypoint uses it.
+fn privilege_dropper(lineage: &[&Stage]) -> Option<&'static str> {
+    let tools = ["gosu", "su-exec", "s6-overlay", "s6-setuidgid", "setpriv", "runuser", "chpst", "supervisord"];
+    let said = lineage.iter().flat_map(|stage| stage.instructions.iter()).map(|i| i.args.as_str());
+    let said: Vec<&str> = said.collect();
+    tools.into_iter().find(|tool| said.iter().any(|args| args.contains(tool)))
 }
 
 /// The rules on the command the image starts, given the ENV it sets.
@@ -165,39 +196,76 @@ fn bash_execs_itself(command: &str, script: &str) -> bool {
 
 /// Findings of the context's `.dockerignore` (None: there is none): what
 /// it lets in of what this context holds (`.env` files, `.git`, a venv by
-/// its own folder name, a Rust project's `target/`).
-pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListing) -> Vec<Finding> {
-    let finding = |message: String| Finding::new("dockerignore-leaks", Severity::Error, file, message);
-    let mut probes: Vec<(String, String)> = Vec::new();
+/// its own folder name, a Rust project's `target/`). `.git` is only sent
+/// to the engine, not shipped, unless the Dockerfile `copies_context`
+/// (`COPY . …`): then it is an error, else a warning.
+pub fn check_dockerignore(
+    text: Option<&str>,
+    file: &str,
+    context: &ContextListing,
+    copies_context: bool,
+) -> Vec<Finding> {
+    let mut probes: Vec<(String, String, Severity)> = Vec::new();
     for env_file in &context.env_files {
-        probes.push((env_file.clone(), env_file.clone()));
+        probes.push((env_file.clone(), env_file.clone(), Severity::Error));
     }
     if context.entries.iter().any(|e| e == ".git/") {
-        probes.push((".git/HEAD".into(), ".git".into()));
+        let severity = if copies_context { Severity::Error } else { Severity::Warning };
+        probes.push((".git/HEAD".into(), ".git".into(), severity));
     }
     for venv in &context.venvs {
-        probes.push((format!("{venv}/pyvenv.cfg"), format!("the virtual environment {venv}")));
+        probes.push((format!("{venv}/pyvenv.cfg"), format!("the virtual environment {venv}"), Severity::Error));
     }
     if context.entries.iter().any(|e| e == "target/") && context.entries.iter().any(|e| e == "Cargo.toml") {
-        probes.push(("target/debug/build".into(), "target/".into()));
+        probes.push(("target/debug/build".into(), "target/".into(), Severity::Error));
     }
+    let shipped = |severity: Severity| match severity {
+        Severity::Error => "and can reach the image",
+        _ => "but no `COPY .` carries it into the image: ignore it to keep builds fast and its history off the engine",
+    };
     // Without a .dockerignore, a context that holds none of them is fine.
     let Some(text) = text else {
-        let leaks: Vec<String> = probes.into_iter().map(|(_, what)| what).collect();
+        let severity = probes.iter().map(|(_, _, s)| *s).min_by_key(|s| *s as u8).unwrap_or(Severity::Error);
+        let leaks: Vec<String> = probes.into_iter().map(|(_, what, _)| what).collect();
         return match leaks.is_empty() {
             true => Vec::new(),
-            false => vec![finding(format!(
-                "There is no .dockerignore, so the whole context goes to the engine, {} included, and can reach the image.",
-                leaks.join(", ")
-            ))],
+            false => vec![Finding::new(
+                "dockerignore-leaks",
+                severity,
+                file,
+                format!(
+                    "There is no .dockerignore, so the whole context goes to the engine, {} included, {}.",
+                    leaks.join(", "),
+                    shipped(severity)
+                ),
+            )],
         };
     };
     let ignore = DockerIgnore::parse(text);
     probes
         .into_iter()
-        .filter(|(path, _)| !ignore.excludes(path))
-        .map(|(_, what)| finding(format!("The .dockerignore lets {what} into the build context.")))
+        .filter(|(path, _, _)| !ignore.excludes(path))
+        .map(|(_, what, severity)| {
+            let message = match severity {
+                Severity::Error => format!("The .dockerignore lets {what} into the build context."),
+                _ => format!("The .dockerignore lets {what} into the build context, {}.", shipped(severity)),
+            };
+            Finding::new("dockerignore-leaks", severity, file, message)
+        })
         .collect()
+}
+
+/// Whether the Dockerfile copies the whole build context (`COPY . /app`,
+/// `ADD ./ .`): then whatever the context holds reaches the image.
+pub fn copies_context(text: &str) -> bool {
+    Dockerfile::parse(text).stages.iter().flat_map(|stage| stage.instructions.iter()).any(|i| {
+        let operands = i.operands();
+        matches!(i.keyword.as_str(), "COPY" | "ADD")
+            && !i.has_flag("--from")
+            && operands[..operands.len().saturating_sub(1)]
+                .iter()
+                .any(|source| matches!(source.as_str(), "." | "./" | "*"))
+    })
 }
 
 /// What a build context holds, as far as the `.dockerignore` rule asks.
@@ -253,9 +321,12 @@ fn is_env_file(path: &str) -> bool {
     (name == ".env" || name.starts_with(".env.")) && !templates.iter().any(|t| name.ends_with(t))
 }
 
-/// The key of an `ENV`/`ARG` that sets a password, token or key to a literal value.
+/// The key of an `ENV`/`ARG` that sets a secret to a literal value: a name
+/// with a secret's word in it (`DB_PASSWORD`, `API_KEY`; not
+/// `TIKTOKEN_CACHE_DIR`), whose value could be one (not a path, a flag, a
+/// number or a `${reference}`); or any value that is a URL with a password
+/// in it (`postgres://user:pass@db/app`).
 fn secret_key(args: &str) -> Option<String> {
-    let secretish = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY"];
     let pairs: Vec<(&str, &str)> = match args.split_once('=') {
         Some(_) => args.split_whitespace().filter_map(|pair| pair.split_once('=')).collect(),
         // `ENV KEY value`, the old form.
@@ -263,10 +334,43 @@ fn secret_key(args: &str) -> Option<String> {
     };
     pairs.into_iter().find_map(|(key, value)| {
         let value = value.trim().trim_matches(['"', '\'']);
-        let upper = key.to_ascii_uppercase();
-        let literal = !value.is_empty() && !value.starts_with('$');
-        (literal && secretish.iter().any(|s| upper.contains(s))).then(|| key.to_string())
+        let named = secret_name(key) && could_be_secret(value);
+        (named || has_url_password(value)).then(|| key.to_string())
     })
+}
+
+/// A name with a secret's word in it, the words split at `_`, `-` or `.`.
+fn secret_name(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(['_', '-', '.']).filter(|w| !w.is_empty()).collect();
+    let alone = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS"];
+    // A key is a secret where a word says whose: API_KEY, PRIVATE_KEY, SECRET_KEY.
+    let keyed = ["API", "PRIVATE", "ACCESS", "SECRET", "SIGNING", "ENCRYPTION"];
+    let last = words.last().copied().unwrap_or_default();
+    // A path to a secret, or where one is read from, is the right way.
+    if ["FILE", "PATH", "DIR", "URL", "URI", "HOST", "PORT", "NAME", "USER", "ID"].contains(&last) {
+        return false;
+    }
+    words.iter().any(|w| alone.contains(w)) || words.windows(2).any(|pair| keyed.contains(&pair[0]) && pair[1] == "KEY")
+}
+
+/// A value that could be a secret: not empty, a reference, a path, a
+/// boolean or a number.
+fn could_be_secret(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    !(value.is_empty()
+        || value.contains('$')
+        || value.starts_with(['/', '.', '~'])
+        || ["true", "false", "yes", "no", "on", "off", "none", "null"].contains(&lower.as_str())
+        || value.parse::<f64>().is_ok())
+}
+
+/// `scheme://user:password@host`, the password a literal.
+fn has_url_password(value: &str) -> bool {
+    let Some((_, rest)) = value.split_once("://") else { return false };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let Some((userinfo, _)) = authority.rsplit_once('@') else { return false };
+    userinfo.split_once(':').is_some_and(|(_, password)| !password.is_empty() && !password.contains('$'))
 }
 
 /// Full images carry compilers and package managers; these names mark the small ones.
@@ -285,11 +389,15 @@ fn is_full_base(image: &str) -> bool {
     with_compilers.contains(&repository) && !small.iter().any(|marker| tag.contains(marker))
 }
 
-/// Commands that install the project's dependencies: pip and its modern successors.
+/// Commands that install the project's dependencies: pip and its modern
+/// successors. Not a reinstall of the project alone (`--no-deps`, poetry's
+/// `--only-root`), which is cheap once its dependencies are in.
 fn installs_dependencies(command: &str) -> bool {
     ["pip install", "pip3 install", "poetry install", "uv sync", "uv pip install", "pipenv install"]
         .iter()
         .any(|install| command.contains(install))
+        && !command.contains("--no-deps")
+        && !command.contains("--only-root")
 }
 
 /// A `pip install` that leaves pip's download cache in the layer: not one
@@ -298,10 +406,45 @@ fn installs_dependencies(command: &str) -> bool {
 fn leaves_pip_cache(run: &Instruction) -> bool {
     let command = run.command();
     let without_uv = command.replace("uv pip install", "");
-    let pip = (without_uv.contains("pip install") || without_uv.contains("pip3 install"))
-        && !command.contains("--no-cache-dir");
+    // pip takes `--no-cache` as the prefix of `--no-cache-dir`.
+    let pip =
+        (without_uv.contains("pip install") || without_uv.contains("pip3 install")) && !command.contains("--no-cache");
     let uv = command.contains("uv pip install") && !command.contains("--no-cache");
-    (pip || uv) && !command.contains("--no-index") && !run.has_flag("--mount=type=cache")
+    let removed = command.contains("rm ")
+        && ["/root/.cache/pip", "/root/.cache", "~/.cache/pip", "$HOME/.cache/pip"]
+            .iter()
+            .any(|cache| command.contains(cache));
+    (pip || uv) && !removed && !command.contains("--no-index") && !run.has_flag("--mount=type=cache")
+}
+
+/// Whether `command` runs `apt-get install` (or `apt install`), options
+/// before the verb included: `apt-get -q -y install`, `-o Key=Value`.
+fn apt_installs(command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words.iter().enumerate().filter(|(_, word)| matches!(**word, "apt-get" | "apt")).any(|(at, _)| {
+        let mut rest = words[at + 1..].iter();
+        while let Some(word) = rest.next() {
+            match *word {
+                "-o" | "-c" | "-t" => {
+                    rest.next();
+                }
+                option if option.starts_with('-') => {}
+                verb => return verb == "install",
+            }
+        }
+        false
+    })
+}
+
+/// An `rm` of apt's lists in the same RUN: `/var/lib/apt/lists/*`, or all
+/// of `/var/lib/apt`.
+fn removes_apt_lists(command: &str) -> bool {
+    command.contains("rm ")
+        && command.split(|c: char| c.is_whitespace() || c == ';' || c == '&').any(|word| {
+            let word = word.trim_matches(['"', '\'']);
+            matches!(word.trim_end_matches('/'), "/var/lib/apt" | "/var/lib/apt/lists" | "/var/lib/apt/lists/*")
+                || word.starts_with("/var/lib/apt/lists/")
+        })
 }
 
 /// A BuildKit cache mount over apt's lists keeps them out of the layer.
@@ -315,28 +458,52 @@ fn mounts_apt_lists(run: &Instruction) -> bool {
 }
 
 fn installs_compiler(command: &str) -> bool {
-    let installs = ["apt-get install", "apt install", "apk add", "yum install", "dnf install"];
+    let installs = ["apk add", "yum install", "dnf install"];
     let compilers = ["build-essential", "gcc", "g++", "clang", "build-base"];
     let removes = ["apt-get purge", "apt-get remove", "apk del"];
-    installs.iter().any(|i| command.contains(i))
+    (apt_installs(command) || installs.iter().any(|i| command.contains(i)))
         && command.split_whitespace().any(|word| compilers.contains(&word))
         && !removes.iter().any(|r| command.contains(r))
 }
 
-/// The COPY/ADD of code in `stage` that comes before it installs its dependencies.
-fn copy_before_install(stage: &Stage) -> Option<&Instruction> {
-    let install = stage.find("RUN").find(|r| installs_dependencies(&r.command()))?;
-    stage.instructions.iter().filter(|i| i.line < install.line && matches!(i.keyword.as_str(), "COPY" | "ADD")).find(
-        |copy| {
+/// The COPY/ADD of code in `stage` that comes before an install of its
+/// dependencies, whichever install it is (`pip install poetry`, then the
+/// code, then `poetry install`). Once dependencies are in (in this stage,
+/// or in `inherited` ones, from a stage it is built FROM), installing the
+/// project itself from its folder (`pip install .`) is cheap, and no such
+/// install.
+fn copy_before_install(stage: &Stage, inherited: bool) -> Vec<&Instruction> {
+    let mut deps_in = inherited;
+    let mut last_install = None;
+    for run in stage.find("RUN").filter(|r| installs_dependencies(&r.command())) {
+        if !(deps_in && installs_local_project(&run.command())) {
+            last_install = Some(run);
+        }
+        deps_in = true;
+    }
+    let Some(last_install) = last_install else { return Vec::new() };
+    let copies = stage.instructions.iter().filter(|i| i.line < last_install.line);
+    copies
+        .filter(|i| matches!(i.keyword.as_str(), "COPY" | "ADD") && !i.has_flag("--from"))
+        .filter(|copy| {
             let operands = copy.operands();
-            let operands: Vec<&str> = operands.iter().map(String::as_str).collect();
-            !copy.has_flag("--from")
-                && operands[..operands.len().saturating_sub(1)].iter().any(|source| !is_requirements_file(source))
-        },
-    )
+            operands[..operands.len().saturating_sub(1)].iter().any(|source| !is_requirements_file(source))
+        })
+        .collect()
 }
 
-/// Files that list dependencies, and built wheels: copying them first keeps the cache.
+/// Whether the installs of `command` all name local folders (`.`, `-e .`,
+/// `/app`): the project itself.
+fn installs_local_project(command: &str) -> bool {
+    command.split("&&").filter(|part| part.contains("pip install") || part.contains("pip3 install")).all(|part| {
+        let (_, targets) = part.split_once(" install").unwrap_or_default();
+        let mut targets = targets.split_whitespace().filter(|word| !word.starts_with('-')).peekable();
+        targets.peek().is_some() && targets.all(|target| target.starts_with(['.', '/']))
+    }) && (command.contains("pip install") || command.contains("pip3 install"))
+}
+
+/// Files that list dependencies or describe the package, and built wheels:
+/// what an install needs, so copying them first keeps the cache.
 fn is_requirements_file(source: &str) -> bool {
     let name = source.trim_end_matches('/').rsplit('/').next().unwrap_or(source);
     let extension = name.rsplit_once('.').map(|(_, e)| e);
@@ -346,6 +513,7 @@ fn is_requirements_file(source: &str) -> bool {
         || name.starts_with("README")
         || name.starts_with("LICENSE")
         || name.starts_with("Pipfile")
+        || matches!(name, "setup.py" | "package.json" | "package-lock.json" | "MANIFEST.in")
         || matches!(extension, Some("txt" | "list" | "toml" | "cfg" | "lock" | "in" | "whl"))
 }
 
@@ -419,7 +587,7 @@ mod tests {
         assert_eq!(rules_of(include_str!("../../../docker/Dockerfile")), []);
         let context = ContextListing::of(project::root().as_std_path());
         assert!(context.entries.contains(&"xtask/".to_string()), "{context:?}");
-        let ignore = check_dockerignore(Some(include_str!("../../../.dockerignore")), ".dockerignore", &context);
+        let ignore = check_dockerignore(Some(include_str!("../../../.dockerignore")), ".dockerignore", &context, true);
         assert!(ignore.is_empty(), "{ignore:?}");
     }
 
@@ -441,6 +609,53 @@ mod tests {
     fn the_patterns_of_real_dockerfiles_give_no_false_finding() {
         for (name, text) in fixtures("clean") {
             assert_eq!(rules_of(&text), [], "{name}");
+        }
+    }
+
+    /// Findings that may be right on purpose are warnings that say what
+    /// would make them right.
+    #[test]
+    fn severity_matches_the_harm() {
+        let gosu = "FROM python:3.12-slim\n\
+                    RUN apt-get update && apt-get install -y --no-install-recommends gosu && rm -rf /var/lib/apt/lists/*\n\
+                    ENTRYPOINT [\"/entrypoint.sh\"]\n\
+                    CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\"]\n";
+        let found = check_dockerfile(gosu, "Dockerfile");
+        let of = |rule: &str| found.iter().find(|f| f.rule == rule).unwrap();
+        assert_eq!(of("root-user").severity, Severity::Warning);
+        assert!(
+            of("root-user").message.contains("gosu, so its entrypoint may drop privileges"),
+            "{}",
+            of("root-user").message
+        );
+        assert_eq!(of("no-healthcheck").severity, Severity::Warning);
+        assert!(of("no-healthcheck").message.contains("compose's healthcheck"));
+        let plain = check_dockerfile("FROM python:3.12-slim\nCMD [\"python\"]\n", "Dockerfile");
+        assert_eq!(plain.iter().find(|f| f.rule == "root-user").unwrap().severity, Severity::Error);
+    }
+
+    #[test]
+    fn secret_names_are_words_and_urls_hold_passwords() {
+        for secret in [
+            "API_KEY=abc123",
+            "DB_PASSWORD=hunter2",
+            "SECRET_KEY=x8s7",
+            "github-token=ghp_1",
+            "Url=redis://:pw@cache:6379",
+        ] {
+            assert!(secret_key(secret).is_some(), "{secret}");
+        }
+        for fine in [
+            "TIKTOKEN_CACHE_DIR=/tmp",
+            "TOKENIZERS_PARALLELISM=false",
+            "SECRET_KEY_FILE=/run/secrets/k",
+            "AWS_ACCESS_KEY_ID=AKIA",
+            "MAX_TOKENS=4096",
+            "DATABASE_URL=postgresql://app@db/app",
+            "DATABASE_URL=postgresql://app:${DB_PASSWORD}@db/app",
+            "KEYBOARD=us",
+        ] {
+            assert_eq!(secret_key(fine), None, "{fine}");
         }
     }
 
@@ -466,9 +681,9 @@ mod tests {
     fn the_dockerignore_rule_judges_what_the_context_holds() {
         let nothing_to_leak =
             ContextListing { entries: vec!["Dockerfile".into(), "main.py".into()], ..Default::default() };
-        assert!(check_dockerignore(None, ".dockerignore", &nothing_to_leak).is_empty());
+        assert!(check_dockerignore(None, ".dockerignore", &nothing_to_leak, true).is_empty());
         let git = ContextListing { entries: vec![".git/".into(), "main.py".into()], ..Default::default() };
-        let missing = check_dockerignore(None, ".dockerignore", &git);
+        let missing = check_dockerignore(None, ".dockerignore", &git, true);
         assert_eq!(missing.len(), 1);
         assert!(
             missing[0]
@@ -484,7 +699,7 @@ mod tests {
             venvs: vec!["env".into()],
         };
         let messages: Vec<String> =
-            check_dockerignore(Some(leaky), ".dockerignore", &holds).into_iter().map(|f| f.message).collect();
+            check_dockerignore(Some(leaky), ".dockerignore", &holds, true).into_iter().map(|f| f.message).collect();
         assert_eq!(
             messages,
             [
@@ -496,7 +711,11 @@ mod tests {
         );
         let python_only =
             ContextListing { entries: vec!["app/".into(), "requirements.txt".into()], ..Default::default() };
-        assert_eq!(check_dockerignore(Some(""), ".dockerignore", &python_only).len(), 0, "nothing there to leak");
+        assert_eq!(check_dockerignore(Some(""), ".dockerignore", &python_only, true).len(), 0, "nothing there to leak");
+        let sent_not_shipped = check_dockerignore(None, ".dockerignore", &git, false);
+        assert_eq!(sent_not_shipped[0].severity, Severity::Warning);
+        assert!(sent_not_shipped[0].message.contains("no `COPY .` carries it"), "{}", sent_not_shipped[0].message);
+        assert!(copies_context("FROM a\nCOPY . /app\n") && !copies_context("FROM a\nCOPY app/ /srv/app\n"));
     }
 
     #[test]

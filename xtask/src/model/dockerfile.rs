@@ -168,6 +168,9 @@ impl Dockerfile {
 /// blank lines inside a continuation passed over, as docker does; a
 /// heredoc's body (`RUN <<EOF` … `EOF`) stays with its instruction.
 fn instructions(text: &str) -> Vec<Instruction> {
+    // A UTF-8 byte order mark is no part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let escape = escape_character(text);
     let mut out = Vec::new();
     let mut lines = text.lines().enumerate();
     let mut pending: Option<(usize, String)> = None;
@@ -176,7 +179,7 @@ fn instructions(text: &str) -> Vec<Instruction> {
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
-        let (body, continues) = match line.strip_suffix('\\') {
+        let (body, continues) = match line.strip_suffix(escape) {
             Some(body) => (body.trim_end(), true),
             None => (line, false),
         };
@@ -204,6 +207,23 @@ fn instructions(text: &str) -> Vec<Instruction> {
         out.extend(split_keyword(&text).map(|(keyword, args)| Instruction { line: start, keyword, args }));
     }
     out
+}
+
+/// The line-continuation character: `\\`, or what an `# escape=`
+/// parser directive says (`` ` `` on Windows images). Directives are the
+/// `# key=value` comments at the very top, before any other line.
+fn escape_character(text: &str) -> char {
+    for line in text.lines() {
+        let Some(directive) = line.trim().strip_prefix('#') else { break };
+        let Some((key, value)) = directive.split_once('=') else { break };
+        if key.trim().eq_ignore_ascii_case("escape") {
+            return match value.trim() {
+                "`" => '`',
+                _ => '\\',
+            };
+        }
+    }
+    '\\'
 }
 
 /// The delimiters of the heredocs an instruction opens: `<<EOF`, `<<-EOF`,
@@ -272,6 +292,25 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_and_the_escape_directive_are_read_as_docker_reads_them() {
+        let bom = Dockerfile::parse("\u{feff}FROM python:3.12-slim\nUSER app\n");
+        assert_eq!(bom.stages.len(), 1);
+        assert_eq!(bom.stages[0].image.as_deref(), Some("python:3.12-slim"));
+        let backtick =
+            "# escape=`\nFROM mcr.microsoft.com/windows/servercore\nRUN Write-Host `\n    one; `\n    two\nUSER app\n";
+        let stage = &Dockerfile::parse(backtick).stages[0];
+        let runs: Vec<&str> = stage.find("RUN").map(|run| run.args.as_str()).collect();
+        assert_eq!(runs, ["Write-Host one; two"]);
+        assert_eq!(stage.find("USER").count(), 1);
+        let late = "FROM a\n# escape=`\nRUN x `\nUSER b\n";
+        assert_eq!(
+            Dockerfile::parse(late).stages[0].find("RUN").next().unwrap().args,
+            "x `",
+            "a directive only at the top"
+        );
+    }
 
     #[test]
     fn our_dockerfile_reads_as_two_stages_on_the_official_bases() {

@@ -12,6 +12,7 @@ use crate::{
     cli::{Service, ServiceFlags},
     engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
+    model::dockerfile::Dockerfile,
     model::reference,
     service::{self, contract::Contract, Obtained},
     sys::project,
@@ -139,12 +140,18 @@ impl Lint {
         let dockerfile = &self.build.dockerfile;
         let text = sh.read_file(dockerfile).with_context(|| format!("cannot read the Dockerfile {dockerfile}"))?;
         let file = project::shown(dockerfile);
-        report.findings.extend(hadolint::check(sh, dockerfile, &self.build.context, &file)?);
+        if !self.build.context.is_dir() {
+            anyhow::bail!("The build context {} is not a directory.", self.build.context);
+        }
+        let readable = !Dockerfile::parse(&text).stages.is_empty();
+        report.findings.extend(hadolint::check(sh, dockerfile, &self.build.context, &file, readable)?);
         report.findings.extend(lint::check_dockerfile(&text, &file));
         let ignore_file = self.build.context.join(".dockerignore");
         let ignore = sh.read_file(&ignore_file).ok();
         let context = ContextListing::of(self.build.context.as_std_path());
-        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &project::shown(&ignore_file), &context));
+        let ignore_file = project::shown(&ignore_file);
+        let copies = lint::copies_context(&text);
+        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &ignore_file, &context, copies));
         if self.no_image {
             return Ok(());
         }
