@@ -135,3 +135,49 @@ fn hadolint_s_parse_errors_do_not_fail_a_file_we_read() {
     assert_eq!(missing.code, 1, "{}", missing.json);
     assert!(missing.str("message").contains("/nonexistent/ctx is not a directory"), "{}", missing.json);
 }
+
+/// Compose files, read as Compose resolves them (`docker compose config`;
+/// no engine needed): each classic mistake named, a clean stack clean.
+#[test]
+fn compose_files_are_checked_as_compose_reads_them() {
+    if !tools_on_path(&["docker"], "compose lint") {
+        return;
+    }
+    let lint = |file: &str| {
+        let compose = root().join("tests/fixtures/lint/compose").join(file);
+        xtask(&["lint", "--no-image", "--compose", compose.to_str().unwrap()])
+    };
+    let mistakes = lint("mistakes.compose.yaml");
+    let mut rules: Vec<String> = mistakes.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .filter(|rule| rule.starts_with("compose-"))
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "compose-depends-unhealthy",
+            "compose-healthcheck-form",
+            "compose-healthcheck-form",
+            "compose-image-tag",
+            "compose-localhost-url",
+            "compose-published-datastore",
+            "compose-secret-in-environment",
+            "compose-source-mount",
+        ],
+        "{}",
+        mistakes.json
+    );
+    assert!(!mistakes.stderr.contains("s3cr3t-literal-value"), "a secret in the file is not echoed");
+    let clean = lint("clean.compose.yaml");
+    let compose_findings: Vec<&serde_json::Value> = clean.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"].as_str().unwrap().ends_with(".yaml"))
+        .collect();
+    assert!(compose_findings.is_empty(), "{compose_findings:?}");
+}

@@ -7,6 +7,7 @@ mod api;
 pub mod archive;
 pub mod build;
 pub mod choice;
+pub mod compose;
 pub mod container;
 mod inspect;
 mod push;

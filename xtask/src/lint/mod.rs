@@ -1,7 +1,9 @@
 //! The linter's parts: `.dockerignore` matching, our rules (on the
-//! engine's Dockerfile reader), hadolint, and the policy a built image must meet. The
-//! `lint` task puts them together.
+//! model's Dockerfile reader), hadolint, our rules for a Compose file (on
+//! the model Compose resolves), and the policy a built image must meet.
+//! The `lint` task puts them together.
 
+mod compose;
 mod dockerignore;
 pub mod hadolint;
 pub mod image_policy;
@@ -9,7 +11,10 @@ mod rules;
 
 use serde::Serialize;
 
-pub use self::rules::{check_dockerfile, check_dockerignore, copies_context, ContextListing};
+pub use self::{
+    compose::check_compose,
+    rules::{check_dockerfile, check_dockerignore, copies_context, ContextListing},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -332,11 +332,16 @@ fn secret_key(args: &str) -> Option<String> {
         // `ENV KEY value`, the old form.
         None => args.split_once(char::is_whitespace).into_iter().collect(),
     };
-    pairs.into_iter().find_map(|(key, value)| {
-        let value = value.trim().trim_matches(['"', '\'']);
-        let named = secret_name(key) && could_be_secret(value);
-        (named || has_url_password(value)).then(|| key.to_string())
-    })
+    pairs
+        .into_iter()
+        .find(|(key, value)| secret_value(key, value.trim().trim_matches(['"', '\''])))
+        .map(|(key, _)| key.to_string())
+}
+
+/// Whether `key` set to `value` sets a secret: a secret's name with a value
+/// that could be one, or a URL with a password in it.
+pub(super) fn secret_value(key: &str, value: &str) -> bool {
+    (secret_name(key) && could_be_secret(value)) || has_url_password(value)
 }
 
 /// A name with a secret's word in it, the words split at `_`, `-` or `.`.

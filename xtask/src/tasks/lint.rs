@@ -4,13 +4,14 @@
 //! behaves when run).
 
 use anyhow::{Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
     cli::{Service, ServiceFlags},
-    engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
+    engine::{build::BuildSpec, choice::Choice, compose::ComposeModel, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     model::dockerfile::Dockerfile,
     model::reference,
@@ -70,8 +71,29 @@ pub struct Flags {
     /// Check the Dockerfile and .dockerignore only, without building
     #[arg(long = "no-image")]
     no_image: bool,
+    /// A Compose file to check too [default: the project's compose.yaml, when there is one]
+    #[arg(long, value_name = "FILE", value_parser = compose_file)]
+    compose: Option<Utf8PathBuf>,
     #[command(flatten)]
     service: ServiceFlags,
+}
+
+/// A Compose file that is there.
+fn compose_file(value: &str) -> Result<Utf8PathBuf, String> {
+    let file = project::from_user(value).map_err(|e| format!("{e:#}"))?;
+    match file.is_file() {
+        true => Ok(file),
+        false => Err(format!("{}: there is no such file", crate::sys::text::quoted(value))),
+    }
+}
+
+/// The Compose file the project keeps at its root, by the names Compose looks for.
+fn project_compose_file() -> Option<Utf8PathBuf> {
+    let root = project::root();
+    ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"]
+        .into_iter()
+        .map(|name| root.join(name))
+        .find(|file| file.is_file())
 }
 
 pub struct Lint {
@@ -83,6 +105,8 @@ pub struct Lint {
     no_image: bool,
     /// The service's settings, for the runs of the image.
     settings: Settings,
+    /// A Compose file to check.
+    compose: Option<Utf8PathBuf>,
     engine: Choice,
 }
 
@@ -92,7 +116,8 @@ impl Task for Lint {
 
     fn new(flags: Flags) -> Result<Lint> {
         let Service { spec: build, settings, engine, .. } = flags.service.read()?;
-        Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, engine })
+        let compose = flags.compose.or_else(project_compose_file);
+        Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, compose, engine })
     }
 
     fn run(self) -> Done<LintReport> {
@@ -129,6 +154,26 @@ impl Task for Lint {
     }
 }
 
+/// Our rules on the Compose file `file`, as Compose resolves it; a
+/// warning that says so when Compose v2 is not there to read it.
+fn compose_findings(engine: &Engine, file: &Utf8Path) -> Result<Vec<Finding>> {
+    let shown = project::shown(file);
+    Ok(match engine.compose_model(file)? {
+        ComposeModel::Read(model) => {
+            let dir = file.parent().map_or(String::new(), |dir| dir.to_string());
+            lint::check_compose(&model, &shown, &dir)
+        }
+        ComposeModel::NoCompose => vec![Finding::new(
+            "compose-not-read",
+            Severity::Warning,
+            &shown,
+            "Compose v2 (`docker compose`) is not installed, so this Compose file was not checked: install it (Debian \
+             trixie's docker-compose package, or Docker's compose plugin)."
+                .into(),
+        )],
+    })
+}
+
 impl Lint {
     fn check<'a>(
         &self,
@@ -152,6 +197,9 @@ impl Lint {
         let ignore_file = project::shown(&ignore_file);
         let copies = lint::copies_context(&text);
         report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &ignore_file, &context, copies));
+        if let Some(compose) = &self.compose {
+            report.findings.extend(compose_findings(engine, compose)?);
+        }
         if self.no_image {
             return Ok(());
         }

@@ -1,0 +1,206 @@
+//! Our rules for a Compose file, on the model Compose itself resolved
+//! (`docker compose config --format json --no-interpolate`: `extends`,
+//! profiles and short forms resolved as Compose does, variables left as
+//! written, so that a `${PASSWORD}` is told apart from a literal one):
+//! the classic mistakes of a stack, each a pure function of that model.
+
+use serde_json::Value;
+
+use super::{rules::secret_value, Finding, Severity};
+
+/// Images of databases, caches and brokers: nothing outside the stack
+/// should reach them, and a service should wait until they are ready.
+const DATASTORES: [&str; 14] = [
+    "postgres",
+    "postgis",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "redis",
+    "valkey",
+    "memcached",
+    "rabbitmq",
+    "elasticsearch",
+    "opensearch",
+    "cassandra",
+    "clickhouse",
+    "influxdb",
+];
+
+/// The findings of the resolved model `model` of the Compose file `file`,
+/// whose folder is `project_dir` (the source of a bind mount of the code).
+pub fn check_compose(model: &Value, file: &str, project_dir: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let Some(services) = model["services"].as_object() else { return findings };
+    let finding = |rule: &str, severity: Severity, service: &str, what: &str, message: String| {
+        let mut found = Finding::new(rule, severity, file, message);
+        found.path = Some(format!("services.{service}{what}"));
+        found
+    };
+    let datastore = |service: &Value| service["image"].as_str().is_some_and(is_datastore);
+    for (name, service) in services {
+        for (key, value) in service["environment"].as_object().into_iter().flatten() {
+            let value = value.as_str().unwrap_or_default();
+            if let Some(host) = loopback_url_host(value).filter(|_| services.len() > 1) {
+                findings.push(finding("compose-localhost-url", Severity::Error, name, ".environment", format!(
+                    "`{name}` reaches {host} in {key}: inside its container that is the container itself. Use the other service's name (such as `db`) as the host."
+                )));
+            }
+            if secret_value(key, value) {
+                findings.push(finding("compose-secret-in-environment", Severity::Error, name, ".environment", format!(
+                    "`{name}` sets {key} to a literal secret in the Compose file, which is committed: take it from a variable (`${{{key}}}`), an env_file that is not committed, or Compose secrets."
+                )));
+            }
+        }
+        if datastore(service) {
+            for port in service["ports"].as_array().into_iter().flatten() {
+                let host_ip = port["host_ip"].as_str().unwrap_or("");
+                if matches!(host_ip, "" | "0.0.0.0" | "::") && port["published"].as_str().is_some_and(|p| !p.is_empty())
+                {
+                    findings.push(finding("compose-published-datastore", Severity::Error, name, ".ports", format!(
+                        "`{name}` publishes port {} on every interface of the host, so anyone who reaches the host reaches it: publish it on 127.0.0.1 only (`127.0.0.1:{}:{}`), or not at all.",
+                        port["target"], port["published"].as_str().unwrap_or(""), port["target"]
+                    )));
+                }
+            }
+        }
+        for (needed, how) in service["depends_on"].as_object().into_iter().flatten() {
+            let condition = how["condition"].as_str().unwrap_or("service_started");
+            let Some(other) = services.get(needed) else { continue };
+            let checked = other["healthcheck"].is_object() && other["healthcheck"]["disable"] != true;
+            if condition == "service_healthy" && !checked {
+                findings.push(finding(
+                    "compose-depends-unhealthy",
+                    Severity::Error,
+                    name,
+                    ".depends_on",
+                    format!(
+                        "`{name}` waits for `{needed}` to be healthy, and `{needed}` has no healthcheck: give it one."
+                    ),
+                ));
+            } else if condition == "service_started" && datastore(other) {
+                findings.push(finding("compose-depends-unhealthy", Severity::Error, name, ".depends_on", format!(
+                    "`{name}` starts as soon as `{needed}` has started, before it accepts connections: wait for it with `condition: service_healthy`{}.",
+                    if checked { "" } else { ", and give it a healthcheck" }
+                )));
+            }
+        }
+        if let Some(test) = service["healthcheck"]["test"].as_array() {
+            let words: Vec<&str> = test.iter().filter_map(Value::as_str).collect();
+            match words.first() {
+                Some(&("CMD" | "CMD-SHELL" | "NONE")) => {}
+                form => findings.push(finding("compose-healthcheck-form", Severity::Error, name, ".healthcheck.test", format!(
+                    "The healthcheck of `{name}` starts with {}, which Compose does not run: start it with CMD (an argv) or CMD-SHELL (a shell command), or NONE.",
+                    form.map_or("nothing".to_string(), |word| format!("`{word}`"))
+                ))),
+            }
+            let command = words.join(" ");
+            if command.contains("pg_isready")
+                && !command.split_whitespace().any(|w| w == "-h" || w.starts_with("--host"))
+            {
+                findings.push(finding("compose-healthcheck-form", Severity::Error, name, ".healthcheck.test", format!(
+                    "The healthcheck of `{name}` runs pg_isready without -h, over the Unix socket, which answers during PostgreSQL's first initialisation before the server restarts for real: add `-h 127.0.0.1`."
+                )));
+            }
+        }
+        if service["build"].is_object() {
+            for volume in service["volumes"].as_array().into_iter().flatten() {
+                let source = volume["source"].as_str().unwrap_or_default();
+                let inside = source == project_dir || source.starts_with(&format!("{project_dir}/"));
+                if volume["type"] == "bind" && inside {
+                    findings.push(finding("compose-source-mount", Severity::Warning, name, ".volumes", format!(
+                        "`{name}` mounts {source} over {} in the image it builds, so it runs the checkout's files, not the image's: fine for development (in a compose.override.yaml), wrong in a file used for CI or production.",
+                        volume["target"].as_str().unwrap_or("its code")
+                    )));
+                }
+            }
+        } else if let Some(image) = service["image"].as_str() {
+            if untagged(image) {
+                findings.push(finding("compose-image-tag", Severity::Error, name, ".image", format!(
+                    "`{name}` runs `{image}`, with no tag or `latest`: each pull may bring another version. Pin a tag (such as `postgres:16`)."
+                )));
+            }
+        }
+    }
+    findings
+}
+
+fn repository(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split(':').next().unwrap_or(last)
+}
+
+fn is_datastore(image: &str) -> bool {
+    let repository = repository(image);
+    DATASTORES.iter().any(|store| repository == *store || repository.starts_with(&format!("{store}-")))
+}
+
+/// No tag (and no digest), or `latest`; a variable may name the tag.
+fn untagged(image: &str) -> bool {
+    if image.contains('@') || image.contains("${") {
+        return false;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) => tag == "latest",
+        None => true,
+    }
+}
+
+/// The loopback host of a URL in `value` (`postgresql://u@localhost:5432/x`).
+fn loopback_url_host(value: &str) -> Option<String> {
+    let (_, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = host_port.rsplit_once(':').map_or(host_port, |(host, _)| host);
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]").then(|| host_port.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(model: &str) -> Vec<(String, Severity)> {
+        let model: Value = serde_json::from_str(model).unwrap();
+        check_compose(&model, "compose.yaml", "/p").into_iter().map(|f| (f.rule, f.severity)).collect()
+    }
+
+    /// Each fixture tests/fixtures/lint/compose/*.json (a model as Compose
+    /// resolves it) fires the rule its name starts with, once, and no
+    /// other; clean-*.json fire none.
+    #[test]
+    fn each_compose_rule_fires_on_its_fixture_and_the_clean_ones_on_none() {
+        let dir = crate::sys::project::root().join("tests/fixtures/lint/compose");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            let found = rules(&std::fs::read_to_string(&path).unwrap());
+            match name.strip_prefix("clean-") {
+                Some(_) => assert_eq!(found, [], "{name}"),
+                None => {
+                    let rule = name.split('.').next().unwrap();
+                    assert_eq!(found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), [rule], "{name}")
+                }
+            }
+            seen += 1;
+        }
+        assert!(seen >= 8, "{seen} fixtures");
+    }
+
+    #[test]
+    fn hosts_tags_and_stores_are_read() {
+        assert_eq!(loopback_url_host("redis://localhost:6379/0").as_deref(), Some("localhost:6379"));
+        assert_eq!(loopback_url_host("postgresql://u:p@127.0.0.1/app").as_deref(), Some("127.0.0.1"));
+        assert_eq!(loopback_url_host("postgresql://u@db:5432/app"), None);
+        assert!(untagged("redis") && untagged("redis:latest") && untagged("r.io:5000/team/redis"));
+        assert!(!untagged("redis:7") && !untagged("postgres:${PG:-16}") && !untagged("r.io:5000/team/redis:7"));
+        assert!(
+            is_datastore("postgres:16") && is_datastore("docker.io/library/redis:7") && is_datastore("bitnami/redis")
+        );
+        assert!(!is_datastore("myapi:1") && !is_datastore("redisinsight-ui:1"));
+    }
+}
