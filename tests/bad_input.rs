@@ -165,13 +165,11 @@ fn an_old_uvicorn_is_named_before_the_image_is_tagged() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("old-uvicorn");
     let context = copy_of_build_context(&[]);
-    let libraries = std::fs::read_to_string(context.path().join("docker/libraries.list")).unwrap();
-    let pinned: String = libraries
-        .lines()
-        .map(|line| if line.starts_with("uvicorn==") { "uvicorn==0.23.2" } else { line })
-        .collect::<Vec<_>>()
-        .join("\n");
-    context.write("docker/libraries.list", &pinned);
+    context.edit("docker/libraries.list", |list| {
+        let pin =
+            |line: &str| if line.starts_with("uvicorn==") { "uvicorn==0.23.2".to_string() } else { line.to_string() };
+        list.lines().map(pin).collect::<Vec<_>>().join("\n")
+    });
     let run = image_from(&context, &tag.0);
     assert_failed(&run, "uvicorn 0.23.2 does not read UVICORN_APP");
     assert!(run.str("message").contains("pin uvicorn>=0.24 in libraries.list"), "{}", run.json);
@@ -185,8 +183,7 @@ fn a_failed_source_build_names_the_package_and_the_cause() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("source-build");
     let context = copy_of_build_context(&[]);
-    let libraries = std::fs::read_to_string(context.path().join("docker/libraries.list")).unwrap();
-    context.write("docker/libraries.list", &format!("{libraries}psycopg2==2.9.9\n"));
+    context.edit("docker/libraries.list", |list| format!("{list}psycopg2==2.9.9\n"));
     let run = image_from(&context, &tag.0);
     assert_failed(&run, "pip could not build psycopg2==2.9.9 from source");
     assert!(run.str("message").contains("pg_config executable not found"), "{}", run.json);

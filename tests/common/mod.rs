@@ -272,6 +272,12 @@ impl TempDir {
         self.0.to_str().unwrap()
     }
 
+    /// Rewrites the file at `relative` with `edit`.
+    pub fn edit(&self, relative: &str, edit: impl FnOnce(String) -> String) {
+        let path = self.0.join(relative);
+        std::fs::write(&path, edit(std::fs::read_to_string(&path).unwrap())).unwrap();
+    }
+
     pub fn write(&self, relative: &str, contents: &str) {
         let path = self.0.join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
