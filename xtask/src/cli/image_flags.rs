@@ -99,8 +99,12 @@ impl ImageFlags {
         let root = project::root();
         let (mut dockerfile, mut context, mut input_args, mut tag) = (None, None, BTreeMap::new(), None);
         let mut flag_args: BTreeMap<String, String> = self.build_args.into_iter().collect();
-        let contract =
-            [(APP_MODULE, self.app), (APP_PORT, self.app_port.map(|p| p.to_string())), (HEALTH_PATH, self.health)];
+        let contract = [
+            (APP_MODULE, self.app),
+            (APP_PORT, self.app_port.map(|p| p.to_string())),
+            (HEALTH_PATH, self.health),
+            (PYTHON_MINOR, self.python),
+        ];
         flag_args.extend(contract.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))));
         if let Some(input) = self.input {
             dockerfile = Some(project::from_user(&input.dockerfile_path)?);
@@ -195,9 +199,14 @@ mod tests {
             ("/d/Dockerfile", "/ctx", "app:latest")
         );
         assert_eq!((spec.build_args["A"].as_str(), spec.no_cache), ("1", true));
-        let spec = parse(&["--app", "app.main:app", "--app-port", "9000", "--health", "/healthz"]).unwrap();
+        let spec = parse(&["--app", "app.main:app", "--app-port", "9000", "--health", "/healthz", "--python", "3.13"])
+            .unwrap();
         let contract: Vec<&str> = spec.build_args.values().map(String::as_str).collect();
-        assert_eq!(contract, ["app.main:app", "9000", "/healthz"], "APP_MODULE, APP_PORT, HEALTH_PATH");
+        assert_eq!(
+            contract,
+            ["app.main:app", "9000", "/healthz", "3.13"],
+            "APP_MODULE, APP_PORT, HEALTH_PATH, PYTHON_MINOR"
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn check_compose(model: &Value, file: &str, project_dir: &str) -> Vec<Findin
     for (name, service) in services {
         for (key, value) in service["environment"].as_object().into_iter().flatten() {
             let value = value.as_str().unwrap_or_default();
-            if let Some(host) = loopback_url_host(value).filter(|_| services.len() > 1) {
+            if let Some(host) = loopback_url_host(value).filter(|_| services.len() > 1 && !public_address(key, value)) {
                 findings.push(finding("compose-localhost-url", Severity::Error, name, ".environment", format!(
                     "`{name}` reaches {host} in {key}: inside its container that is the container itself. Use the other service's name (such as `db`) as the host."
                 )));
@@ -125,6 +125,18 @@ pub fn check_compose(model: &Value, file: &str, project_dir: &str) -> Vec<Findin
     findings
 }
 
+/// Whether the model gives a healthcheck to a service built from `dockerfile`.
+pub fn compose_checks_image(model: &Value, dockerfile: &str) -> bool {
+    let services = model["services"].as_object().into_iter().flat_map(|services| services.values());
+    services.filter(|service| service["healthcheck"].is_object()).any(|service| {
+        let build = &service["build"];
+        let context = build["context"].as_str().unwrap_or_default();
+        let file = build["dockerfile"].as_str().unwrap_or("Dockerfile");
+        let path = if file.starts_with('/') { file.to_string() } else { format!("{context}/{file}") };
+        build.is_object() && path == dockerfile
+    })
+}
+
 fn repository(image: &str) -> &str {
     let name = image.split('@').next().unwrap_or(image);
     let last = name.rsplit('/').next().unwrap_or(name);
@@ -146,6 +158,20 @@ fn untagged(image: &str) -> bool {
         Some((_, tag)) => tag == "latest",
         None => true,
     }
+}
+
+/// An http(s) URL under a name that says it is the address people use
+/// (REDASH_HOST, SITE_URL, PUBLIC_URL, CORS_ORIGINS): a browser's
+/// localhost, rightly. A database's or broker's URL is never that.
+fn public_address(key: &str, value: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
+    let public = [
+        "PUBLIC", "EXTERNAL", "BASE", "SITE", "FRONTEND", "ORIGIN", "ORIGINS", "REDIRECT", "CALLBACK", "DOMAIN",
+        "ALLOWED", "CORS", "CSRF", "TRUSTED",
+    ];
+    let web = value.starts_with("http://") || value.starts_with("https://");
+    web && (words.iter().any(|word| public.contains(word)) || words.last() == Some(&"HOST"))
 }
 
 /// The loopback host of a URL in `value` (`postgresql://u@localhost:5432/x`).
@@ -189,6 +215,24 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 8, "{seen} fixtures");
+    }
+
+    #[test]
+    fn a_healthcheck_in_compose_serves_the_image_built_for_it() {
+        let model: Value = serde_json::from_str(
+            r#"{"services": {"api": {"build": {"context": "/p", "dockerfile": "docker/Dockerfile"}, "healthcheck": {"test": ["CMD", "true"]}}}}"#,
+        )
+        .unwrap();
+        assert!(compose_checks_image(&model, "/p/docker/Dockerfile"));
+        assert!(!compose_checks_image(&model, "/p/Dockerfile"));
+    }
+
+    #[test]
+    fn a_public_address_may_be_localhost_and_a_backend_s_may_not() {
+        assert!(public_address("REDASH_HOST", "http://localhost:5001"));
+        assert!(public_address("SITE_URL", "https://localhost"));
+        assert!(!public_address("API_URL", "http://localhost:8000"), "a service's address for another");
+        assert!(!public_address("CACHE_HOST", "redis://localhost:6379"), "a backend's URL");
     }
 
     #[test]

@@ -12,8 +12,8 @@ mod rules;
 use serde::Serialize;
 
 pub use self::{
-    compose::check_compose,
-    rules::{check_dockerfile, check_dockerignore, copies_context, ContextListing},
+    compose::{check_compose, compose_checks_image},
+    rules::{check_dockerfile, check_dockerignore, ships_git, ContextListing},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

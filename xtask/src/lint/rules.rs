@@ -32,11 +32,21 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
             format!("The final stage runs on {image}, a full image with compilers: use a -slim base and build in an earlier stage."),
         ));
     }
+    // Dependencies a stage has already: installed in a stage it is built
+    // FROM, or in one it copies from (a venv, site-packages).
+    let installs_deps = |stage: &Stage| stage.find("RUN").any(|r| installs_dependencies(&r.command(), false));
     for (index, stage) in dockerfile.stages.iter().enumerate() {
-        let inherited = dockerfile
-            .lineage(index)
-            .skip(1)
-            .any(|parent| parent.find("RUN").any(|r| installs_dependencies(&r.command())));
+        let from_parent = dockerfile.lineage(index).skip(1).any(installs_deps);
+        let copied =
+            stage.find("COPY").filter_map(|copy| copy.flags().find_map(|f| f.strip_prefix("--from="))).any(|from| {
+                let source = dockerfile
+                    .stages
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(from))
+                    .or_else(|| from.parse().ok());
+                source.is_some_and(|source| dockerfile.lineage(source).any(installs_deps))
+            });
+        let inherited = from_parent || copied;
         findings.extend(copy_before_install(stage, inherited).into_iter().map(|copy| {
             error("copy-before-install", copy, format!(
                 "`COPY {}` comes before the dependencies are installed, so every code edit reinstalls them: copy the requirements file, install, then copy the code.",
@@ -120,23 +130,41 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
         findings
             .extend(command_findings(command, &env).into_iter().map(|(rule, message)| error(rule, command, message)));
     }
-    // A warning: the check may live where the image runs (a compose
-    // healthcheck, a Kubernetes probe), and an image of several roles has
-    // no one check.
-    match inherited("HEALTHCHECK") {
-        None => findings.push(warning(
+    // An image whose command starts no server (a shell, a CLI's help)
+    // serves several roles, each given its command where it runs: no one
+    // check fits it, and its missing one is a warning.
+    let commands: Vec<&Instruction> = ["ENTRYPOINT", "CMD"].into_iter().filter_map(&inherited).collect();
+    let starts_server = commands.is_empty() || commands.iter().any(|c| starts_a_server(&c.command()));
+    let missing = |at: &Instruction, said: &str| {
+        match starts_server {
+        true => error("no-healthcheck", at, said.to_string()),
+        false => warning(
             "no-healthcheck",
+            at,
+            format!("{said} Its command starts no server, so it may serve several roles: give each its check where it runs (compose's healthcheck, a Kubernetes probe)."),
+        ),
+    }
+    };
+    match inherited("HEALTHCHECK") {
+        None => findings.push(missing(
             &last.from,
-            "The final stage has no HEALTHCHECK, so the engine cannot tell a hung service from a healthy one: add \
-             one, unless the check is defined where the image runs (compose's healthcheck, a Kubernetes probe)."
-                .into(),
+            "The final stage has no HEALTHCHECK, so the engine cannot tell a hung service from a healthy one.",
         )),
         Some(check) if check.args.trim().eq_ignore_ascii_case("none") => {
-            findings.push(warning("no-healthcheck", check, "HEALTHCHECK NONE switches the health check off.".into()))
+            findings.push(missing(check, "HEALTHCHECK NONE switches the health check off."))
         }
         Some(_) => {}
     }
     findings
+}
+
+/// Whether a command starts a long-running server, rather than a shell
+/// (`bash`, `sh` alone) or a CLI's help: an entrypoint script counts, as
+/// it usually ends in the server.
+fn starts_a_server(command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let shell_alone = matches!(words[..], [shell] if ["bash", "sh", "/bin/bash", "/bin/sh"].contains(&shell));
+    !(words.is_empty() || shell_alone || words.iter().any(|w| matches!(*w, "--help" | "-h")))
 }
 
 /// A tool in the image's lineage that drops root to another user at start
@@ -165,9 +193,12 @@ fn command_findings(command: &Instruction, env: &[&Instruction]) -> Vec<(&'stati
         }
     }
     let words = command.command();
-    if words.contains("fastapi dev") || words.split_whitespace().any(|w| w == "--reload") {
+    // Frameworks' development servers: they reload on edits, and some
+    // (Django's, Flask's) say themselves they are not for production.
+    let dev = ["fastapi dev", "manage.py runserver", "flask run"].iter().any(|server| words.contains(server));
+    if dev || words.split_whitespace().any(|w| w == "--reload") {
         found.push(("dev-server", format!(
-            "The {keyword} starts a development server (`fastapi dev` or `--reload`), which watches files and restarts: run `uvicorn` (or `fastapi run`) without `--reload`."
+            "The {keyword} starts a development server (`fastapi dev`, `manage.py runserver`, `flask run` or `--reload`), which is not for serving: run uvicorn or gunicorn (or `fastapi run`) without `--reload`."
         )));
     }
     if let Some(host) = loopback_host(&words, env) {
@@ -197,20 +228,15 @@ fn bash_execs_itself(command: &str, script: &str) -> bool {
 /// Findings of the context's `.dockerignore` (None: there is none): what
 /// it lets in of what this context holds (`.env` files, `.git`, a venv by
 /// its own folder name, a Rust project's `target/`). `.git` is only sent
-/// to the engine, not shipped, unless the Dockerfile `copies_context`
-/// (`COPY . …`): then it is an error, else a warning.
-pub fn check_dockerignore(
-    text: Option<&str>,
-    file: &str,
-    context: &ContextListing,
-    copies_context: bool,
-) -> Vec<Finding> {
+/// to the engine, not shipped, unless the Dockerfile `ships_git`: then it
+/// is an error, else a warning.
+pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListing, ships_git: bool) -> Vec<Finding> {
     let mut probes: Vec<(String, String, Severity)> = Vec::new();
     for env_file in &context.env_files {
         probes.push((env_file.clone(), env_file.clone(), Severity::Error));
     }
     if context.entries.iter().any(|e| e == ".git/") {
-        let severity = if copies_context { Severity::Error } else { Severity::Warning };
+        let severity = if ships_git { Severity::Error } else { Severity::Warning };
         probes.push((".git/HEAD".into(), ".git".into(), severity));
     }
     for venv in &context.venvs {
@@ -219,9 +245,11 @@ pub fn check_dockerignore(
     if context.entries.iter().any(|e| e == "target/") && context.entries.iter().any(|e| e == "Cargo.toml") {
         probes.push(("target/debug/build".into(), "target/".into(), Severity::Error));
     }
-    let shipped = |severity: Severity| match severity {
+    let shipped = |severity: Severity| {
+        match severity {
         Severity::Error => "and can reach the image",
-        _ => "but no `COPY .` carries it into the image: ignore it to keep builds fast and its history off the engine",
+        _ => "but no `COPY .` carries it into the image, or the build runs git, which reads it: ignore it unless the build needs it",
+    }
     };
     // Without a .dockerignore, a context that holds none of them is fine.
     let Some(text) = text else {
@@ -255,17 +283,30 @@ pub fn check_dockerignore(
         .collect()
 }
 
-/// Whether the Dockerfile copies the whole build context (`COPY . /app`,
-/// `ADD ./ .`): then whatever the context holds reaches the image.
-pub fn copies_context(text: &str) -> bool {
-    Dockerfile::parse(text).stages.iter().flat_map(|stage| stage.instructions.iter()).any(|i| {
+/// Whether the Dockerfile carries `.git` into the image: it copies the
+/// whole build context (`COPY . /app`, `ADD ./ .`), and no step runs git,
+/// which would need it there (a version read from git, a `git restore`).
+pub fn ships_git(text: &str) -> bool {
+    let instructions: Vec<Instruction> =
+        Dockerfile::parse(text).stages.into_iter().flat_map(|stage| stage.instructions).collect();
+    let copies_context = instructions.iter().any(|i| {
         let operands = i.operands();
         matches!(i.keyword.as_str(), "COPY" | "ADD")
             && !i.has_flag("--from")
             && operands[..operands.len().saturating_sub(1)]
                 .iter()
                 .any(|source| matches!(source.as_str(), "." | "./" | "*"))
-    })
+    });
+    // A git command that reads the local repository; not `git clone` of
+    // another one, nor git named as a package to install.
+    let reads_repository = |command: String| {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        words.windows(2).any(|pair| {
+            pair[0] == "git" && !pair[1].starts_with('-') && !matches!(pair[1], "clone" | "ls-remote" | "init" | "&&")
+        })
+    };
+    let runs_git = instructions.iter().any(|i| i.keyword == "RUN" && reads_repository(i.command()));
+    copies_context && !runs_git
 }
 
 /// What a build context holds, as far as the `.dockerignore` rule asks.
@@ -394,37 +435,109 @@ fn is_full_base(image: &str) -> bool {
     with_compilers.contains(&repository) && !small.iter().any(|marker| tag.contains(marker))
 }
 
-/// Commands that install the project's dependencies: pip and its modern
-/// successors. Not a reinstall of the project alone (`--no-deps`, poetry's
-/// `--only-root`), which is cheap once its dependencies are in.
-fn installs_dependencies(command: &str) -> bool {
-    ["pip install", "pip3 install", "poetry install", "uv sync", "uv pip install", "pipenv install"]
-        .iter()
-        .any(|install| command.contains(install))
-        && !command.contains("--no-deps")
-        && !command.contains("--only-root")
+/// One install of a RUN's shell command: the installer, and the words
+/// after its verb (options and targets).
+struct Install<'a> {
+    /// `pip`, `uv pip`, `poetry`, `uv sync`, `pipenv`.
+    tool: &'static str,
+    words: Vec<&'a str>,
 }
 
-/// A `pip install` that leaves pip's download cache in the layer: not one
-/// with `--no-cache-dir`, a BuildKit cache mount, or local wheels only.
-/// `uv pip install` is uv's, whose switch is `--no-cache`.
+impl Install<'_> {
+    fn targets(&self) -> impl Iterator<Item = &&str> {
+        self.words.iter().filter(|word| !word.starts_with('-'))
+    }
+
+    fn has(&self, option: &str) -> bool {
+        self.words.iter().any(|word| word.starts_with(option))
+    }
+
+    /// Installers and build tools alone (`pip install poetry`): no
+    /// dependency of the project.
+    fn tools_only(&self) -> bool {
+        let tools = ["pip", "setuptools", "wheel", "poetry", "uv", "pipenv", "virtualenv", "pdm", "hatch", "build"];
+        matches!(self.tool, "pip" | "uv pip")
+            && !self.has("-r")
+            && self.targets().next().is_some()
+            && self.targets().all(|target| {
+                let name = target.split(['=', '<', '>', '~', '[']).next().unwrap_or(target);
+                tools.contains(&name.to_ascii_lowercase().as_str())
+            })
+    }
+
+    /// The project itself, from its folder (`pip install .`, `-e .`), or
+    /// a lock-file installer that installs the project besides the locked
+    /// dependencies: cheap once the dependencies are in.
+    fn project(&self) -> bool {
+        match self.tool {
+            "pip" | "uv pip" => {
+                !self.has("-r") && self.targets().next().is_some() && self.targets().all(|t| t.starts_with(['.', '/']))
+            }
+            _ => !self.has("--no-root") && !self.has("--no-install-project"),
+        }
+    }
+
+    /// Installs no dependency at all: the project with `--no-deps`, or
+    /// poetry's `--only-root`. A requirements file with `--no-deps` is its
+    /// pinned dependencies, each one.
+    fn no_dependencies(&self) -> bool {
+        (self.has("--no-deps") && !self.has("-r")) || self.has("--only-root")
+    }
+}
+
+/// The installs in `command`, a segment of the shell command each.
+fn installs(command: &str) -> Vec<Install<'_>> {
+    let segments = command.split(['&', ';', '|', '\n']).filter(|segment| !segment.trim().is_empty());
+    segments
+        .filter_map(|segment| {
+            let words: Vec<&str> = segment.split_whitespace().collect();
+            let at = |i: usize| words.get(i).copied().unwrap_or_default();
+            let verb = words.iter().position(|w| matches!(*w, "install" | "sync"))?;
+            let before = at(verb.checked_sub(1)?);
+            let tool = match before.rsplit('/').next().unwrap_or(before) {
+                "pip" | "pip3" if verb >= 2 && at(verb - 2) == "uv" => "uv pip",
+                "pip" | "pip3" if at(verb) == "install" => "pip",
+                "poetry" if at(verb) == "install" => "poetry",
+                "pipenv" if at(verb) == "install" => "pipenv",
+                "uv" if at(verb) == "sync" => "uv sync",
+                _ => return None,
+            };
+            Some(Install { tool, words: words[verb + 1..].to_vec() })
+        })
+        .collect()
+}
+
+/// Whether `command` installs the project's dependencies, with `deps_in`
+/// saying whether they are in already (then installing the project
+/// itself is none). Installers alone (`pip install poetry`) are none.
+fn installs_dependencies(command: &str, deps_in: bool) -> bool {
+    installs(command)
+        .iter()
+        .any(|install| !(install.tools_only() || install.no_dependencies() || deps_in && install.project()))
+}
+
+/// A `pip install` that leaves pip's download cache in the layer: one
+/// without `--no-cache-dir` (or pip's own prefix of it, `--no-cache`), or
+/// local wheels only (`--no-index`), unless the RUN mounts a cache or
+/// removes pip's. `uv pip install`'s switch is `--no-cache`.
 fn leaves_pip_cache(run: &Instruction) -> bool {
     let command = run.command();
-    let without_uv = command.replace("uv pip install", "");
-    // pip takes `--no-cache` as the prefix of `--no-cache-dir`.
-    let pip =
-        (without_uv.contains("pip install") || without_uv.contains("pip3 install")) && !command.contains("--no-cache");
-    let uv = command.contains("uv pip install") && !command.contains("--no-cache");
-    let removed = command.contains("rm ")
-        && ["/root/.cache/pip", "/root/.cache", "~/.cache/pip", "$HOME/.cache/pip"]
-            .iter()
-            .any(|cache| command.contains(cache));
-    (pip || uv) && !removed && !command.contains("--no-index") && !run.has_flag("--mount=type=cache")
+    let caches = ["/root/.cache/pip", "/root/.cache", "~/.cache/pip", "$HOME/.cache/pip"];
+    let removed = command.contains("rm ") && caches.iter().any(|cache| command.contains(cache));
+    let keeps = |install: &Install| {
+        matches!(install.tool, "pip" | "uv pip") && !install.has("--no-cache") && !install.has("--no-index")
+    };
+    !removed && !run.has_flag("--mount=type=cache") && installs(&command).iter().any(keeps)
 }
 
 /// Whether `command` runs `apt-get install` (or `apt install`), options
 /// before the verb included: `apt-get -q -y install`, `-o Key=Value`.
 fn apt_installs(command: &str) -> bool {
+    apt_runs(command, &["install"])
+}
+
+/// Whether `command` runs apt-get (or apt) with one of `verbs`.
+fn apt_runs(command: &str, verbs: &[&str]) -> bool {
     let words: Vec<&str> = command.split_whitespace().collect();
     words.iter().enumerate().filter(|(_, word)| matches!(**word, "apt-get" | "apt")).any(|(at, _)| {
         let mut rest = words[at + 1..].iter();
@@ -434,7 +547,7 @@ fn apt_installs(command: &str) -> bool {
                     rest.next();
                 }
                 option if option.starts_with('-') => {}
-                verb => return verb == "install",
+                verb => return verbs.contains(&verb),
             }
         }
         false
@@ -465,10 +578,10 @@ fn mounts_apt_lists(run: &Instruction) -> bool {
 fn installs_compiler(command: &str) -> bool {
     let installs = ["apk add", "yum install", "dnf install"];
     let compilers = ["build-essential", "gcc", "g++", "clang", "build-base"];
-    let removes = ["apt-get purge", "apt-get remove", "apk del"];
     (apt_installs(command) || installs.iter().any(|i| command.contains(i)))
         && command.split_whitespace().any(|word| compilers.contains(&word))
-        && !removes.iter().any(|r| command.contains(r))
+        && !apt_runs(command, &["purge", "remove", "autoremove"])
+        && !command.contains("apk del")
 }
 
 /// The COPY/ADD of code in `stage` that comes before an install of its
@@ -480,11 +593,12 @@ fn installs_compiler(command: &str) -> bool {
 fn copy_before_install(stage: &Stage, inherited: bool) -> Vec<&Instruction> {
     let mut deps_in = inherited;
     let mut last_install = None;
-    for run in stage.find("RUN").filter(|r| installs_dependencies(&r.command())) {
-        if !(deps_in && installs_local_project(&run.command())) {
+    for run in stage.find("RUN") {
+        let command = run.command();
+        if installs_dependencies(&command, deps_in) {
             last_install = Some(run);
         }
-        deps_in = true;
+        deps_in |= installs_dependencies(&command, false);
     }
     let Some(last_install) = last_install else { return Vec::new() };
     let copies = stage.instructions.iter().filter(|i| i.line < last_install.line);
@@ -492,19 +606,21 @@ fn copy_before_install(stage: &Stage, inherited: bool) -> Vec<&Instruction> {
         .filter(|i| matches!(i.keyword.as_str(), "COPY" | "ADD") && !i.has_flag("--from"))
         .filter(|copy| {
             let operands = copy.operands();
-            operands[..operands.len().saturating_sub(1)].iter().any(|source| !is_requirements_file(source))
+            operands[..operands.len().saturating_sub(1)].iter().any(|source| is_code(source))
         })
         .collect()
 }
 
-/// Whether the installs of `command` all name local folders (`.`, `-e .`,
-/// `/app`): the project itself.
-fn installs_local_project(command: &str) -> bool {
-    command.split("&&").filter(|part| part.contains("pip install") || part.contains("pip3 install")).all(|part| {
-        let (_, targets) = part.split_once(" install").unwrap_or_default();
-        let mut targets = targets.split_whitespace().filter(|word| !word.starts_with('-')).peekable();
-        targets.peek().is_some() && targets.all(|target| target.starts_with(['.', '/']))
-    }) && (command.contains("pip install") || command.contains("pip3 install"))
+/// Whether a COPY source is the project's code: the whole context, a
+/// folder (a package), or Python sources; not one named file of another
+/// kind (a requirements or lock file, packaging metadata, a config file,
+/// a script), a URL, or a variable.
+fn is_code(source: &str) -> bool {
+    if source.contains("://") || source.contains('$') || is_requirements_file(source) {
+        return false;
+    }
+    let name = source.trim_end_matches('/').rsplit('/').next().unwrap_or(source);
+    matches!(name, "." | "*" | "") || source.ends_with('/') || name.ends_with(".py") || !name.contains('.')
 }
 
 /// Files that list dependencies or describe the package, and built wheels:
@@ -633,8 +749,11 @@ mod tests {
             "{}",
             of("root-user").message
         );
-        assert_eq!(of("no-healthcheck").severity, Severity::Warning);
-        assert!(of("no-healthcheck").message.contains("compose's healthcheck"));
+        assert_eq!(of("no-healthcheck").severity, Severity::Error, "a server's image");
+        let roles = check_dockerfile("FROM python:3.12-slim\nUSER 10001\nCMD [\"bash\"]\n", "Dockerfile");
+        let missing = roles.iter().find(|f| f.rule == "no-healthcheck").unwrap();
+        assert_eq!(missing.severity, Severity::Warning, "an image of several roles");
+        assert!(missing.message.contains("compose's healthcheck"), "{}", missing.message);
         let plain = check_dockerfile("FROM python:3.12-slim\nCMD [\"python\"]\n", "Dockerfile");
         assert_eq!(plain.iter().find(|f| f.rule == "root-user").unwrap().severity, Severity::Error);
     }
@@ -720,7 +839,9 @@ mod tests {
         let sent_not_shipped = check_dockerignore(None, ".dockerignore", &git, false);
         assert_eq!(sent_not_shipped[0].severity, Severity::Warning);
         assert!(sent_not_shipped[0].message.contains("no `COPY .` carries it"), "{}", sent_not_shipped[0].message);
-        assert!(copies_context("FROM a\nCOPY . /app\n") && !copies_context("FROM a\nCOPY app/ /srv/app\n"));
+        assert!(ships_git("FROM a\nCOPY . /app\n") && !ships_git("FROM a\nCOPY app/ /srv/app\n"));
+        assert!(!ships_git("FROM a\nCOPY . /app\nRUN git restore . && pip install .\n"), "the build reads it");
+        assert!(ships_git("FROM a\nRUN apt-get install -y git && git clone https://x/y\nCOPY . /app\n"));
     }
 
     #[test]

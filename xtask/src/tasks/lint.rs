@@ -154,16 +154,18 @@ impl Task for Lint {
     }
 }
 
-/// Our rules on the Compose file `file`, as Compose resolves it; a
+/// Our rules on the Compose file `file`, as Compose resolves it, and
+/// whether it gives the service built from `dockerfile` a healthcheck; a
 /// warning that says so when Compose v2 is not there to read it.
-fn compose_findings(engine: &Engine, file: &Utf8Path) -> Result<Vec<Finding>> {
+fn compose_findings(engine: &Engine, file: &Utf8Path, dockerfile: &Utf8Path) -> Result<(Vec<Finding>, bool)> {
     let shown = project::shown(file);
     Ok(match engine.compose_model(file)? {
         ComposeModel::Read(model) => {
             let dir = file.parent().map_or(String::new(), |dir| dir.to_string());
-            lint::check_compose(&model, &shown, &dir)
+            (lint::check_compose(&model, &shown, &dir), lint::compose_checks_image(&model, dockerfile.as_str()))
         }
-        ComposeModel::NoCompose => vec![Finding::new(
+        ComposeModel::NoCompose => (
+            vec![Finding::new(
             "compose-not-read",
             Severity::Warning,
             &shown,
@@ -171,6 +173,8 @@ fn compose_findings(engine: &Engine, file: &Utf8Path) -> Result<Vec<Finding>> {
              trixie's docker-compose package, or Docker's compose plugin)."
                 .into(),
         )],
+            false,
+        ),
     })
 }
 
@@ -195,10 +199,17 @@ impl Lint {
         let ignore = sh.read_file(&ignore_file).ok();
         let context = ContextListing::of(self.build.context.as_std_path());
         let ignore_file = project::shown(&ignore_file);
-        let copies = lint::copies_context(&text);
-        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &ignore_file, &context, copies));
+        let ships_git = lint::ships_git(&text);
+        report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &ignore_file, &context, ships_git));
         if let Some(compose) = &self.compose {
-            report.findings.extend(compose_findings(engine, compose)?);
+            let (found, checked_there) = compose_findings(engine, compose, dockerfile)?;
+            report.findings.extend(found);
+            // The image's check is in the Compose file: no HEALTHCHECK is then no error.
+            for finding in report.findings.iter_mut().filter(|f| checked_there && f.rule == "no-healthcheck") {
+                finding.severity = Severity::Warning;
+                finding.message +=
+                    " The Compose file gives the service built from it a healthcheck, which serves there.";
+            }
         }
         if self.no_image {
             return Ok(());
