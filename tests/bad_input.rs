@@ -158,6 +158,26 @@ fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
     engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag();
 }
 
+/// A signal while the offline bases are being made (debootstrap, the
+/// first offline run) says it was a signal, not that debootstrap failed,
+/// and leaves no half-made base.
+#[test]
+fn a_signal_during_debootstrap_says_interrupted() {
+    let Some(_docker) = docker_test() else { return };
+    // A release no other test makes, so that debootstrap runs.
+    let suite = [("XTASK_DEBIAN_SUITE", "bullseye")];
+    let builder = || docker(&["image", "inspect", "xtask-standin/python:bullseye"]).status.success();
+    let made_before = builder();
+    let (child, started) = spawn_task_in("image", &copy_of_build_context(&[]), "xtask-test/debootstrap:t", &[], &suite);
+    thread::sleep(Duration::from_secs(4));
+    signal(child.id(), "TERM");
+    let run = finish((child, started));
+    assert_eq!(run.code, 143, "{}\n{}", run.json, run.stderr);
+    assert!(run.str("message").contains("Interrupted by a signal (SIGTERM)"), "{}", run.json);
+    assert!(!run.str("message").contains("debootstrap failed"), "{}", run.json);
+    assert!(made_before || !builder(), "a half-made base was left");
+}
+
 /// uvicorn before 0.24 does not read UVICORN_APP, which our image's command
 /// relies on: the image is refused with the version, not reported as built.
 #[test]

@@ -13,6 +13,7 @@ fn doctor_says_what_works_and_how_to_fix_what_does_not() {
     assert_eq!(here.json["chosen"], "docker", "{}", here.json);
     assert_eq!(here.json["engines"][0]["answers"], true, "{}", here.json);
     assert!(here.stderr.contains("engine docker: "), "a readable list on stderr: {}", here.stderr);
+    assert!(here.json["compose"].as_str().is_some_and(|v| v.starts_with('2')), "Compose v2: {}", here.json);
 
     let no_daemon =
         xtask_with(&["doctor", "--engine", "docker"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);

@@ -140,3 +140,32 @@ fn answering(answer: &'static str) -> String {
     });
     address
 }
+
+/// A signal in the middle of the push itself (the upload hangs, as it does
+/// on a slow network): the push stops, the exit code says which signal,
+/// the local tag never moved to the new build, and no `HOST/NAME` tag is
+/// left; nothing reached the registry.
+#[test]
+fn a_signal_during_the_upload_moves_no_tag_and_leaves_none() {
+    let Some(_docker) = docker_test() else { return };
+    if !registry_test() {
+        return;
+    }
+    let registry = Registry::start("127.0.0.1", false);
+    let proxy = StallingProxy::start(&registry.address, 512 * 1024);
+    let tag = TagGuard::new("push-signal");
+    let (child, started) =
+        spawn_task_in("push", &copy_of_build_context(&[]), &tag.0, &["--registry", &proxy.address], &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !proxy.stalled() {
+        assert!(std::time::Instant::now() < deadline, "the push never reached its upload");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    signal(child.id(), "TERM");
+    let run = finish((child, started));
+    assert_eq!(run.code, 143, "{}\n{}", run.json, run.stderr);
+    assert!(run.str("message").starts_with("Interrupted by a signal (SIGTERM)"), "{}", run.json);
+    assert_nothing_tagged(&tag.0, &proxy.address);
+    let (name, tag_name) = tag.0.rsplit_once(':').unwrap();
+    assert_eq!(registry.status(&format!("/v2/{name}/manifests/{tag_name}")), Some(404), "nothing was pushed");
+}

@@ -109,3 +109,53 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP proxy on 127.0.0.1 to `target` that stops passing data on, and
+/// says so, once one connection has sent `after` bytes to it: a push that
+/// hangs in the middle of its upload, for the test of a signal then.
+pub struct StallingProxy {
+    pub address: String,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    pub fn start(target: &str, after: usize) -> StallingProxy {
+        use std::sync::{atomic::AtomicBool, Arc};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let stalled = Arc::new(AtomicBool::new(false));
+        let (target, flag) = (target.to_string(), Arc::clone(&stalled));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&target) else { continue };
+                let (mut client_in, mut server_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut server_in, mut client_out) = (server, client);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_in, &mut client_out);
+                });
+                let flag = Arc::clone(&flag);
+                std::thread::spawn(move || {
+                    let (mut sent, mut buf) = (0, [0u8; 16384]);
+                    while let Ok(n @ 1..) = client_in.read(&mut buf) {
+                        sent += n;
+                        if sent > after {
+                            // Hold the connection, pass nothing more on.
+                            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                            while client_in.read(&mut buf).is_ok_and(|n| n > 0) {}
+                            return;
+                        }
+                        if server_out.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        StallingProxy { address, stalled }
+    }
+
+    /// Whether an upload has reached the point where it hangs.
+    pub fn stalled(&self) -> bool {
+        self.stalled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -35,6 +35,12 @@ impl Engine {
         ])
     }
 
+    /// Compose v2's version (`2.26.1`), or None where there is none.
+    pub fn compose_version(&self) -> Option<String> {
+        let version = CommandLine::new("docker").args(["compose", "version", "--short"]);
+        process::read(&version).ok().filter(|v| !v.is_empty())
+    }
+
     /// The model of the Compose file `file`; a sentence when Compose
     /// refuses it (a YAML error, an unknown service in depends_on).
     pub fn compose_model(&self, file: &Utf8Path) -> Result<ComposeModel> {

@@ -137,14 +137,13 @@ impl Checks {
         let requests = if self.requests.is_empty() { &defaults[..] } else { &self.requests[..] };
         for request in requests {
             let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
-            let answer = probe::send(
-                port,
-                &request.method,
-                &request.path,
-                &self.headers,
-                body.as_deref(),
-                Duration::from_secs(5),
-            );
+            let sent = probe::Request {
+                method: &request.method,
+                path: &request.path,
+                headers: &self.headers,
+                json: body.as_deref(),
+            };
+            let answer = probe::send(port, &sent, Duration::from_secs(5));
             let fault = match &answer {
                 Ok(answer) => request.fault(answer.status, &answer.body),
                 Err(_) => Some("got no answer".to_string()),

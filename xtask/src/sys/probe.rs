@@ -62,17 +62,17 @@ pub struct Answer {
 /// The largest body `send` reads: a check's answer, not a download.
 const MAX_BODY: usize = 1 << 20;
 
-/// Sends `METHOD path` with `headers` and, when given, a JSON `body`, and
-/// reads the whole answer.
-pub fn send(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[Header],
-    json: Option<&[u8]>,
-    timeout: Duration,
-) -> io::Result<Answer> {
-    let stream = connect(address, method, path, headers, json, timeout)?;
+/// A request: `METHOD path`, its headers, and a JSON body when given.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [Header],
+    pub json: Option<&'a [u8]>,
+}
+
+/// Sends `request` and reads the whole answer.
+pub fn send(address: SocketAddr, request: &Request<'_>, timeout: Duration) -> io::Result<Answer> {
+    let stream = connect(address, request, timeout)?;
     let mut answer = Vec::new();
     stream.take(MAX_BODY as u64).read_to_end(&mut answer)?;
     let split = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4).unwrap_or(answer.len());
@@ -103,14 +103,8 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 /// Connects and writes the request, in one write: a request written in
 /// pieces may meet a server that has read the first piece, answered and
 /// closed.
-fn connect(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[Header],
-    json: Option<&[u8]>,
-    timeout: Duration,
-) -> io::Result<TcpStream> {
+fn connect(address: SocketAddr, request: &Request<'_>, timeout: Duration) -> io::Result<TcpStream> {
+    let Request { method, path, headers, json } = *request;
     let timeout = timeout.max(Duration::from_millis(10));
     let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
@@ -139,7 +133,7 @@ fn request(
     timeout: Duration,
     end: &[u8],
 ) -> io::Result<Vec<u8>> {
-    let mut stream = connect(address, method, path, headers, None, timeout)?;
+    let mut stream = connect(address, &Request { method, path, headers, json: None }, timeout)?;
     let mut answer = Vec::new();
     let mut buf = [0u8; 512];
     while !answer.windows(end.len()).any(|w| w == end) && answer.len() < 16384 {
@@ -202,11 +196,12 @@ mod tests {
     fn send_posts_json_and_reads_the_answer_whole_or_chunked() {
         let port = server("HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{\"id\":7}");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let answer = send(address, "POST", "/items", &[], Some(b"{}"), Duration::from_secs(2)).unwrap();
+        let post = Request { method: "POST", path: "/items", headers: &[], json: Some(b"{}") };
+        let answer = send(address, &post, Duration::from_secs(2)).unwrap();
         assert_eq!((answer.status, answer.body.as_slice()), (201, &b"{\"id\":7}"[..]));
         let port = server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
-        let answer =
-            send(SocketAddr::from(([127, 0, 0, 1], port)), "GET", "/", &[], None, Duration::from_secs(2)).unwrap();
+        let get = Request { method: "GET", path: "/", headers: &[], json: None };
+        let answer = send(SocketAddr::from(([127, 0, 0, 1], port)), &get, Duration::from_secs(2)).unwrap();
         assert_eq!(answer.body, b"{\"a\":1}");
     }
 

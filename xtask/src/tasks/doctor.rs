@@ -67,6 +67,9 @@ pub struct DoctorReport {
     pub registry_reachable: Option<bool>,
     pub offline_needed: bool,
     pub debootstrap: bool,
+    /// Compose v2's version, for the Compose files `lint` reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compose: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub python: Option<String>,
     /// `lint`'s hadolint is in its venv; else the first `lint` installs it.
@@ -113,6 +116,13 @@ impl Report for DoctorReport {
         };
         out += &format!("registry: {registry}\n");
         out += &format!("debootstrap: {}\n", if self.debootstrap { "installed" } else { "not installed" });
+        let compose = match &self.compose {
+            Some(version) => format!("Compose {version}"),
+            None => "not installed: `lint` reads Compose files with it; install Docker's compose plugin (on \
+                     Debian, trixie's docker-compose package is Compose v2)"
+                .to_string(),
+        };
+        out += &format!("compose: {compose}\n");
         out += &format!("python3: {}\n", self.python.as_deref().unwrap_or("not found"));
         let hadolint = if self.hadolint { "installed" } else { "not yet: the first `cargo xtask lint` installs it" };
         out += &format!("hadolint: {hadolint}\n");
@@ -164,6 +174,7 @@ impl Task for Doctor {
         report.registry_reachable = (!standins::requested(false)).then(reachable);
         report.offline_needed = report.registry_reachable != Some(true);
         report.debootstrap = on_path("debootstrap");
+        report.compose = chosen.compose_version();
         if report.offline_needed && !stand_ins && !report.debootstrap {
             problems.push(Problem {
                 problem: "No registry answers here, and offline mode needs debootstrap to make its base images.".into(),
