@@ -168,7 +168,8 @@ fn a_signal_during_debootstrap_says_interrupted() {
     let suite = [("XTASK_DEBIAN_SUITE", "bullseye")];
     let builder = || docker(&["image", "inspect", "xtask-standin/python:bullseye"]).status.success();
     let made_before = builder();
-    let (child, started) = spawn_task_in("image", &copy_of_build_context(&[]), "xtask-test/debootstrap:t", &[], &suite);
+    let context = copy_of_build_context(&[]);
+    let (child, started) = spawn_task_in("image", &context, "xtask-test/debootstrap:t", &[], &suite);
     thread::sleep(Duration::from_secs(4));
     signal(child.id(), "TERM");
     let run = finish((child, started));

@@ -154,15 +154,27 @@ fn a_signal_during_the_upload_moves_no_tag_and_leaves_none() {
     let registry = Registry::start("127.0.0.1", false);
     let proxy = StallingProxy::start(&registry.address, 512 * 1024);
     let tag = TagGuard::new("push-signal");
-    let (child, started) =
-        spawn_task_in("push", &copy_of_build_context(&[]), &tag.0, &["--registry", &proxy.address], &[]);
+    let context = copy_of_build_context(&[]);
+    let (mut child, started) = spawn_task_in("push", &context, &tag.0, &["--registry", &proxy.address], &[]);
+    // Read all along: the build's output would fill the pipe and stall the xtask.
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut said = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+        said
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while !proxy.stalled() {
+        if child.try_wait().unwrap().is_some() {
+            let run = finish((child, started));
+            panic!("the push ended before its upload: {}\n{}", run.json, said.join().unwrap());
+        }
         assert!(std::time::Instant::now() < deadline, "the push never reached its upload");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     signal(child.id(), "TERM");
-    let run = finish((child, started));
+    let mut run = finish((child, started));
+    run.stderr = said.join().unwrap();
     assert_eq!(run.code, 143, "{}\n{}", run.json, run.stderr);
     assert!(run.str("message").starts_with("Interrupted by a signal (SIGTERM)"), "{}", run.json);
     assert_nothing_tagged(&tag.0, &proxy.address);
