@@ -177,6 +177,7 @@ fn a_signal_during_the_upload_moves_no_tag_and_leaves_none() {
     run.stderr = said.join().unwrap();
     assert_eq!(run.code, 143, "{}\n{}", run.json, run.stderr);
     assert!(run.str("message").starts_with("Interrupted by a signal (SIGTERM)"), "{}", run.json);
+    assert!(run.str("message").contains(&format!("{} names no image, as before", tag.0)), "{}", run.json);
     assert_nothing_tagged(&tag.0, &proxy.address);
     let (name, tag_name) = tag.0.rsplit_once(':').unwrap();
     assert_eq!(registry.status(&format!("/v2/{name}/manifests/{tag_name}")), Some(404), "nothing was pushed");

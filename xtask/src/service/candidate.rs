@@ -57,6 +57,8 @@ pub struct Candidate<'a> {
     pub config: ImageConfig,
     /// The tag named this very image already, before the build.
     pub unchanged: bool,
+    /// The tag named an image before the build.
+    tagged_before: bool,
     _one_build_of_the_tag: File,
 }
 
@@ -84,6 +86,7 @@ impl<'a> Candidate<'a> {
                 &format!(" with {} on {}", engine.name(), built.bases),
             ),
             unchanged: before.as_deref() == Some(built.info.id.as_str()),
+            tagged_before: before.is_some(),
             config: built.info.config,
             _one_build_of_the_tag: lock,
         })
@@ -102,11 +105,11 @@ impl<'a> Candidate<'a> {
         if self.unchanged {
             return error;
         }
-        anyhow::anyhow!(
-            "{error:#}\n{} still names the image it named before; this build is the untagged image {}.",
-            self.tag,
-            self.report.image_id
-        )
+        let tag = match self.tagged_before {
+            true => format!("{} still names the image it named before", self.tag),
+            false => format!("{} names no image, as before", self.tag),
+        };
+        anyhow::anyhow!("{error:#}\n{tag}; this build is the untagged image {}.", self.report.image_id)
     }
 }
 
