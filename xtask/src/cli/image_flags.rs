@@ -45,10 +45,10 @@ pub struct ImageFlags {
     /// The contract's InputData as JSON: {"dockerfilePath", "buildContext", "buildArgs", "tag"} (- for stdin); the flags override it
     #[arg(long, value_name = "FILE", value_parser = read_input)]
     input: Option<InputData>,
-    #[arg(long, value_name = "PATH", value_parser = path, help = format!("The Dockerfile [default: {DEFAULT_DOCKERFILE}]"))]
+    #[arg(long, value_name = "PATH", value_parser = values::path, help = format!("The Dockerfile [default: {DEFAULT_DOCKERFILE}]"))]
     dockerfile: Option<Utf8PathBuf>,
     /// The build context [default: the project root; .dockerignore keeps it small]
-    #[arg(long, value_name = "DIR", value_parser = path)]
+    #[arg(long, value_name = "DIR", value_parser = values::path)]
     context: Option<Utf8PathBuf>,
     /// A build arg; repeatable. BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases; its value is never printed
     #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = pair)]
@@ -76,11 +76,6 @@ pub struct ImageFlags {
     /// A BuildKit secret mount, in no layer, no history, no log; repeatable
     #[arg(long, value_name = "id=NAME,src=FILE|env=VAR", value_parser = Secret::parse)]
     secret: Vec<Secret>,
-}
-
-/// A path the user typed, taken relative to where they typed it.
-fn path(value: &str) -> Result<Utf8PathBuf> {
-    project::from_user(value)
 }
 
 fn tag(value: &str) -> Result<String, String> {

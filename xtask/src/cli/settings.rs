@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{beside_dockerfile, pair, usage, values, SETTINGS_FLAGS};
-use crate::{
-    engine::container::Settings,
-    sys::{mask, project},
-};
+use crate::{engine::container::Settings, sys::mask};
 
 /// The service's settings at run time. (`Parser` too, so that a test can
 /// read these flags alone.)
@@ -29,7 +26,7 @@ pub struct SettingsFlags {
 /// A file the engine can read settings from: any readable file, such as
 /// /dev/null or a shell's `<(…)`; a regular one is read first (`check`).
 fn env_file(value: &str) -> Result<Utf8PathBuf, String> {
-    let file = project::from_user(value).map_err(|e| format!("{e:#}"))?;
+    let file = values::path(value)?;
     match std::fs::File::open(&file) {
         Ok(_) if file.is_dir() => Err(format!("{} is a folder, not a file", values::quoted(value))),
         Ok(_) => Ok(file),
@@ -108,7 +105,7 @@ impl SettingsFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::parse;
+    use crate::{cli::parse, sys::project};
 
     fn settings(args: &[&str], dockerfile: &Utf8Path) -> anyhow::Result<Settings> {
         Ok(parse::<SettingsFlags>("smoke", args.iter().map(Into::into))?.over_project(dockerfile)?.settings)

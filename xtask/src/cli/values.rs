@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+use camino::Utf8PathBuf;
+
+use crate::sys::project;
 pub use crate::sys::text::quoted;
 
 /// `KEY=VALUE`, as `--build-arg` and `--env` take it.
@@ -26,6 +29,11 @@ pub fn request_path(path: &str) -> Result<String, String> {
         return Err("holds a control character, which has no place in a URL path".into());
     }
     Ok(path.replace(' ', "%20"))
+}
+
+/// A path the user typed, taken relative to where they typed it.
+pub fn path(value: &str) -> Result<Utf8PathBuf, String> {
+    project::from_user(value).map_err(|e| format!("{e:#}"))
 }
 
 /// A TCP port from 1 to 65535.

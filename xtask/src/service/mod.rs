@@ -124,6 +124,15 @@ pub fn writes_after_serving(engine: &Engine, spec: &Spec<'_>, health: &str) -> R
     container.service_writes()
 }
 
+/// Why a service answered 404 on the health path it was given by default
+/// (the user named none): run and smoke say it the same way.
+pub fn no_health_path(path: &str) -> String {
+    format!(
+        "GET {path} answered 404: this service has no {path}; set its health path with --health or in \
+         docker/build-args."
+    )
+}
+
 /// Waits until GET `path` gets any HTTP answer, and returns its status.
 /// Fails at once when the container exits, and at the deadline when it
 /// never answers; either way with the service's last log lines.

@@ -170,10 +170,7 @@ impl Checks {
             // The default health path, which the service does not have.
             let no_health = report.checks.iter().any(|c| c.path == ready && c.status == Some(404));
             if self.requests.is_empty() && self.ready.is_none() && no_health {
-                bail!(
-                    "GET {ready} answered 404: this service has no {ready}; set its health path with --health or in \
-                     docker/build-args.{stop}"
-                );
+                bail!("{}{stop}", super::no_health_path(ready));
             }
             let gets = self.requests.iter().all(|r| r.method == "GET" && r.field.is_none());
             let expected = match (gets, report.checks.iter().all(|c| c.expected == 200)) {

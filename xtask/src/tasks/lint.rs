@@ -10,7 +10,7 @@ use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
-    cli::{Service, ServiceFlags},
+    cli::{values, Service, ServiceFlags},
     engine::{build::BuildSpec, choice::Choice, compose::ComposeModel, container::Settings, Engine},
     lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
     model::dockerfile::Dockerfile,
@@ -80,10 +80,10 @@ pub struct Flags {
 
 /// A Compose file that is there.
 fn compose_file(value: &str) -> Result<Utf8PathBuf, String> {
-    let file = project::from_user(value).map_err(|e| format!("{e:#}"))?;
+    let file = values::path(value)?;
     match file.is_file() {
         true => Ok(file),
-        false => Err(format!("{}: there is no such file", crate::sys::text::quoted(value))),
+        false => Err(format!("{}: there is no such file", values::quoted(value))),
     }
 }
 

@@ -134,10 +134,7 @@ impl Run {
         let status = service::wait_ready(&container, port, ready, &self.checks.headers, READY_TIMEOUT)?;
         match status {
             200 => {}
-            404 if self.checks.ready.is_none() => bail!(
-                "GET {ready} answered 404: this service has no {ready}; set its health path with --health or in \
-                 docker/build-args."
-            ),
+            404 if self.checks.ready.is_none() => bail!(service::no_health_path(ready)),
             _ => bail!("GET {ready} answered {status}, not 200. {}", container.last_words()),
         }
         Ok((container, port))

@@ -47,17 +47,13 @@ pub struct Flags {
     #[arg(long, value_name = "N", value_parser = values::count, default_value_t = 5)]
     runs: usize,
     /// Write the table there too
-    #[arg(long, value_name = "FILE", value_parser = path)]
+    #[arg(long, value_name = "FILE", value_parser = values::path)]
     markdown: Option<Utf8PathBuf>,
     /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
     #[arg(long)]
     offline: bool,
     #[command(flatten)]
     engine: EngineFlag,
-}
-
-fn path(value: &str) -> Result<Utf8PathBuf> {
-    project::from_user(value)
 }
 
 #[derive(Debug)]
