@@ -112,43 +112,39 @@ impl Push {
     /// only then moves the local tag. On any failure, a signal included,
     /// the `HOST/NAME:TAG` tag goes and the local tag stays.
     fn push(&self, engine: &Engine, report: &mut PushReport) -> Result<String> {
-        // A loopback registry of a remote engine is on the engine's host,
-        // where we cannot reach it: the engine alone speaks to it.
-        let loopback = reference::speaks_plain_http(&self.registry);
-        let reachable = !(loopback && engine.is_remote());
+        let reach = Reach::of(&self.registry, engine);
         // Asked first, so that a push that cannot work costs no build.
-        match (reachable, loopback) {
-            (true, true) => registry::check(&self.registry, engine.kind().name())?,
-            (true, false) if !registry::answers_within(&self.registry, Duration::from_secs(5)) => {
+        match reach {
+            Reach::Loopback => registry::check(&self.registry, engine.kind().name())?,
+            Reach::Https if !registry::answers_within(&self.registry, Duration::from_secs(5)) => {
                 bail!("The registry {} does not answer: start it, or check --registry.", self.registry)
             }
-            _ => {}
+            Reach::Https | Reach::EngineHost => {}
         }
         let image = self.image(engine)?;
         report.image = image.report().clone();
         let target = reference::in_registry(&self.registry, &self.spec.tag);
         let pushed = RegistryTag::of(engine, &report.image.image_id, &target).map_err(|e| image.reject(e))?;
-        let outcome = self.push_and_ask(engine, &target, report).map_err(|e| image.reject(e))?;
+        let outcome = self.push_and_ask(engine, reach, &target, report).map_err(|e| image.reject(e))?;
         report.image = image.accept()?;
         pushed.keep();
         Ok(outcome)
     }
 
-    fn push_and_ask(&self, engine: &Engine, target: &str, report: &mut PushReport) -> Result<String> {
+    fn push_and_ask(&self, engine: &Engine, reach: Reach, target: &str, report: &mut PushReport) -> Result<String> {
         let digest = engine.push(&report.image.image_id, target)?;
         report.reference = Some(target.to_string());
         report.digest = Some(digest.clone());
         if self.cache {
             report.cache = self.push_cache(engine, target)?;
         }
-        let loopback = reference::speaks_plain_http(&self.registry);
-        let checked = match (loopback, !engine.is_remote()) {
-            (true, true) => registry::manifest_digest(target)?,
-            (true, false) => {
+        let checked = match reach {
+            Reach::Loopback => registry::manifest_digest(target)?,
+            Reach::EngineHost => {
                 let unreachable = "the registry is on the engine's host, whose loopback we cannot reach to confirm it";
                 return Ok(format!("Pushed {target} ({digest}) with {}; {unreachable}.", engine.name()));
             }
-            (false, _) => {
+            Reach::Https => {
                 return Ok(format!("Pushed {target} ({digest}); the registry speaks HTTPS, which we do not ask."))
             }
         };
@@ -200,6 +196,29 @@ impl Push {
         match self.build {
             true => service::checked_build(engine, &self.spec),
             false => service::obtain(engine, &self.spec, false),
+        }
+    }
+}
+
+/// Where the registry is, as it decides what we ask it before the build
+/// and after the push.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// On this machine's loopback, in plain HTTP: asked before and after.
+    Loopback,
+    /// On a remote engine's loopback, on the engine's host, where we cannot
+    /// reach it: the engine alone speaks to it.
+    EngineHost,
+    /// Elsewhere, in HTTPS: asked only whether it answers.
+    Https,
+}
+
+impl Reach {
+    fn of(registry: &str, engine: &Engine) -> Reach {
+        match (reference::speaks_plain_http(registry), engine.is_remote()) {
+            (true, false) => Reach::Loopback,
+            (true, true) => Reach::EngineHost,
+            (false, _) => Reach::Https,
         }
     }
 }
