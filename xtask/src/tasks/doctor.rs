@@ -175,7 +175,9 @@ impl Task for Doctor {
         report.offline_needed = report.registry_reachable != Some(true);
         report.debootstrap = on_path("debootstrap");
         report.compose = chosen.compose_version();
-        if report.offline_needed && !stand_ins && !report.debootstrap {
+        // Neither a registry to pull the bases from, nor a way to make them.
+        let no_bases = report.offline_needed && !stand_ins && !report.debootstrap;
+        if no_bases {
             problems.push(Problem {
                 problem: "No registry answers here, and offline mode needs debootstrap to make its base images.".into(),
                 fix: "sudo apt-get install debootstrap".into(),
@@ -192,8 +194,7 @@ impl Task for Doctor {
             });
         }
 
-        let images = report.offline_needed && !stand_ins && !report.debootstrap;
-        report.success = works && !images && venv_works;
+        report.success = works && !no_bases && venv_works;
         report.message = match (report.success, report.offline_needed) {
             (true, true) => format!("`cargo xtask smoke --offline` can work here, on {}.", chosen.name()),
             (true, false) => format!("`cargo xtask smoke` can work here, on {}.", chosen.name()),
