@@ -173,11 +173,6 @@ impl StandIns {
     pub fn build_args(&self) -> [(&'static str, &str); 3] {
         [(BUILDER_IMAGE, &self.builder), (RUNTIME_IMAGE, &self.runtime), (PYTHON_MINOR, &self.python)]
     }
-
-    /// X.Y.
-    pub fn python(&self) -> &str {
-        &self.python
-    }
 }
 
 /// The base images a build stands on.
@@ -204,7 +199,7 @@ impl Bases {
     fn python(&self) -> Option<&str> {
         match self {
             Bases::Dockerfile => None,
-            Bases::StandIns(stand_ins) => Some(stand_ins.python()),
+            Bases::StandIns(stand_ins) => Some(&stand_ins.python),
         }
     }
 
