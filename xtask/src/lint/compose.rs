@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::{rules::secret_value, Finding, Severity};
+use crate::model::reference;
 
 /// Images of databases, caches and brokers: nothing outside the stack
 /// should reach them, and a service should wait until they are ready.
@@ -137,10 +138,10 @@ pub fn compose_checks_image(model: &Value, dockerfile: &str) -> bool {
     })
 }
 
+/// The last part of the image's repository: `redis` of `docker.io/bitnami/redis:7`.
 fn repository(image: &str) -> &str {
-    let name = image.split('@').next().unwrap_or(image);
-    let last = name.rsplit('/').next().unwrap_or(name);
-    last.split(':').next().unwrap_or(last)
+    let name = reference::repository(image.split('@').next().unwrap_or(image));
+    name.rsplit('/').next().unwrap_or(name)
 }
 
 fn is_datastore(image: &str) -> bool {
@@ -153,11 +154,7 @@ fn untagged(image: &str) -> bool {
     if image.contains('@') || image.contains("${") {
         return false;
     }
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.split_once(':') {
-        Some((_, tag)) => tag == "latest",
-        None => true,
-    }
+    reference::tag(image).is_none_or(|tag| tag == "latest")
 }
 
 /// An http(s) URL under a name that says it is the address people use

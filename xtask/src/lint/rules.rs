@@ -6,7 +6,10 @@
 //! ENV, CMD and ENTRYPOINT unless it sets its own.
 
 use super::{dockerignore::DockerIgnore, Finding, Severity};
-use crate::model::dockerfile::{expand, Dockerfile, Instruction, Stage};
+use crate::model::{
+    dockerfile::{expand, Dockerfile, Instruction, Stage},
+    reference,
+};
 
 /// Findings of the Dockerfile `text`, reported against `file`.
 pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
@@ -429,7 +432,7 @@ fn is_full_base(image: &str) -> bool {
     let image = image.split('@').next().unwrap_or(image);
     let name = image.strip_prefix("docker.io/").unwrap_or(image);
     let name = name.strip_prefix("library/").unwrap_or(name);
-    let (repository, tag) = name.split_once(':').unwrap_or((name, "latest"));
+    let (repository, tag) = (reference::repository(name), reference::tag(name).unwrap_or("latest"));
     let with_compilers = ["python", "pypy", "node", "buildpack-deps", "golang", "rust", "gcc", "ruby"];
     let small = ["slim", "alpine", "distroless", "minimal", "micro", "chiseled", "windowsservercore", "nanoserver"];
     with_compilers.contains(&repository) && !small.iter().any(|marker| tag.contains(marker))

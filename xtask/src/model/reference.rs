@@ -129,6 +129,11 @@ pub fn repository(reference: &str) -> &str {
     split_tag(reference).0
 }
 
+/// The tag of `reference`, if it names one (`HOST[:PORT]/PATH:TAG`).
+pub fn tag(reference: &str) -> Option<&str> {
+    split_tag(reference).1
+}
+
 fn valid_tag(tag: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     (1..=128).contains(&tag.len()) && tag.starts_with(word) && tag.chars().all(|c| word(c) || c == '.' || c == '-')
