@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use camino::Utf8Path;
 
-use super::{beside_dockerfile, usage, values};
+use super::{read_beside_dockerfile, usage, values};
 use crate::{
     model::dockerfile::is_name,
     service::contract::{self, APP_MODULE, APP_PORT, HEALTH_PATH},
@@ -16,12 +16,9 @@ use crate::{
 
 /// The build args in `dockerfile`'s file; none when there is no such file.
 pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {
-    let file = beside_dockerfile(dockerfile, "build-args");
-    match std::fs::read_to_string(&file) {
-        Ok(text) => parse(&text).map_err(|why| usage(format!("{file}: {why}"))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(error) => Err(usage(format!("cannot read {file}: {error}"))),
-    }
+    let (file, text) = read_beside_dockerfile(dockerfile, "build-args")?;
+    let Some(text) = text else { return Ok(BTreeMap::new()) };
+    parse(&text).map_err(|why| usage(format!("{file}: {why}")))
 }
 
 /// Blank lines and `#` comments are skipped; spaces around the key and
@@ -54,6 +51,7 @@ fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::beside_dockerfile;
 
     #[test]
     fn lines_are_key_value_pairs() {

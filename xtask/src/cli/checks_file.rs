@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use camino::Utf8Path;
 
-use super::{beside_dockerfile, request_path, usage};
+use super::{read_beside_dockerfile, request_path, usage};
 use crate::{
     model::checks::{variable, ChecksFile, Request},
     sys::{mask, probe::Header},
@@ -26,12 +26,8 @@ pub struct ProjectChecks {
 /// `checks.json` beside `dockerfile`, its variables looked up in our
 /// environment and then in `values` (the service's settings).
 pub fn read(dockerfile: &Utf8Path, values: &BTreeMap<String, String>) -> Result<ProjectChecks> {
-    let path = beside_dockerfile(dockerfile, "checks.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectChecks::default()),
-        Err(error) => return Err(usage(format!("cannot read {path}: {error}"))),
-    };
+    let (path, text) = read_beside_dockerfile(dockerfile, "checks.json")?;
+    let Some(text) = text else { return Ok(ProjectChecks::default()) };
     let refused = |why: String| usage(format!("{path}: {why}"));
     let file = ChecksFile::parse(&text).map_err(refused)?;
     let mut headers = Vec::new();

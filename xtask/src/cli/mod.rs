@@ -32,6 +32,17 @@ fn beside_dockerfile(dockerfile: &Utf8Path, name: &str) -> Utf8PathBuf {
     dockerfile.parent().unwrap_or(Utf8Path::new(".")).join(name)
 }
 
+/// The project's own file `name` beside `dockerfile`, and its text: None
+/// when there is no such file, which is no error: every one is optional.
+fn read_beside_dockerfile(dockerfile: &Utf8Path, name: &str) -> anyhow::Result<(Utf8PathBuf, Option<String>)> {
+    let path = beside_dockerfile(dockerfile, name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, Some(text))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok((path, None)),
+        Err(error) => Err(usage(format!("cannot read {path}: {error}"))),
+    }
+}
+
 /// The headings of the shared groups, in `--help` and docs/reference.md.
 pub const IMAGE_FLAGS: &str = "Image flags (what to build)";
 pub const SETTINGS_FLAGS: &str = "Settings flags (the service's settings at run time)";
