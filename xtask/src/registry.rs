@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::{
+    engine::push,
     model::reference,
     sys::{
         mask,
@@ -45,26 +46,40 @@ fn addresses(registry: &str) -> std::io::Result<impl Iterator<Item = SocketAddr>
     with_port.to_socket_addrs()
 }
 
+/// The first address of `registry` (`HOST[:PORT]`) where something takes
+/// a connection within `timeout`.
+fn answering_address(registry: &str, timeout: Duration) -> Option<SocketAddr> {
+    addresses(registry).ok()?.find(|address| std::net::TcpStream::connect_timeout(address, timeout).is_ok())
+}
+
 /// Whether anything listens at `registry` (`HOST[:PORT]`), at any of its
 /// addresses, within `timeout` each.
 pub fn answers_within(registry: &str, timeout: Duration) -> bool {
-    let Ok(mut addresses) = addresses(registry) else { return false };
-    addresses.any(|address| std::net::TcpStream::connect_timeout(&address, timeout).is_ok())
+    answering_address(registry, timeout).is_some()
 }
 
 /// How long the check before a push waits for each answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The address where `registry` answers, before a push: or the sentence
+/// that it does not.
+pub fn answering(registry: &str) -> Result<SocketAddr> {
+    match answering_address(registry, CHECK_TIMEOUT) {
+        Some(address) => Ok(address),
+        None => bail!(push::not_answering(registry)),
+    }
+}
+
+/// The value of the header `name` (lower case) in an answer's headers.
+fn header<'a>(said: &'a [Header], name: &str) -> Option<&'a str> {
+    said.iter().find(|(said, _)| said == name).map(|(_, value)| value.as_str())
+}
+
 /// Whether `registry` (one we speak plain HTTP to) will take a push from
 /// `cli` (`docker`, `podman`): asked before anything is built or tagged,
 /// so that a push that cannot work costs no build and leaves nothing.
 pub fn check(registry: &str, cli: &str) -> Result<()> {
-    let address = addresses(registry)
-        .ok()
-        .and_then(|mut all| all.find(|address| std::net::TcpStream::connect_timeout(address, CHECK_TIMEOUT).is_ok()));
-    let Some(address) = address else {
-        bail!("The registry {registry} does not answer: start it, or check --registry.");
-    };
+    let address = answering(registry)?;
     let ask = |headers: &[Header]| {
         probe::get_head(address, "/v2/", headers, CHECK_TIMEOUT).map_err(|_| {
             anyhow::anyhow!(
@@ -75,14 +90,13 @@ pub fn check(registry: &str, cli: &str) -> Result<()> {
         })
     };
     let (status, said) = ask(&[])?;
-    let challenge = said.iter().find(|(name, _)| name == "www-authenticate").map(|(_, value)| value.as_str());
-    match (status, challenge) {
+    match (status, header(&said, "www-authenticate")) {
         (200, _) => Ok(()),
         // A token service we do not speak to: the engine logs in itself.
         (401, Some(challenge)) if challenge.starts_with("Bearer") => Ok(()),
         (401, Some(_)) => {
             let Some(auth) = credentials(registry) else {
-                bail!("The registry {registry} needs a login: run `{cli} login {registry}`, then push again.");
+                bail!(push::needs_login(registry, cli));
             };
             match ask(&[("Authorization".into(), format!("Basic {auth}"))])?.0 {
                 200 => Ok(()),
@@ -108,7 +122,7 @@ pub fn manifest_digest(reference: &str) -> Result<Answer> {
     let (mut status, mut said) = probe::head(address, &path, &headers, TIMEOUT)
         .with_context(|| format!("the registry {registry} did not answer HEAD {path}"))?;
     if status == 401 {
-        let challenge = said.iter().find(|(name, _)| name == "www-authenticate").map(|(_, v)| v.as_str());
+        let challenge = header(&said, "www-authenticate");
         let Some(auth) = challenge.filter(|c| c.starts_with("Basic")).and_then(|_| credentials(registry)) else {
             return Ok(Answer::NeedsLogin);
         };
@@ -117,8 +131,9 @@ pub fn manifest_digest(reference: &str) -> Result<Answer> {
     }
     match status {
         200 => {
-            let digest = said.into_iter().find(|(name, _)| name == "docker-content-digest").map(|(_, v)| v);
-            Ok(Answer::Digest(digest.context("the registry named no Docker-Content-Digest")?))
+            let digest =
+                header(&said, "docker-content-digest").context("the registry named no Docker-Content-Digest")?;
+            Ok(Answer::Digest(digest.to_string()))
         }
         404 => Ok(Answer::NoSuchTag),
         401 | 403 => Ok(Answer::NeedsLogin),

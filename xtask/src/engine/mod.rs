@@ -10,7 +10,7 @@ pub mod choice;
 pub mod compose;
 pub mod container;
 mod inspect;
-mod push;
+pub mod push;
 mod transfer;
 
 use anyhow::{bail, Result};

@@ -47,6 +47,17 @@ impl Engine {
     }
 }
 
+/// A registry that does not answer, said the same whoever finds out: the
+/// engine's push, or the check before it (`registry::answering`).
+pub fn not_answering(registry: &str) -> String {
+    format!("The registry {registry} does not answer: start it, or check --registry.")
+}
+
+/// A registry that wants a login `cli` (`docker`, `podman`) does not have.
+pub fn needs_login(registry: &str, cli: &str) -> String {
+    format!("The registry {registry} needs a login: run `{cli} login {registry}`, then push again.")
+}
+
 /// One sentence for a failed push.
 fn push_failure(output: &str, registry: &str, kind: Kind) -> String {
     let said = output.to_ascii_lowercase();
@@ -54,13 +65,10 @@ fn push_failure(output: &str, registry: &str, kind: Kind) -> String {
         || said.contains("unauthorized")
         || said.contains("authentication required")
     {
-        return format!(
-            "The registry {registry} needs a login: run `{} login {registry}`, then push again.",
-            kind.name()
-        );
+        return needs_login(registry, kind.name());
     }
     if said.contains("connection refused") || said.contains("no such host") || said.contains("i/o timeout") {
-        return format!("The registry {registry} does not answer: start it, or check --registry.");
+        return not_answering(registry);
     }
     if said.contains("server gave http response to https client") {
         return format!(
