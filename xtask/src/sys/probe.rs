@@ -17,7 +17,7 @@ pub type Header = (String, String);
 pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {
     // The status line is all we need; stop reading once it is complete.
     let head = request("GET", address, path, headers, timeout, b"\r\n")?;
-    status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))
+    status(&head)
 }
 
 /// The status and the response headers (names in lowercase) of `HEAD path`.
@@ -43,7 +43,7 @@ fn answer(
     timeout: Duration,
 ) -> io::Result<(u16, Vec<Header>)> {
     let head = request(method, address, path, headers, timeout, b"\r\n\r\n")?;
-    let status = status_code(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
+    let status = status(&head)?;
     let text = String::from_utf8_lossy(&head);
     let fields = text.split("\r\n").skip(1).take_while(|line| !line.is_empty());
     let fields = fields
@@ -76,8 +76,7 @@ pub fn send(address: SocketAddr, request: &Request<'_>, timeout: Duration) -> io
     let mut answer = Vec::new();
     stream.take(MAX_BODY as u64).read_to_end(&mut answer)?;
     let split = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4).unwrap_or(answer.len());
-    let status =
-        status_code(&answer).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
+    let status = status(&answer)?;
     let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
     let body = answer[split..].to_vec();
     let chunked = head.lines().any(|line| line.starts_with("transfer-encoding:") && line.contains("chunked"));
@@ -143,6 +142,11 @@ fn request(
         }
     }
     Ok(answer)
+}
+
+/// The status code of an answer; none is no HTTP answer.
+fn status(head: &[u8]) -> io::Result<u16> {
+    status_code(head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))
 }
 
 /// `HTTP/1.1 200 OK\r\n…` → 200.
