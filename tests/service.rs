@@ -187,7 +187,7 @@ fn smoke_checks_statuses_and_headers_with_settings_it_never_prints() {
     let message = unauthorised.str("message");
     assert!(
         message
-            .starts_with("Not every path answered as expected: GET /private 401, GET /orders/999 404 (expected 404)"),
+            .starts_with("Not every path answered as expected: GET /private 401 (expected 200), GET /orders/999 404"),
         "{message}"
     );
 

@@ -21,6 +21,8 @@ pub struct ProjectChecks {
     pub ready: Option<String>,
     pub headers: Vec<Header>,
     pub requests: Vec<Request>,
+    /// The checks of the whole stack (`smoke --stack`).
+    pub stack: Vec<Request>,
 }
 
 /// `checks.json` beside `dockerfile`, its variables looked up in our
@@ -44,12 +46,12 @@ pub fn read(dockerfile: &Utf8Path, values: &BTreeMap<String, String>) -> Result<
     }
     let path_of = |path: &str| request_path(path).map_err(|why| refused(format!("the path {path} {why}")));
     let ready = file.ready.as_deref().map(path_of).transpose()?;
-    let requests = file
-        .checks
-        .into_iter()
-        .map(|check| Ok(Request { path: path_of(&check.path)?, ..check }))
-        .collect::<Result<_>>()?;
-    Ok(ProjectChecks { ready, headers, requests })
+    let checked = |checks: Vec<Request>| -> Result<Vec<Request>> {
+        checks.into_iter().map(|check| Ok(Request { path: path_of(&check.path)?, ..check })).collect()
+    };
+    let requests = checked(file.checks)?;
+    let stack = checked(file.stack.checks)?;
+    Ok(ProjectChecks { ready, headers, requests, stack })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod build_args_file;
 mod checks_file;
 mod image_flags;
 mod settings;
+mod stack_flags;
 mod usage;
 pub mod values;
 
@@ -22,6 +23,7 @@ pub use self::{
     checks_file::ProjectChecks,
     image_flags::{ImageFlags, DEFAULT_TAG},
     settings::SettingsFlags,
+    stack_flags::{StackFileFlag, StackFlags},
     usage::{parse, usage, UsageError},
     values::{pair, request_path},
 };

@@ -1,14 +1,32 @@
-//! Compose v2 (`docker compose`), as far as the tasks use it: the model of
-//! a Compose file as Compose itself resolves it.
+//! Compose v2 (`docker compose`), the orchestrator users already have: the
+//! model of a Compose file as Compose itself resolves it, and a project
+//! (one stack) started service by service, watched and torn down.
+//!
+//! On podman, Compose talks to podman's Docker-compatible API, which a
+//! `podman system service` of our own serves for as long as the project
+//! is in use (`PodmanSocket`).
 
-use anyhow::{bail, Result};
-use camino::Utf8Path;
+use std::{
+    process::Child,
+    time::{Duration, Instant},
+};
 
-use super::Engine;
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Deserialize;
+
+use super::{
+    container::{owner_is_gone, this_owner, MANAGED},
+    Engine, Kind,
+};
 use crate::sys::{
     process::{self, CommandLine},
-    text,
+    project, text,
 };
+
+/// The label of a stack container that lives only as long as the run
+/// that started it (`smoke --stack`): its owner, as `container::OWNER`'s.
+pub const STACK_OWNER: &str = "dev.xtask.stack-owner";
 
 /// What became of asking Compose for a file's model.
 pub enum ComposeModel {
@@ -16,6 +34,16 @@ pub enum ComposeModel {
     Read(serde_json::Value),
     /// No Compose v2 here.
     NoCompose,
+}
+
+/// The sentence for a machine without Compose v2.
+pub const NO_COMPOSE: &str = "Compose v2 (`docker compose`) is not installed: the stack needs it. Install the \
+     docker-compose-plugin package (Docker's apt repository), or on Debian the docker-compose package of trixie, \
+     which puts it in /usr/libexec/docker/cli-plugins.";
+
+/// Whether a failed `docker compose` said that there is no such command.
+fn says_no_compose(stderr: &str) -> bool {
+    stderr.contains("is not a docker command") || stderr.contains("unknown command") && stderr.contains("compose")
 }
 
 impl Engine {
@@ -49,7 +77,7 @@ impl Engine {
             Err(_) => return Ok(ComposeModel::NoCompose),
         };
         let said = String::from_utf8_lossy(&ran.stderr);
-        if !ran.status.success() && said.contains("is not a docker command") {
+        if !ran.status.success() && says_no_compose(&said) {
             return Ok(ComposeModel::NoCompose);
         }
         if !ran.status.success() {
@@ -57,6 +85,278 @@ impl Engine {
         }
         Ok(ComposeModel::Read(serde_json::from_slice(&ran.stdout)?))
     }
+
+    /// The Compose projects whose `smoke --stack` run is gone (a SIGKILL
+    /// leaves its stack behind).
+    pub fn abandoned_stacks(&self) -> Result<Vec<String>> {
+        let format =
+            format!("{} {}", self.label_template("com.docker.compose.project"), self.label_template(STACK_OWNER));
+        let listed = self.read(&self.ps_command(&[format!("label={STACK_OWNER}")], &format))?;
+        let mut gone: Vec<String> = listed
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, owner)| owner_is_gone(owner))
+            .map(|(project, _)| project.to_string())
+            .collect();
+        gone.sort();
+        gone.dedup();
+        Ok(gone)
+    }
+}
+
+/// A `podman system service` on a socket of our own, for Compose; it
+/// ends with this guard.
+struct PodmanSocket {
+    child: Child,
+    path: Utf8PathBuf,
+}
+
+impl PodmanSocket {
+    fn start() -> Result<PodmanSocket> {
+        // A socket's path may not be longer than 107 bytes: not under the checkout.
+        let dir = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary folder's path is not UTF-8")?;
+        let path = dir.join(format!("{}.sock", project::unique_name("xtask-podman")));
+        // No time limit: the guard ends it. Errors only: without systemd it
+        // logs one for every healthcheck timer it cannot remove.
+        let line = CommandLine::new("podman").args(["--log-level=fatal", "system", "service", "--time=0"]);
+        let line = line.arg(format!("unix://{path}"));
+        let child = process::spawn_to_stderr(&line).context("cannot start podman's API service for Compose")?;
+        let socket = PodmanSocket { child, path };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::os::unix::net::UnixStream::connect(&socket.path).is_err() {
+            if Instant::now() > deadline {
+                bail!("podman's API service did not answer on {} within 15 s", socket.path);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(socket)
+    }
+}
+
+impl Drop for PodmanSocket {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// One Compose project: a stack of a file, under a name of its own.
+pub struct Project {
+    engine: Engine,
+    name: String,
+    files: Vec<Utf8PathBuf>,
+    /// Variables for the file's interpolation; the secret ones are masked.
+    env: Vec<(String, String, bool)>,
+    podman: Option<PodmanSocket>,
+    /// Files of our own among `files`, removed with the project.
+    own_files: Vec<Utf8PathBuf>,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        for file in &self.own_files {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// A container of the project, as `docker compose ps` lists it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StackContainer {
+    pub name: String,
+    pub service: String,
+    /// `running`, `exited`, `restarting`, …
+    pub state: String,
+    #[serde(default)]
+    pub health: String,
+    #[serde(default)]
+    pub exit_code: i64,
+    #[serde(default)]
+    pub publishers: Option<Vec<Publisher>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Publisher {
+    pub target_port: u16,
+    pub published_port: u16,
+}
+
+impl StackContainer {
+    /// The host port that publishes container port `target`.
+    pub fn published(&self, target: u16) -> Option<u16> {
+        let mut publishers = self.publishers.iter().flatten();
+        publishers.find(|p| p.target_port == target && p.published_port != 0).map(|p| p.published_port)
+    }
+}
+
+/// `ps --format json`: an array before Compose 2.21, a line per container since.
+fn parse_ps(json: &str) -> Result<Vec<StackContainer>> {
+    let json = json.trim();
+    if json.starts_with('[') {
+        return Ok(serde_json::from_str(json)?);
+    }
+    json.lines().filter(|l| !l.trim().is_empty()).map(|l| Ok(serde_json::from_str(l)?)).collect()
+}
+
+impl Project {
+    /// Project `name` of the Compose files `files` on `engine`.
+    pub fn new(engine: &Engine, name: String, files: Vec<Utf8PathBuf>) -> Result<Project> {
+        let podman = match engine.kind() {
+            Kind::Podman => Some(PodmanSocket::start()?),
+            Kind::Docker => None,
+        };
+        Ok(Project { engine: engine.clone(), name, files, env: Vec::new(), podman, own_files: Vec::new() })
+    }
+
+    /// Project `name` as the engine knows it, whatever file made it: to
+    /// take down a stack whose run is gone.
+    pub fn by_name(engine: &Engine, name: String) -> Result<Project> {
+        Project::new(engine, name, Vec::new())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A variable the file reads (`${KEY}`).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.set_as(key, value, false);
+    }
+
+    /// A variable whose value is a secret: masked wherever it is shown.
+    pub fn set_secret(&mut self, key: &str, value: &str) {
+        self.set_as(key, value, true);
+    }
+
+    fn set_as(&mut self, key: &str, value: &str, secret: bool) {
+        self.env.retain(|(k, _, _)| k != key);
+        self.env.push((key.to_string(), value.to_string(), secret));
+    }
+
+    /// Adds a Compose file of ours, `yaml`, over the project's: it goes
+    /// when the project does.
+    pub fn add_override(&mut self, yaml: &str) -> Result<()> {
+        let file = project::scratch_dir()?.join(format!("{}.compose.yaml", self.name));
+        crate::sys::files::write_new(&file, yaml, 0o644)?;
+        self.files.push(file.clone());
+        self.own_files.push(file);
+        Ok(())
+    }
+
+    fn command(&self) -> CommandLine {
+        let mut line = CommandLine::new("docker");
+        if let Some(socket) = &self.podman {
+            line = line.env("DOCKER_HOST", &format!("unix://{}", socket.path));
+        }
+        for (key, value, secret) in &self.env {
+            line = if *secret { line.masked_env(key, value) } else { line.env(key, value) };
+        }
+        line = line.args(["compose", "--project-name", &self.name]);
+        for file in &self.files {
+            line = line.args(["--file", file.as_str()]);
+        }
+        if self.files.is_empty() {
+            // A folder without a Compose file: Compose then reads none, and
+            // goes by the project's name alone.
+            let empty = std::env::temp_dir().join("xtask-no-compose-file");
+            let _ = std::fs::create_dir_all(&empty);
+            line = line.args(["--project-directory", &empty.to_string_lossy()]);
+        }
+        line
+    }
+
+    /// Runs `line`, failing with Compose's own last lines.
+    fn run(&self, line: &CommandLine) -> Result<String> {
+        let ran = process::output(line)?;
+        let said = String::from_utf8_lossy(&ran.stderr);
+        if !ran.status.success() {
+            if says_no_compose(&said) {
+                bail!(NO_COMPOSE);
+            }
+            bail!("{}", compose_failure(&said));
+        }
+        Ok(String::from_utf8_lossy(&ran.stdout).into_owned())
+    }
+
+    fn config_command(&self) -> CommandLine {
+        self.command().args(["config", "--format", "json"])
+    }
+
+    /// The model with its variables set, as the engine will get it.
+    pub fn config(&self) -> Result<Vec<u8>> {
+        Ok(self.run(&self.config_command())?.into_bytes())
+    }
+
+    fn up_command(&self, services: &[&str], pull: bool) -> CommandLine {
+        let line = self.command().args(["up", "--detach", "--no-deps", "--no-build"]);
+        let line = if pull { line } else { line.args(["--pull", "never"]) };
+        line.args(services.iter().copied())
+    }
+
+    /// Creates and starts `services`, without waiting for what they
+    /// depend on: the caller starts each once its dependencies are ready.
+    /// With `pull` false, an image that is missing is not pulled.
+    pub fn up(&self, services: &[&str], pull: bool) -> Result<()> {
+        self.run(&self.up_command(services, pull)).map(drop)
+    }
+
+    pub fn ps(&self) -> Result<Vec<StackContainer>> {
+        parse_ps(&self.run(&self.command().args(["ps", "--all", "--format", "json"]))?)
+    }
+
+    /// Follows the logs of every service, to our stderr, masked.
+    pub fn follow_logs(&self) -> Result<Child> {
+        process::spawn_to_stderr(&self.command().args(["logs", "--follow", "--tail", "20"]))
+    }
+
+    /// The last `lines` lines of a container's log.
+    pub fn log_tail(&self, container: &str, lines: usize) -> String {
+        let line = self.engine.cli().args(["logs", "--tail", &lines.to_string(), container]);
+        process::output(&line).map(|ran| ran.output).unwrap_or_default()
+    }
+
+    /// Runs `argv` in `container`: whether it exited 0, and its stdout.
+    pub fn exec(&self, container: &str, argv: &[String]) -> (bool, String) {
+        let line = self.engine.cli().args(["exec", container]).args(argv.iter().cloned());
+        match process::output(&line) {
+            Ok(ran) => (ran.status.success(), String::from_utf8_lossy(&ran.stdout).trim().to_string()),
+            Err(_) => (false, String::new()),
+        }
+    }
+
+    fn down_command(&self, volumes: bool) -> CommandLine {
+        let line = self.command().args(["down", "--remove-orphans", "--timeout", "10"]);
+        line.args(volumes.then_some("--volumes")).cleanup()
+    }
+
+    /// Stops and removes the project's containers and networks, and with
+    /// `volumes` its named volumes: its data.
+    pub fn down(&self, volumes: bool) -> Result<()> {
+        self.run(&self.down_command(volumes)).map(drop)
+    }
+
+    /// The labels that tie a run's containers to it, for the override file.
+    pub fn owner_labels() -> [(&'static str, String); 2] {
+        [(MANAGED, "true".to_string()), (STACK_OWNER, this_owner())]
+    }
+}
+
+/// Compose's own error, in one line: its last lines without the progress.
+fn compose_failure(stderr: &str) -> String {
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .filter(|line| !line.starts_with("Container ") && !line.starts_with("Network ") && !line.starts_with("Volume "))
+        .collect();
+    text::last_lines(&said.join("\n"), 2)
 }
 
 #[cfg(test)]
@@ -67,5 +367,42 @@ mod tests {
     fn the_model_is_asked_of_compose_with_variables_as_written() {
         let line = Engine::of(crate::engine::Kind::Podman).compose_config_command("/p/compose.yaml".into());
         assert_eq!(line.to_string(), "docker compose --file /p/compose.yaml config --format json --no-interpolate");
+    }
+
+    #[test]
+    fn a_project_s_commands() {
+        let engine = Engine::default();
+        let mut project = Project::new(&engine, "xtask-smoke-1".into(), vec!["/p/compose.yaml".into()]).unwrap();
+        project.set("API_IMAGE", "sha256:abc");
+        project.set_secret("POSTGRES_PASSWORD", "s3cret");
+        assert_eq!(
+            project.up_command(&["postgres", "redis"], false).to_string(),
+            "API_IMAGE=sha256:abc POSTGRES_PASSWORD=*** docker compose --project-name xtask-smoke-1 --file \
+             /p/compose.yaml up --detach --no-deps --no-build --pull never postgres redis"
+        );
+        assert!(project.down_command(true).to_string().ends_with("down --remove-orphans --timeout 10 --volumes"));
+        assert!(project.config_command().to_string().ends_with("config --format json"));
+    }
+
+    #[test]
+    fn ps_is_read_in_both_of_compose_s_shapes() {
+        let line = r#"{"Name":"p-api-1","Service":"api","State":"running","Health":"","ExitCode":0,"Publishers":[{"URL":"127.0.0.1","TargetPort":8000,"PublishedPort":49153,"Protocol":"tcp"}]}"#;
+        let lines = parse_ps(&format!("{line}\n{line}\n")).unwrap();
+        let array = parse_ps(&format!("[{line}]")).unwrap();
+        assert_eq!((lines.len(), array.len()), (2, 1));
+        assert_eq!(array[0].published(8000), Some(49153));
+        assert_eq!(array[0].published(9000), None);
+    }
+
+    #[test]
+    fn compose_s_errors_in_a_line() {
+        let said = " Container p-db-1  Creating\nError response from daemon: driver failed programming external \
+                    connectivity: Bind for 0.0.0.0:8000 failed: port is already allocated\n";
+        assert_eq!(
+            compose_failure(said),
+            "Error response from daemon: driver failed programming external connectivity: Bind for 0.0.0.0:8000 \
+             failed: port is already allocated"
+        );
+        assert!(says_no_compose("docker: 'compose' is not a docker command."));
     }
 }

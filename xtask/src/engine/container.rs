@@ -119,7 +119,7 @@ impl Engine {
             }
         }
         let name = project::unique_name(&format!("xtask-{}", spec.task));
-        let line = self.run_command(spec, &name, &owner_of(std::process::id()).unwrap_or_default());
+        let line = self.run_command(spec, &name, &this_owner());
         // Guard first: even a failed or interrupted run may have created the container.
         let mut container = Container { engine: self.clone(), name, id: String::new(), port: spec.port, keep: false };
         let output = self.output(&line)?;
@@ -143,14 +143,14 @@ impl Engine {
 
     /// A `ps --format` template that prints label `key`: Docker's ps has
     /// `.Label`, podman's a map of them.
-    fn label_template(&self, key: &str) -> String {
+    pub(super) fn label_template(&self, key: &str) -> String {
         match self.kind() {
             Kind::Docker => format!("{{{{.Label \"{key}\"}}}}"),
             Kind::Podman => format!("{{{{index .Labels \"{key}\"}}}}"),
         }
     }
 
-    fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
+    pub(super) fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
         let filters = filters.iter().flat_map(|filter| ["--filter", filter.as_str()]);
         self.cli().args(["ps", "--all"]).args(filters).args(["--format", format])
     }
@@ -413,6 +413,11 @@ fn parse_port(published: &str) -> Option<u16> {
     published.lines().next()?.rsplit(':').next()?.trim().parse().ok()
 }
 
+/// This process as an owner label says it: see `owner_of`.
+pub(super) fn this_owner() -> String {
+    owner_of(std::process::id()).unwrap_or_default()
+}
+
 /// `host/pid/start-time`: the start time tells a live process from a
 /// later one that reuses the pid. None where there is no /proc.
 fn owner_of(pid: u32) -> Option<String> {
@@ -433,7 +438,7 @@ fn start_time(stat: &str) -> Option<&str> {
 /// Whether the owner label names a process of this machine that is gone.
 /// Anything unsure (another host, no /proc, a malformed label) counts as
 /// alive: a live run's container is never touched.
-fn owner_is_gone(owner: &str) -> bool {
+pub(super) fn owner_is_gone(owner: &str) -> bool {
     let mut parts = owner.split('/');
     let (Some(host), Some(pid), Some(started), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;

@@ -6,7 +6,10 @@ use anyhow::{Context, Result};
 use camino::Utf8Path;
 
 use super::Engine;
-use crate::sys::{process::CommandLine, project};
+use crate::sys::{
+    process::{self, CommandLine},
+    project,
+};
 
 impl Engine {
     pub(super) fn load_command(&self, file: &Utf8Path) -> CommandLine {
@@ -24,6 +27,17 @@ impl Engine {
 
     fn import_command(&self, changes: &[String], tarball: &Utf8Path, tag: &str) -> CommandLine {
         self.cli().arg("import").args(changes.iter().cloned()).args([tarball.as_str(), tag])
+    }
+
+    fn build_from_command(&self, context: &Utf8Path, tag: &str, args: &[(&str, &str)]) -> CommandLine {
+        let args = args.iter().flat_map(|(key, value)| ["--build-arg".to_string(), format!("{key}={value}")]);
+        self.cli().args(["build", "--tag", tag]).args(args).arg(context.as_str())
+    }
+
+    /// Builds image `tag` from the Dockerfile in `context`, which is the
+    /// tool's own (a stand-in's), with `args`: its output goes to stderr.
+    pub fn build_from(&self, context: &Utf8Path, tag: &str, args: &[(&str, &str)]) -> Result<()> {
+        process::to_stderr(&self.build_from_command(context, tag, args)).or_else(|error| self.explain(error))
     }
 
     /// Makes image `tag` from a root file system's tarball.
@@ -52,5 +66,9 @@ mod tests {
             "docker --host unix:///var/run/docker.sock save --output /s/i.tar t:1"
         );
         assert_eq!(podman.load_command("/s/i.tar".into()).to_string(), "podman load --input /s/i.tar");
+        assert_eq!(
+            podman.build_from_command("/c".into(), "s:1", &[("BASE", "b:1")]).to_string(),
+            "podman build --tag s:1 --build-arg BASE=b:1 /c"
+        );
     }
 }

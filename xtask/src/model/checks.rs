@@ -35,8 +35,14 @@ pub struct Request {
     #[serde(default = "ok")]
     pub status: u16,
     /// A field the JSON answer must have, not null: `id`, or `data.id`.
+    /// Its value is kept under its last name (`id`), for the paths of the
+    /// checks after it: `/items/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds within which the answer must come right: the check is
+    /// asked again until then (a job that a worker does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<f64>,
 }
 
 fn get() -> String {
@@ -50,7 +56,30 @@ fn ok() -> u16 {
 impl Request {
     /// `GET path`, answering `status`.
     pub fn get(path: String, status: u16) -> Request {
-        Request { method: get(), path, json: None, status, field: None }
+        Request { method: get(), path, json: None, status, field: None, within: None }
+    }
+
+    /// This request with each `{name}` of its path replaced by the value
+    /// an earlier answer gave under that name.
+    pub fn with_values(&self, values: &BTreeMap<String, String>) -> Request {
+        let mut path = self.path.clone();
+        for (name, value) in values {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        Request { path, ..self.clone() }
+    }
+
+    /// The value of the field the answer `body` must have, under the
+    /// field's last name: `("id", "3")` of `data.id`.
+    pub fn value(&self, body: &[u8]) -> Option<(String, String)> {
+        let field = self.field.as_deref()?;
+        let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let found = field.split('.').try_fold(&answer, |value, key| value.get(key))?;
+        let text = match found {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        Some((field.rsplit('.').next()?.to_string(), text))
     }
 
     /// What is wrong with the answer `status` and `body`, if anything.
@@ -81,6 +110,19 @@ pub struct ChecksFile {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub checks: Vec<Request>,
+    /// The checks of the whole stack (`smoke --stack`).
+    #[serde(default)]
+    pub stack: StackChecks,
+}
+
+/// The checks that need the whole stack: a row written and read back, a
+/// job a worker does. They go to the service built from the project's
+/// image that publishes a port.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackChecks {
+    #[serde(default)]
+    pub checks: Vec<Request>,
 }
 
 const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
@@ -92,18 +134,22 @@ impl ChecksFile {
         let file: ChecksFile = serde_json::from_str(text).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Data => {
-                    "its fields are ready, headers (NAME: \"${VARIABLE}\") and checks (method, path, json, status, field)"
+                    "its fields are ready, headers (NAME: \"${VARIABLE}\"), checks (method, path, json, status, \
+                     field, within) and stack (checks)"
                 }
                 _ => "it is not JSON",
             };
             format!("line {}, column {}: {what}", e.line(), e.column())
         })?;
-        for check in &file.checks {
+        for check in file.checks.iter().chain(&file.stack.checks) {
             if !METHODS.contains(&check.method.as_str()) {
                 return Err(format!("the method of {} must be one of {}", check.path, METHODS.join(", ")));
             }
             if !(100..=599).contains(&check.status) {
                 return Err(format!("the status of {} {} must be from 100 to 599", check.method, check.path));
+            }
+            if check.within.is_some_and(|secs| !(secs > 0.0 && secs <= 600.0)) {
+                return Err(format!("the within of {} {} must be seconds from 0 to 600", check.method, check.path));
             }
         }
         for (name, value) in &file.headers {
@@ -167,5 +213,23 @@ mod tests {
         assert_eq!(post.fault(201, br#"{"data": {"id": null}}"#), Some("answered 201 without `data.id`".into()));
         assert_eq!(post.fault(201, b"ok"), Some("answered 201 with no JSON, and `data.id` was expected".into()));
         assert_eq!(Request::get("/".into(), 200).fault(200, b"<html>"), None);
+    }
+
+    #[test]
+    fn a_later_check_uses_what_an_earlier_answer_gave() {
+        let file = ChecksFile::parse(
+            r#"{"stack": {"checks": [
+                {"method": "POST", "path": "/jobs", "json": {"a": 2}, "status": 202, "field": "data.id"},
+                {"path": "/jobs/{id}", "field": "result", "within": 10}]}}"#,
+        )
+        .unwrap();
+        let [post, get] = &file.stack.checks[..] else { panic!() };
+        let (name, value) = post.value(br#"{"data": {"id": "ab-1"}}"#).unwrap();
+        assert_eq!((name.as_str(), value.as_str()), ("id", "ab-1"));
+        assert_eq!(post.value(br#"{"data": {"id": 7}}"#).unwrap().1, "7");
+        let values = BTreeMap::from([(name, value)]);
+        assert_eq!((get.with_values(&values).path.as_str(), get.within), ("/jobs/ab-1", Some(10.0)));
+        let never = r#"{"stack": {"checks": [{"path": "/", "within": 0}]}}"#;
+        assert!(ChecksFile::parse(never).unwrap_err().contains("the within of GET / must be"));
     }
 }

@@ -14,3 +14,4 @@ pub mod dockerfile;
 pub mod python;
 pub mod reference;
 pub mod service_log;
+pub mod stack;

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 mod candidate;
 pub mod contract;
 pub mod smoke;
+pub mod stack;
 mod startable;
 
 use self::{candidate::Candidate, contract::Contract};

@@ -4,7 +4,11 @@
 //! pushes. The container never outlives them: success, failure, Ctrl-C
 //! and SIGTERM all remove it.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -18,6 +22,7 @@ use crate::{
     },
     model::checks::Request,
     report::{extends_image, ImageReport},
+    service::stack::ServiceState,
     sys::{
         millis,
         probe::{self, Header},
@@ -38,9 +43,15 @@ pub struct SmokeReport {
     /// SIGTERM, 137 when the engine had to kill it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_exit_code: Option<i64>,
+    /// `--stack`: the Compose project the run started, and removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `--stack`: each service of the stack.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceState>,
 }
 
-extends_image!(SmokeReport);
+extends_image!(SmokeReport, |report| super::stack::table(&report.services));
 
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -70,9 +81,13 @@ pub struct Timings {
     /// The engine's run until the container was created and started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_ms: Option<u64>,
-    /// The engine's run until the first HTTP answer.
+    /// The engine's run until the first HTTP answer (`--stack`: until
+    /// every service was ready).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready_ms: Option<u64>,
+    /// `--stack`: the checks, from the stack's readiness to their end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_ms: Option<u64>,
 }
@@ -91,6 +106,8 @@ pub struct Checks {
     pub ready: Option<String>,
     pub settings: Settings,
     pub timeout: Duration,
+    /// The checks of the whole stack, after `requests` (`--stack`).
+    pub stack: Vec<Request>,
 }
 
 impl Checks {
@@ -115,6 +132,14 @@ impl Checks {
         Ok((image, passed))
     }
 
+    /// The requests to make: the given ones, else GET `ready` and `/`.
+    pub fn requests_or_defaults(&self, ready: &str) -> Vec<Request> {
+        match self.requests.is_empty() {
+            true => vec![Request::get(ready.to_string(), 200), Request::get("/".to_string(), 200)],
+            false => self.requests.clone(),
+        }
+    }
+
     /// Starts the image, waits until its health path answers, GETs each
     /// path, stops it; what passed, or why not.
     fn probe(&self, engine: &Engine, contract: &Contract, report: &mut SmokeReport) -> Result<String> {
@@ -133,30 +158,7 @@ impl Checks {
         super::wait_ready(&container, port, ready, &self.headers, self.timeout)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
 
-        let defaults = [Request::get(ready.to_string(), 200), Request::get("/".to_string(), 200)];
-        let requests = if self.requests.is_empty() { &defaults[..] } else { &self.requests[..] };
-        for request in requests {
-            let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
-            let sent = probe::Request {
-                method: &request.method,
-                path: &request.path,
-                headers: &self.headers,
-                json: body.as_deref(),
-            };
-            let answer = probe::send(port, &sent, Duration::from_secs(5));
-            let fault = match &answer {
-                Ok(answer) => request.fault(answer.status, &answer.body),
-                Err(_) => Some("got no answer".to_string()),
-            };
-            report.checks.push(Check {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                status: answer.ok().map(|answer| answer.status),
-                expected: request.status,
-                ok: fault.is_none(),
-                fault,
-            });
-        }
+        ask(port, &self.requests_or_defaults(ready), &self.headers, &mut report.checks)?;
         // The log is read only when it explains a failure, and before the container goes.
         let failed = report.checks.iter().any(|c| !c.ok);
         let logs = if failed { container.last_words() } else { String::new() };
@@ -190,6 +192,43 @@ impl Checks {
     }
 }
 
+/// Sends each request in turn to `address`, and records its check. A
+/// field an answer had fills the `{name}` of the paths after it; a check
+/// with `within` is asked again until it passes or its time is up.
+pub fn ask(address: SocketAddr, requests: &[Request], headers: &[Header], checks: &mut Vec<Check>) -> Result<()> {
+    let mut values = BTreeMap::new();
+    for request in requests {
+        let request = request.with_values(&values);
+        let deadline = Instant::now() + Duration::from_secs_f64(request.within.unwrap_or(0.0));
+        let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
+        let sent = probe::Request { method: &request.method, path: &request.path, headers, json: body.as_deref() };
+        let (answer, fault) = loop {
+            let answer = probe::send(address, &sent, Duration::from_secs(5));
+            let fault = match &answer {
+                Ok(answer) => request.fault(answer.status, &answer.body),
+                Err(_) => Some("got no answer".to_string()),
+            };
+            if fault.is_none() || Instant::now() >= deadline {
+                break (answer, fault);
+            }
+            signals::check()?;
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        if let Some((name, value)) = answer.as_ref().ok().and_then(|answer| request.value(&answer.body)) {
+            values.insert(name, value);
+        }
+        checks.push(Check {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            status: answer.ok().map(|answer| answer.status),
+            expected: request.status,
+            ok: fault.is_none(),
+            fault,
+        });
+    }
+    Ok(())
+}
+
 /// A sentence when the service ignored SIGTERM: every stop and rolling
 /// update then waits out the engine's grace time.
 fn stop_said(stopped: &Stopped) -> String {
@@ -203,22 +242,21 @@ fn stop_said(stopped: &Stopped) -> String {
     }
 }
 
-/// `GET /path 404`, with what was expected when it was not 200, or what
-/// was wrong with the answer.
-fn said(check: &Check) -> String {
+/// `GET /path 404`, with what was expected when that was not the answer,
+/// or what was wrong with the answer.
+pub(super) fn said(check: &Check) -> String {
     let (method, path) = (&check.method, text::cut(&check.path));
     match (&check.fault, check.status) {
         (Some(fault), Some(status)) if status == check.expected => format!("{method} {path} {fault}"),
         (_, status) => {
             let answer = status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
-            let expected =
-                if check.expected == 200 { String::new() } else { format!(" (expected {})", check.expected) };
+            let expected = if check.ok { String::new() } else { format!(" (expected {})", check.expected) };
             format!("{method} {path} {answer}{expected}")
         }
     }
 }
 
-fn elapsed_ms(since: Instant) -> u64 {
+pub(super) fn elapsed_ms(since: Instant) -> u64 {
     millis(since.elapsed()) as u64
 }
 

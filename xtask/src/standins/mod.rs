@@ -7,6 +7,8 @@
 //! the path the Dockerfile copies. The builder has a compiler (like
 //! `python:3.10`), the runtime has none (like `python:3.10-slim`).
 
+mod services;
+
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
@@ -24,6 +26,8 @@ use crate::{
         usage::usage,
     },
 };
+
+pub use self::services::stack_images;
 
 const REPOSITORY: &str = "xtask-standin/python";
 /// The machine's trust store: TLS to the package index may be intercepted

@@ -1,6 +1,23 @@
-//! Files and folders, beyond what xshell does: a whole tree copied.
+//! Files and folders, beyond what xshell does: a whole tree copied, a
+//! file written with its permissions.
 
-use std::{fs, io, path::Path};
+use std::{fs, io, os::unix::fs::PermissionsExt, path::Path};
+
+use anyhow::Context;
+use camino::Utf8Path;
+
+/// Writes `content` to `path` with permissions `mode`, making its folder
+/// first: a file the tool itself hands to a build or a container.
+pub fn write_new(path: &Utf8Path, content: &str, mode: u32) -> anyhow::Result<()> {
+    let write = || -> io::Result<()> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::write(path, content)?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    };
+    write().with_context(|| format!("cannot write {path}"))
+}
 
 /// Copies `from` (a file or a folder, with everything in it) to `to`,
 /// keeping symbolic links as links.

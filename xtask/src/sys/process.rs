@@ -33,18 +33,28 @@ enum Arg {
     },
 }
 
+/// An environment variable of a child; a `secret` one is shown as `KEY=***`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Var {
+    key: String,
+    value: String,
+    secret: bool,
+}
+
 /// A program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandLine {
     program: String,
     args: Vec<Arg>,
+    /// Environment variables set for the child, shown before the program.
+    env: Vec<Var>,
     /// Clean-up: runs even after a signal came, and is not interrupted.
     cleanup: bool,
 }
 
 impl CommandLine {
     pub fn new(program: impl Into<String>) -> CommandLine {
-        CommandLine { program: program.into(), args: Vec::new(), cleanup: false }
+        CommandLine { program: program.into(), args: Vec::new(), env: Vec::new(), cleanup: false }
     }
 
     /// Marks a clean-up step (removing what a run started), which must run
@@ -71,8 +81,22 @@ impl CommandLine {
         self
     }
 
+    /// An environment variable for the child, shown as `KEY=value`.
+    pub fn env(mut self, key: &str, value: &str) -> CommandLine {
+        self.env.push(Var { key: key.to_string(), value: value.to_string(), secret: false });
+        self
+    }
+
+    /// An environment variable for the child whose value may be a secret:
+    /// shown as `KEY=***`.
+    pub fn masked_env(mut self, key: &str, value: &str) -> CommandLine {
+        self.env.push(Var { key: key.to_string(), value: value.to_string(), secret: true });
+        self
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
+        command.envs(self.env.iter().map(|var| (&var.key, &var.value)));
         for arg in &self.args {
             match arg {
                 Arg::Plain(arg) => command.arg(arg),
@@ -87,6 +111,9 @@ impl CommandLine {
 /// The command line as a person may see it: secret values masked.
 impl fmt::Display for CommandLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for Var { key, value, secret } in &self.env {
+            write!(f, "{key}={} ", if *secret { MASK } else { value })?;
+        }
         f.write_str(&self.program)?;
         for arg in &self.args {
             match arg {
@@ -256,6 +283,9 @@ mod tests {
         let line = CommandLine::new("tool").arg("--flag").arg("two words").masked_pair("TOKEN", "s3cret");
         assert_eq!(line.to_string(), r#"tool --flag "two words" TOKEN=***"#);
         assert_eq!(line.unmasked(), "tool --flag two words TOKEN=s3cret");
+        let line = CommandLine::new("env").env("A", "1").masked_env("PASSWORD", "s3cret");
+        assert_eq!(line.to_string(), "A=1 PASSWORD=*** env");
+        assert!(read(&line).unwrap().lines().any(|l| l == "PASSWORD=s3cret"), "passed on as it is");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod bench;
 mod doctor;
+mod down;
 pub mod help;
 mod image;
 mod layers;
@@ -13,6 +14,7 @@ mod run;
 mod smoke;
 mod stop;
 mod tools;
+mod up;
 
 use std::{ffi::OsString, marker::PhantomData};
 
@@ -100,6 +102,8 @@ pub const TASKS: &[&dyn Entry] = &[
     &Of::<run::Run>(PhantomData),
     &Of::<smoke::Smoke>(PhantomData),
     &Of::<stop::Stop>(PhantomData),
+    &Of::<up::Up>(PhantomData),
+    &Of::<down::Down>(PhantomData),
     &Of::<lint::Lint>(PhantomData),
     &Of::<push::Push>(PhantomData),
     &Of::<layers::Layers>(PhantomData),

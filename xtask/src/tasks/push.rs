@@ -186,6 +186,7 @@ impl Push {
                 ready: self.checks.ready.clone(),
                 settings: self.settings.clone(),
                 timeout: READY_TIMEOUT,
+                stack: Vec::new(),
             };
             let checked = checks.check(engine, &mut SmokeReport::default());
             let (image, _) = checked.map_err(|e| e.context("The smoke checks failed, so nothing was pushed"))?;

@@ -8,12 +8,13 @@ use anyhow::Result;
 
 use super::{Done, Task};
 use crate::{
-    cli::{request_path, values, Service, ServiceFlags},
+    cli::{request_path, values, Service, ServiceFlags, StackFlags},
     engine::choice::Choice,
     model::checks::Request,
     report::ImageReport,
     service::{
         smoke::{Checks, SmokeReport},
+        stack::StackSpec,
         READY_TIMEOUT,
     },
     sys::mask,
@@ -38,12 +39,20 @@ pub struct Flags {
     #[arg(long, value_name = "SECS", value_parser = values::seconds,
           help = format!("How long the service may take to answer [default: {}]", READY_TIMEOUT.as_secs()))]
     timeout: Option<Duration>,
+    /// Check the whole stack of the Compose file: start it in a project of
+    /// the run's own, run the checks and the stack's checks, remove it
+    #[arg(long)]
+    stack: bool,
+    #[command(flatten)]
+    stack_flags: StackFlags,
     #[command(flatten)]
     service: ServiceFlags,
 }
 
 pub struct Smoke {
     checks: Checks,
+    /// `--stack`: the stack to check the image in.
+    stack: Option<StackSpec>,
     engine: Choice,
 }
 
@@ -64,8 +73,10 @@ impl Task for Smoke {
         headers.retain(|(name, _)| !flags.header.iter().any(|(given, _)| given.eq_ignore_ascii_case(name)));
         headers.extend(flags.header);
         let build = !flags.no_build;
-        let checks = Checks { spec, build, requests, headers, ready: project.ready, settings, timeout };
-        Ok(Smoke { checks, engine })
+        let stack = flags.stack.then(|| flags.stack_flags.into_spec(spec.offline, settings.env.clone()));
+        let checks =
+            Checks { spec, build, requests, headers, ready: project.ready, settings, timeout, stack: project.stack };
+        Ok(Smoke { checks, stack, engine })
     }
 
     fn run(self) -> Done<SmokeReport> {
@@ -73,7 +84,11 @@ impl Task for Smoke {
             image: ImageReport { tag: Some(self.checks.spec.tag.clone()), ..Default::default() },
             ..Default::default()
         };
-        let outcome = self.checks.run(&self.engine.engine(), &mut report);
+        let engine = self.engine.engine();
+        let outcome = match &self.stack {
+            Some(stack) => self.checks.run_stack(&engine, stack, &mut report),
+            None => self.checks.run(&engine, &mut report),
+        };
         report.image.settle(outcome);
         report.into()
     }

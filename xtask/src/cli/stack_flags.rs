@@ -1,0 +1,81 @@
+//! The flags of the tasks that start the stack (`up`, `smoke --stack`,
+//! `down`): which Compose file, and how long it may take.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use camino::Utf8PathBuf;
+
+use super::values;
+use crate::{
+    service::stack::{StackSpec, STACK_TIMEOUT},
+    sys::{mask, project},
+};
+
+/// The stack's Compose file.
+#[derive(Debug, Default, clap::Args)]
+pub struct StackFileFlag {
+    /// The stack's Compose file [default: compose.yaml in the project's root]
+    #[arg(long, value_name = "FILE", value_parser = values::path)]
+    file: Option<Utf8PathBuf>,
+}
+
+impl StackFileFlag {
+    pub fn path(&self) -> Utf8PathBuf {
+        self.file.clone().unwrap_or_else(|| project::root().join("compose.yaml"))
+    }
+}
+
+/// The flags of a task that starts the stack.
+#[derive(Debug, Default, clap::Args)]
+pub struct StackFlags {
+    #[command(flatten)]
+    file: StackFileFlag,
+    #[arg(long = "stack-timeout", value_name = "SECS", value_parser = values::seconds,
+          help = format!("How long the whole stack may take to be ready [default: {}]", STACK_TIMEOUT.as_secs()))]
+    stack_timeout: Option<Duration>,
+}
+
+impl StackFlags {
+    /// The stack to start: offline or not as the image is built, with
+    /// `variables` (the `--env` values) for the file.
+    pub fn into_spec(self, offline: bool, variables: BTreeMap<String, String>) -> StackSpec {
+        let file = self.file.path();
+        let dotenv = file.parent().map(|dir| dotenv(&std::fs::read_to_string(dir.join(".env")).unwrap_or_default()));
+        StackSpec {
+            file,
+            offline,
+            variables,
+            dotenv: dotenv.unwrap_or_default(),
+            timeout: self.stack_timeout.unwrap_or(STACK_TIMEOUT),
+        }
+    }
+}
+
+/// The `KEY=VALUE` lines of a `.env` file, as Compose reads them (quotes
+/// taken off), each value masked from now on: they are often secrets.
+fn dotenv(text: &str) -> BTreeMap<String, String> {
+    let lines = text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'));
+    let pairs = lines.filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='));
+    pairs
+        .map(|(key, value)| {
+            let value = value.trim();
+            let unquoted = ['"', '\''].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q)).unwrap_or(value);
+            mask::register(unquoted);
+            (key.trim().to_string(), unquoted.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dotenv_is_read_as_compose_reads_it() {
+        let read = dotenv("# c\nA=1\nexport B=\"two words\"\n C = 'x' \nnoequals\n");
+        assert_eq!(read["A"], "1");
+        assert_eq!(read["B"], "two words");
+        assert_eq!(read["C"], "x");
+        assert_eq!(read.len(), 3);
+    }
+}

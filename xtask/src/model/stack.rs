@@ -1,0 +1,478 @@
+//! The stack as Compose resolves it (`docker compose config --format
+//! json`): its services, what each waits for, and how the tool knows that
+//! each is ready. Compose's own healthchecks run only every `interval`
+//! (and not at all on podman without systemd), so the tool probes each
+//! service itself, in the way that is right for what the service is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// What a service waits for of another before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Started,
+    /// Its readiness, which the tool probes (Compose: its healthcheck).
+    Healthy,
+    /// A one-shot service that ended with 0.
+    Completed,
+}
+
+/// How the tool tells that a service is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// A one-shot service: it exited 0.
+    Completed,
+    /// GET `path` on the host port that publishes container port `port` answers 200.
+    Http { port: u16, path: String },
+    /// `argv` run in the container exits 0, and prints `expect` when given.
+    Exec { argv: Vec<String>, expect: Option<String> },
+    /// A line of its log holds every one of these.
+    LogLine(Vec<String>),
+    /// It runs; nothing better is known.
+    Running,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub target: u16,
+    /// The host port, when the file names one.
+    pub published: Option<String>,
+    pub host_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub image: Option<String>,
+    /// Compose builds its image (`build:`).
+    pub builds: bool,
+    pub command: Vec<String>,
+    pub depends_on: Vec<(String, Condition)>,
+    /// The healthcheck's test, as written: `["CMD", …]` or `["CMD-SHELL", "…"]`.
+    pub healthcheck: Option<Vec<String>>,
+    pub ports: Vec<Port>,
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    /// By name.
+    pub services: Vec<Service>,
+}
+
+#[derive(Deserialize)]
+struct RawModel {
+    #[serde(default)]
+    services: BTreeMap<String, RawService>,
+}
+
+#[derive(Deserialize)]
+struct RawService {
+    image: Option<String>,
+    build: Option<serde_json::Value>,
+    #[serde(default)]
+    command: Option<Vec<String>>,
+    #[serde(default)]
+    depends_on: BTreeMap<String, RawDependency>,
+    healthcheck: Option<RawHealthcheck>,
+    #[serde(default)]
+    ports: Vec<RawPort>,
+    #[serde(default)]
+    environment: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawDependency {
+    #[serde(default)]
+    condition: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHealthcheck {
+    #[serde(default)]
+    test: Vec<String>,
+    #[serde(default)]
+    disable: bool,
+}
+
+#[derive(Deserialize)]
+struct RawPort {
+    target: u16,
+    published: Option<String>,
+    host_ip: Option<String>,
+}
+
+impl Stack {
+    /// The stack that Compose's resolved model `json` describes.
+    pub fn from_json(json: &[u8]) -> Result<Stack> {
+        let raw: RawModel = serde_json::from_slice(json).context("Compose's model of the stack is not what it was")?;
+        let mut services = Vec::new();
+        for (name, raw) in raw.services {
+            let mut depends_on = Vec::new();
+            for (other, dependency) in raw.depends_on {
+                let condition = match dependency.condition.as_deref() {
+                    None | Some("service_started") => Condition::Started,
+                    Some("service_healthy") => Condition::Healthy,
+                    Some("service_completed_successfully") => Condition::Completed,
+                    Some(other) => bail!("service {name} waits on an unknown condition {other}"),
+                };
+                depends_on.push((other, condition));
+            }
+            let healthcheck = raw.healthcheck.filter(|h| !h.disable && !h.test.is_empty() && h.test[0] != "NONE");
+            services.push(Service {
+                name,
+                image: raw.image,
+                builds: raw.build.is_some(),
+                command: raw.command.unwrap_or_default(),
+                depends_on,
+                healthcheck: healthcheck.map(|h| h.test),
+                ports: raw
+                    .ports
+                    .into_iter()
+                    .map(|p| Port { target: p.target, published: p.published, host_ip: p.host_ip })
+                    .collect(),
+                environment: raw.environment.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(),
+            });
+        }
+        let stack = Stack { services };
+        stack.check_order()?;
+        Ok(stack)
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The one-shot services: those that another waits on to complete.
+    pub fn one_shots(&self) -> BTreeSet<&str> {
+        let waited = self.services.iter().flat_map(|s| &s.depends_on);
+        waited.filter(|(_, c)| *c == Condition::Completed).map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// The service that runs `image` (the image the tool builds) and
+    /// publishes a port: where the checks go.
+    pub fn entry(&self, image: &str) -> Option<&Service> {
+        let runs = |s: &&Service| s.image.as_deref() == Some(image) || s.builds;
+        self.services.iter().filter(runs).find(|s| !s.ports.is_empty())
+    }
+
+    /// How the tool tells that `service` is ready.
+    pub fn readiness(&self, service: &Service) -> Readiness {
+        if self.one_shots().contains(service.name.as_str()) {
+            return Readiness::Completed;
+        }
+        service.readiness()
+    }
+
+    /// Fails on a dependency that names no service, or on a cycle, which
+    /// would leave the stack waiting forever.
+    fn check_order(&self) -> Result<()> {
+        for service in &self.services {
+            for (other, _) in &service.depends_on {
+                if self.service(other).is_none() {
+                    bail!("service {} depends on {other}, which is not a service of the stack", service.name);
+                }
+            }
+        }
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        while done.len() < self.services.len() {
+            let next: Vec<&str> = self
+                .services
+                .iter()
+                .filter(|s| !done.contains(s.name.as_str()))
+                .filter(|s| s.depends_on.iter().all(|(other, _)| done.contains(other.as_str())))
+                .map(|s| s.name.as_str())
+                .collect();
+            if next.is_empty() {
+                let left: Vec<&str> =
+                    self.services.iter().map(|s| s.name.as_str()).filter(|n| !done.contains(n)).collect();
+                bail!("the services {} depend on each other in a cycle, so none can start", left.join(", "));
+            }
+            done.extend(next);
+        }
+        Ok(())
+    }
+
+    /// The services that may start now: not started yet, and each of
+    /// their dependencies `met` as they ask.
+    pub fn startable<'a>(&'a self, started: &BTreeSet<String>, met: impl Fn(&str, Condition) -> bool) -> Vec<&'a str> {
+        let waiting = self.services.iter().filter(|s| !started.contains(&s.name));
+        let free = waiting.filter(|s| s.depends_on.iter().all(|(other, condition)| met(other, *condition)));
+        free.map(|s| s.name.as_str()).collect()
+    }
+
+    /// A Compose override for a stack of one run: every service carries
+    /// `labels` (its owner), and every published container port is
+    /// published on a free loopback port instead, so that a second stack
+    /// of the same file never meets the first on a host port.
+    pub fn isolated_override(&self, labels: &[(&str, String)]) -> String {
+        let mut yaml = String::from("services:\n");
+        for service in &self.services {
+            yaml += &format!("  {}:\n    labels:\n", quoted(&service.name));
+            for (key, value) in labels {
+                yaml += &format!("      {}: {}\n", quoted(key), quoted(value));
+            }
+            if !service.ports.is_empty() {
+                yaml += "    ports: !override\n";
+                for port in &service.ports {
+                    yaml += &format!("      - \"127.0.0.1::{}\"\n", port.target);
+                }
+            }
+        }
+        yaml
+    }
+}
+
+impl Service {
+    /// The last part of its image's name, without tag: `postgres` of
+    /// `docker.io/library/postgres:16`.
+    fn image_name(&self) -> &str {
+        let image = self.image.as_deref().unwrap_or_default();
+        let path = image.split('@').next().unwrap_or_default();
+        let last = path.rsplit('/').next().unwrap_or_default();
+        last.split(':').next().unwrap_or_default()
+    }
+
+    /// The Celery command it runs (`worker`, `beat`), if it runs Celery:
+    /// the first word after `celery` and its global options.
+    fn celery_command(&self) -> Option<&str> {
+        let at = self.command.iter().position(|arg| arg == "celery" || arg.ends_with("/celery"))?;
+        let mut args = self.command[at + 1..].iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-C" | "--no-color" | "-q" | "--quiet" | "--skip-checks" => {}
+                option if option.starts_with('-') && !option.contains('=') => {
+                    args.next();
+                }
+                option if option.starts_with('-') => {}
+                command => return Some(command),
+            }
+        }
+        None
+    }
+
+    /// Whether its Celery command logs at INFO or finer (`--loglevel INFO`, `-l debug`).
+    fn celery_logs_info(&self) -> bool {
+        let level = self.command.iter().enumerate().find_map(|(i, arg)| match arg.as_str() {
+            "-l" | "--loglevel" => self.command.get(i + 1).map(String::as_str),
+            _ => arg.strip_prefix("--loglevel=").or_else(|| arg.strip_prefix("-l")),
+        });
+        level.is_some_and(|level| matches!(level.to_ascii_uppercase().as_str(), "INFO" | "DEBUG"))
+    }
+
+    fn env_or(&self, key: &str, default: &str) -> String {
+        self.environment.get(key).filter(|v| !v.is_empty()).cloned().unwrap_or_else(|| default.to_string())
+    }
+
+    /// Readiness by what the service is, avoiding each one's traps.
+    fn readiness(&self) -> Readiness {
+        let image = self.image_name();
+        if image.starts_with("postgres") {
+            // Over TCP with a real query: during its first start
+            // PostgreSQL answers on its socket only, then restarts.
+            let user = self.env_or("POSTGRES_USER", "postgres");
+            let database = self.env_or("POSTGRES_DB", &user);
+            let argv = ["psql", "--host", "127.0.0.1", "--username", &user, "--dbname", &database];
+            let argv = argv.iter().chain(&["--no-align", "--tuples-only", "--command", "SELECT 1"]);
+            return Readiness::Exec { argv: argv.map(|s| s.to_string()).collect(), expect: Some("1".into()) };
+        }
+        if image.starts_with("redis") || image.starts_with("valkey") {
+            // Only PONG: while it loads its data, Redis answers ping with LOADING.
+            let argv = vec!["redis-cli".to_string(), "ping".to_string()];
+            return Readiness::Exec { argv, expect: Some("PONG".into()) };
+        }
+        match self.celery_command() {
+            // Celery logs `celery@HOST ready.` once it consumes from the
+            // broker, at INFO; below INFO the service's own check says.
+            Some("worker") if self.celery_logs_info() => {
+                return Readiness::LogLine(vec!["celery@".into(), " ready.".into()]);
+            }
+            // Beat prints its banner whatever the log level, once its app
+            // is imported; it serves nothing that could be asked.
+            Some("beat") => return Readiness::LogLine(vec!["celery beat v".into(), " is starting.".into()]),
+            _ => {}
+        }
+        let Some(test) = &self.healthcheck else { return Readiness::Running };
+        // A healthcheck that GETs a local URL on a published port: the tool
+        // GETs the same path from outside, without an exec per probe.
+        if let Some((port, path)) = test.iter().find_map(|arg| local_url(arg)) {
+            if self.ports.iter().any(|p| p.target == port) {
+                return Readiness::Http { port, path };
+            }
+        }
+        match test.split_first() {
+            Some((form, rest)) if form == "CMD" => Readiness::Exec { argv: rest.to_vec(), expect: None },
+            Some((form, rest)) if form == "CMD-SHELL" => {
+                let argv = ["/bin/sh".to_string(), "-c".to_string()].into_iter().chain(rest.iter().cloned());
+                Readiness::Exec { argv: argv.collect(), expect: None }
+            }
+            _ => Readiness::Running,
+        }
+    }
+}
+
+impl Readiness {
+    /// What the tool waits for, as a sentence's end: "its log to say …".
+    pub fn described(&self) -> String {
+        match self {
+            Readiness::Completed => "it to exit with 0".into(),
+            Readiness::Http { port, path } => format!("GET {path} on its port {port} to answer 200"),
+            Readiness::Exec { argv, expect: Some(expect) } => format!("`{}` to print {expect}", argv.join(" ")),
+            Readiness::Exec { argv, expect: None } => format!("`{}` to succeed", argv.join(" ")),
+            Readiness::LogLine(parts) => format!("its log to say `{}`", parts.join("…")),
+            Readiness::Running => "it to run".into(),
+        }
+    }
+}
+
+/// `text` as a YAML string: JSON's double-quoted strings are YAML's too.
+fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// The port and path of an `http://127.0.0.1:PORT/PATH` (or localhost)
+/// URL within `text`.
+fn local_url(text: &str) -> Option<(u16, String)> {
+    for host in ["http://127.0.0.1", "http://localhost", "http://0.0.0.0"] {
+        let Some(at) = text.find(host) else { continue };
+        let rest = &text[at + host.len()..];
+        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ')' | ',')).unwrap_or(rest.len());
+        let rest = &rest[..end];
+        let (port, path) = match rest.strip_prefix(':') {
+            Some(rest) => {
+                let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                (rest[..digits].parse().ok()?, &rest[digits..])
+            }
+            None => (80, rest),
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        return Some((port, path.to_string()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(json: serde_json::Value) -> Result<Stack> {
+        Stack::from_json(json.to_string().as_bytes())
+    }
+
+    fn sample() -> Stack {
+        stack(serde_json::json!({"services": {
+            "api": {"image": "app:1", "build": {"context": "."},
+                    "ports": [{"target": 8000, "published": "8000", "mode": "ingress"}],
+                    "depends_on": {"migrate": {"condition": "service_completed_successfully", "required": true},
+                                   "redis": {"condition": "service_healthy"}},
+                    "healthcheck": {"test": ["CMD", "python", "-c",
+                        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2)"]}},
+            "migrate": {"image": "app:1", "command": ["python", "-m", "alembic", "upgrade", "head"],
+                        "depends_on": {"postgres": {"condition": "service_healthy"}}},
+            "worker": {"image": "app:1", "command": ["python", "-m", "celery", "--app", "worker", "worker", "-l", "info"],
+                       "depends_on": {"redis": {"condition": "service_started"}}},
+            "beat": {"image": "app:1", "command": ["celery", "-A", "worker", "beat"]},
+            "postgres": {"image": "docker.io/library/postgres:16",
+                         "environment": {"POSTGRES_USER": "app", "POSTGRES_PASSWORD_FILE": "/run/secrets/p"}},
+            "redis": {"image": "redis:7", "healthcheck": {"test": ["CMD", "redis-cli", "ping"]}},
+            "other": {"image": "x", "healthcheck": {"test": ["CMD-SHELL", "test -f /ok"]}},
+            "plain": {"image": "y"}
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_service_is_probed_for_what_it_is() {
+        let stack = sample();
+        let readiness = |name: &str| stack.readiness(stack.service(name).unwrap());
+        assert_eq!(readiness("api"), Readiness::Http { port: 8000, path: "/ready".into() });
+        assert_eq!(readiness("migrate"), Readiness::Completed);
+        let Readiness::Exec { argv, expect } = readiness("postgres") else { panic!() };
+        assert_eq!(
+            argv.join(" "),
+            "psql --host 127.0.0.1 --username app --dbname app --no-align --tuples-only --command SELECT 1"
+        );
+        assert_eq!(expect.as_deref(), Some("1"));
+        assert_eq!(
+            readiness("redis"),
+            Readiness::Exec { argv: vec!["redis-cli".into(), "ping".into()], expect: Some("PONG".into()) }
+        );
+        assert_eq!(readiness("worker"), Readiness::LogLine(vec!["celery@".into(), " ready.".into()]));
+        assert_eq!(readiness("beat"), Readiness::LogLine(vec!["celery beat v".into(), " is starting.".into()]));
+        assert_eq!(
+            readiness("other"),
+            Readiness::Exec { argv: vec!["/bin/sh".into(), "-c".into(), "test -f /ok".into()], expect: None }
+        );
+        assert_eq!(readiness("plain"), Readiness::Running);
+    }
+
+    #[test]
+    fn a_quiet_worker_is_judged_by_its_own_check() {
+        let worker = |command: &[&str], healthcheck: Option<&[&str]>| Service {
+            name: "w".into(),
+            image: Some("app".into()),
+            builds: false,
+            command: command.iter().map(|s| s.to_string()).collect(),
+            depends_on: Vec::new(),
+            healthcheck: healthcheck.map(|h| h.iter().map(|s| s.to_string()).collect()),
+            ports: Vec::new(),
+            environment: BTreeMap::new(),
+        };
+        let ready_line = Readiness::LogLine(vec!["celery@".into(), " ready.".into()]);
+        assert_eq!(worker(&["celery", "-A", "t", "worker", "--loglevel=INFO"], None).readiness(), ready_line);
+        assert_eq!(worker(&["celery", "-A", "t", "worker", "-lDEBUG"], None).readiness(), ready_line);
+        assert_eq!(worker(&["celery", "-A", "t", "worker"], None).readiness(), Readiness::Running);
+        let check = ["CMD", "celery", "inspect", "ping"];
+        assert_eq!(
+            worker(&["celery", "worker", "-l", "warning"], Some(&check)).readiness(),
+            Readiness::Exec { argv: vec!["celery".into(), "inspect".into(), "ping".into()], expect: None }
+        );
+        assert_eq!(ready_line.described(), "its log to say `celery@… ready.`");
+    }
+
+    #[test]
+    fn services_start_once_what_they_wait_for_is_met() {
+        let stack = sample();
+        let none = BTreeSet::new();
+        assert_eq!(stack.startable(&none, |_, _| false), ["beat", "other", "plain", "postgres", "redis"]);
+        let started: BTreeSet<String> = ["beat", "other", "plain", "postgres", "redis"].map(String::from).into();
+        // Redis only started, postgres ready.
+        let met = |name: &str, condition| name == "postgres" || (name == "redis" && condition == Condition::Started);
+        assert_eq!(stack.startable(&started, met), ["migrate", "worker"]);
+    }
+
+    #[test]
+    fn a_broken_order_is_refused() {
+        let unknown = stack(serde_json::json!({"services": {"a": {"image": "x", "depends_on": {"b": {}}}}}));
+        assert_eq!(unknown.unwrap_err().to_string(), "service a depends on b, which is not a service of the stack");
+        let cycle = stack(serde_json::json!({"services": {
+            "a": {"image": "x", "depends_on": {"b": {}}}, "b": {"image": "x", "depends_on": {"a": {}}}}}));
+        assert_eq!(
+            cycle.unwrap_err().to_string(),
+            "the services a, b depend on each other in a cycle, so none can start"
+        );
+    }
+
+    #[test]
+    fn urls_in_healthchecks() {
+        assert_eq!(local_url("curl -f http://localhost:8080/health || exit 1"), Some((8080, "/health".into())));
+        assert_eq!(local_url("urlopen('http://127.0.0.1:8000/ready')"), Some((8000, "/ready".into())));
+        assert_eq!(local_url("wget -q http://localhost/"), Some((80, "/".into())));
+        assert_eq!(local_url("pg_isready"), None);
+    }
+
+    #[test]
+    fn a_run_s_stack_is_labelled_and_publishes_on_free_loopback_ports() {
+        let yaml = sample().isolated_override(&[("dev.xtask.owner", "h/1/2".to_string())]);
+        assert!(
+            yaml.starts_with(
+                "services:\n  \"api\":\n    labels:\n      \"dev.xtask.owner\": \"h/1/2\"\n    ports: !override\n      \
+                 - \"127.0.0.1::8000\"\n  \"beat\":\n    labels:\n"
+            ),
+            "{yaml}"
+        );
+        assert_eq!(yaml.matches("ports:").count(), 1);
+    }
+}

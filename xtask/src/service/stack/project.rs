@@ -1,0 +1,147 @@
+//! The stack a task asks for: its Compose file, the project name it runs
+//! under, and the variables the file reads, opened as a Compose project.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::{
+    engine::{
+        compose::{Project, NO_COMPOSE},
+        Engine,
+    },
+    model::stack::Stack,
+    standins,
+    sys::{files, mask, project},
+};
+
+/// The variable that the stack's file reads the database password from.
+pub const PASSWORD: &str = "POSTGRES_PASSWORD";
+/// The variable that names the image the tool builds.
+pub const API_IMAGE: &str = "API_IMAGE";
+
+/// How long a whole stack may take to be ready.
+pub const STACK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A stack to start.
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub file: Utf8PathBuf,
+    /// The stand-ins of the services' images, not the official ones.
+    pub offline: bool,
+    /// Variables for the file (`--env`), which may be secrets.
+    pub variables: BTreeMap<String, String>,
+    /// The values of the `.env` beside the file, which Compose reads itself.
+    pub dotenv: BTreeMap<String, String>,
+    pub timeout: Duration,
+}
+
+/// Whose stack it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// This checkout's (`up`, `down`): one name for it, its data kept.
+    Checkout,
+    /// One run's (`smoke --stack`): a name of its own, a password of its
+    /// own, free loopback ports, everything gone when the run ends.
+    Run,
+}
+
+/// The project name of the stack of the Compose file `file`: its
+/// folder's name and a hash of its path, so that the stacks (and volumes)
+/// of two checkouts never meet.
+pub fn checkout_name(file: &Utf8Path) -> String {
+    let dir = file.parent().unwrap_or(file);
+    let hash =
+        dir.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let folder: String = dir
+        .file_name()
+        .unwrap_or("project")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    format!("xtask-{}-{:08x}", folder.trim_matches('-'), hash as u32)
+}
+
+/// 32 hexadecimal digits from the kernel's random source.
+fn random_password() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl StackSpec {
+    fn dotenv_path(&self) -> Utf8PathBuf {
+        self.file.parent().map_or_else(|| Utf8PathBuf::from(".env"), |dir| dir.join(".env"))
+    }
+
+    /// The database password, unless the environment, `--env` or `.env`
+    /// gives one: a checkout's is made once and kept in `.env` (which
+    /// Compose reads, so that `docker compose up` alone finds it too); a
+    /// run's is new each time.
+    fn password(&self, owner: Owner) -> Result<Option<String>> {
+        let given = std::env::var(PASSWORD).ok().or_else(|| self.variables.get(PASSWORD).cloned());
+        if given.is_some() || self.dotenv.contains_key(PASSWORD) {
+            return Ok(given);
+        }
+        let made = random_password()?;
+        if owner == Owner::Checkout {
+            let path = self.dotenv_path();
+            let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text += &format!(
+                "# Made by `cargo xtask up`: the stack's database password. Never commit it.\n{PASSWORD}={made}\n"
+            );
+            files::write_new(&path, &text, 0o600)?;
+            eprintln!("Made a database password for this checkout's stack and kept it in {path}.");
+        }
+        Ok(Some(made))
+    }
+
+    /// The Compose project of this stack for `owner`, with its variables
+    /// set and `API_IMAGE` naming `api_image`, and the stack it resolves to.
+    pub fn open(&self, engine: &Engine, owner: Owner, api_image: &str) -> Result<(Project, Stack)> {
+        if !self.file.is_file() {
+            bail!(
+                "There is no Compose file {}: the stack is described there (see the README), or give its path with \
+                 --file.",
+                project::shown(&self.file)
+            );
+        }
+        if engine.compose_version().is_none() {
+            bail!(NO_COMPOSE);
+        }
+        let name = match owner {
+            Owner::Checkout => checkout_name(&self.file),
+            Owner::Run => project::unique_name("xtask-smoke"),
+        };
+        let mut compose = Project::new(engine, name, vec![self.file.clone()])?;
+        for (key, value) in &self.variables {
+            compose.set_secret(key, value);
+        }
+        if let Some(password) = self.password(owner)? {
+            mask::register(&password);
+            compose.set_secret(PASSWORD, &password);
+        }
+        if self.offline {
+            for (variable, image) in standins::stack_images(engine)? {
+                if std::env::var(variable).is_err() && !self.variables.contains_key(variable) {
+                    compose.set(variable, &image);
+                }
+            }
+        }
+        compose.set(API_IMAGE, api_image);
+        let config = compose.config().with_context(|| format!("Compose cannot read {}", project::shown(&self.file)))?;
+        let stack =
+            Stack::from_json(&config).with_context(|| format!("{} cannot start", project::shown(&self.file)))?;
+        if owner == Owner::Run {
+            compose.add_override(&stack.isolated_override(&Project::owner_labels()))?;
+        }
+        Ok((compose, stack))
+    }
+}

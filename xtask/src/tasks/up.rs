@@ -1,0 +1,166 @@
+//! `cargo xtask up`: builds the API image (every check of `image`; the tag
+//! moves only when they pass), starts this checkout's stack of the Compose
+//! file service by service, and reports once every service is ready.
+//! Detached by default; `--attach` follows the stack's logs until Ctrl-C,
+//! then stops it. Its data stays in its volumes until `down --volumes`.
+
+use std::{thread, time::Duration};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{Done, Task};
+use crate::{
+    cli::{Service, ServiceFlags, StackFlags},
+    engine::{build::BuildSpec, choice::Choice, compose::Project},
+    report::{extends_image, ImageReport},
+    service::{
+        self,
+        stack::{self, bring_up, Owner, ServiceState, StackSpec, API_IMAGE},
+    },
+    sys::signals,
+};
+
+/// The `image` report, plus the stack and each of its services.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpReport {
+    #[serde(flatten)]
+    pub image: ImageReport,
+    /// The Compose project: this checkout's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceState>,
+}
+
+extends_image!(UpReport, |report| stack::table(&report.services));
+
+/// Build the API image, start the stack, report once every service is ready
+#[derive(Debug, clap::Parser)]
+#[command(name = "up")]
+pub struct Flags {
+    /// Use the image the tag names as it is
+    #[arg(long = "no-build")]
+    no_build: bool,
+    /// Follow the stack's logs until Ctrl-C, then stop it (its data stays)
+    #[arg(long)]
+    attach: bool,
+    #[command(flatten)]
+    stack: StackFlags,
+    #[command(flatten)]
+    service: ServiceFlags,
+}
+
+pub struct Up {
+    spec: BuildSpec,
+    build: bool,
+    stack: StackSpec,
+    attach: bool,
+    engine: Choice,
+}
+
+impl Task for Up {
+    type Flags = Flags;
+    type Report = UpReport;
+
+    fn new(flags: Flags) -> Result<Up> {
+        let Service { spec, settings, engine, .. } = flags.service.read()?;
+        let stack = flags.stack.into_spec(spec.offline, settings.env);
+        Ok(Up { spec, build: !flags.no_build, stack, attach: flags.attach, engine })
+    }
+
+    fn run(self) -> Done<UpReport> {
+        let mut report = UpReport {
+            image: ImageReport { tag: Some(self.spec.tag.clone()), ..Default::default() },
+            ..Default::default()
+        };
+        match self.start(&mut report) {
+            Ok((compose, message)) => {
+                report.image.settle(Ok(message));
+                let then: Option<Box<dyn FnOnce()>> =
+                    if self.attach { Some(Box::new(move || follow_logs(compose))) } else { None };
+                Done { report, then }
+            }
+            Err(error) => {
+                report.image.settle(Err(error));
+                report.into()
+            }
+        }
+    }
+}
+
+impl Up {
+    fn start(&self, report: &mut UpReport) -> Result<(Project, String)> {
+        let engine = self.engine.engine();
+        stack::sweep_abandoned(&engine)?;
+        // The file first: a mistake in it costs no build.
+        let (mut compose, model) = self.stack.open(&engine, Owner::Checkout, &self.spec.tag)?;
+        report.project = Some(compose.name().to_string());
+        let image = match self.build {
+            true => service::checked_build(&engine, &self.spec)?,
+            false => service::obtain(&engine, &self.spec, false)?,
+        };
+        report.image = image.accept()?;
+        // The image that passed, whatever a later build does to the tag.
+        compose.set(API_IMAGE, &report.image.image_id);
+        if let Err(error) = bring_up(&compose, &model, !self.stack.offline, self.stack.timeout, &mut report.services) {
+            eprintln!("Stopping the stack; its data stays.");
+            let _ = compose.down(false);
+            return Err(error);
+        }
+        let slowest = report.services.iter().filter_map(|s| s.ready_ms).max().unwrap_or(0);
+        let urls: Vec<String> =
+            report.services.iter().filter_map(|s| Some(format!("{} at {}", s.name, s.url.as_ref()?))).collect();
+        let urls = if urls.is_empty() { String::new() } else { format!("; {}", urls.join(", ")) };
+        let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask down`" };
+        let message = format!(
+            "The stack {} is up on {}: {} services ready, the slowest in {slowest} ms{urls}; {how}.",
+            compose.name(),
+            engine.name(),
+            report.services.len()
+        );
+        Ok((compose, message))
+    }
+}
+
+/// Streams the stack's logs to stderr until a signal comes, then stops
+/// the stack, keeping its data.
+fn follow_logs(compose: Project) {
+    let mut follower = match compose.follow_logs() {
+        Ok(child) => child,
+        Err(error) => return eprintln!("{error:#}"),
+    };
+    while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    eprintln!("Stopping the stack {}; its data stays.", compose.name());
+    if let Err(error) = compose.down(false) {
+        eprintln!("{error:#}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Up> {
+        Up::new(crate::cli::parse("up", list.iter().map(Into::into))?)
+    }
+
+    #[test]
+    fn flags_are_read() {
+        let up =
+            parse(&["--attach", "--offline", "--env", "API_PORT=9000", "--stack-timeout", "5", "--file", "/s/c.yaml"])
+                .unwrap();
+        assert!(up.attach && up.build && up.stack.offline);
+        assert_eq!(
+            (up.stack.variables["API_PORT"].as_str(), up.stack.timeout.as_secs(), up.stack.file.as_str()),
+            ("9000", 5, "/s/c.yaml")
+        );
+        assert!(!parse(&["--no-build"]).unwrap().build);
+        assert!(parse(&["--stack-timeout", "0"]).is_err());
+    }
+}
