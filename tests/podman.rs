@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{engine_suite, tools_on_path};
+use common::{engine_suite, stack_suite, tools_on_path};
 
 #[test]
 fn the_engine_suite_passes_on_podman() {
@@ -14,7 +14,7 @@ fn the_engine_suite_passes_on_podman() {
     // This binary's one test: nothing else reads the environment meanwhile.
     std::env::set_var("XTASK_ENGINE", "podman");
     let Some(_podman) = common::docker_test() else { return };
-    for (name, scenario) in engine_suite::ALL {
+    for (name, scenario) in engine_suite::ALL.iter().chain(stack_suite::ALL) {
         eprintln!("== podman: {name}");
         scenario();
     }

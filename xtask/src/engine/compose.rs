@@ -116,11 +116,11 @@ impl PodmanSocket {
         // A socket's path may not be longer than 107 bytes: not under the checkout.
         let dir = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary folder's path is not UTF-8")?;
         let path = dir.join(format!("{}.sock", project::unique_name("xtask-podman")));
-        // No time limit: the guard ends it. Errors only: without systemd it
-        // logs one for every healthcheck timer it cannot remove.
-        let line = CommandLine::new("podman").args(["--log-level=fatal", "system", "service", "--time=0"]);
-        let line = line.arg(format!("unix://{path}"));
-        let child = process::spawn_to_stderr(&line).context("cannot start podman's API service for Compose")?;
+        // No time limit: the guard ends it. Its log is not shown: without
+        // systemd it logs an error for every healthcheck timer it cannot
+        // remove, and Compose says what went wrong with a request.
+        let line = CommandLine::new("podman").args(["system", "service", "--time=0", &format!("unix://{path}")]);
+        let child = process::spawn_silent(&line).context("cannot start podman's API service for Compose")?;
         let socket = PodmanSocket { child, path };
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::os::unix::net::UnixStream::connect(&socket.path).is_err() {
@@ -305,6 +305,14 @@ impl Project {
     /// With `pull` false, an image that is missing is not pulled.
     pub fn up(&self, services: &[&str], pull: bool) -> Result<()> {
         self.run(&self.up_command(services, pull)).map(drop)
+    }
+
+    /// `up --detach --wait`, as a user of Compose alone starts the stack:
+    /// milliseconds until every service was running, healthy or done.
+    pub fn up_and_wait(&self) -> Result<f64> {
+        let clock = Instant::now();
+        self.run(&self.command().args(["up", "--detach", "--wait", "--no-build", "--pull", "never"]))?;
+        Ok(crate::sys::millis(clock.elapsed()))
     }
 
     pub fn ps(&self) -> Result<Vec<StackContainer>> {

@@ -290,8 +290,10 @@ impl Service {
                 return Readiness::LogLine(vec!["celery@".into(), " ready.".into()]);
             }
             // Beat prints its banner whatever the log level, once its app
-            // is imported; it serves nothing that could be asked.
-            Some("beat") => return Readiness::LogLine(vec!["celery beat v".into(), " is starting.".into()]),
+            // is imported; it serves nothing that could be asked. The
+            // banner's last line: podman 4.3's log drops its first, which
+            // Celery writes in two pieces.
+            Some("beat") => return Readiness::LogLine(vec![". maxinterval -> ".into()]),
             _ => {}
         }
         let Some(test) = &self.healthcheck else { return Readiness::Running };
@@ -400,7 +402,7 @@ mod tests {
             Readiness::Exec { argv: vec!["redis-cli".into(), "ping".into()], expect: Some("PONG".into()) }
         );
         assert_eq!(readiness("worker"), Readiness::LogLine(vec!["celery@".into(), " ready.".into()]));
-        assert_eq!(readiness("beat"), Readiness::LogLine(vec!["celery beat v".into(), " is starting.".into()]));
+        assert_eq!(readiness("beat"), Readiness::LogLine(vec![". maxinterval -> ".into()]));
         assert_eq!(
             readiness("other"),
             Readiness::Exec { argv: vec!["/bin/sh".into(), "-c".into(), "test -f /ok".into()], expect: None }

@@ -242,15 +242,16 @@ fn stop_said(stopped: &Stopped) -> String {
     }
 }
 
-/// `GET /path 404`, with what was expected when that was not the answer,
-/// or what was wrong with the answer.
+/// `GET /path 404`, with what was expected when the answer was not that
+/// (and the sentence does not say already: 200), or what was wrong with it.
 pub(super) fn said(check: &Check) -> String {
     let (method, path) = (&check.method, text::cut(&check.path));
     match (&check.fault, check.status) {
         (Some(fault), Some(status)) if status == check.expected => format!("{method} {path} {fault}"),
         (_, status) => {
             let answer = status.map_or_else(|| "no answer".to_string(), |s| s.to_string());
-            let expected = if check.ok { String::new() } else { format!(" (expected {})", check.expected) };
+            let said_already = check.ok || check.expected == 200;
+            let expected = if said_already { String::new() } else { format!(" (expected {})", check.expected) };
             format!("{method} {path} {answer}{expected}")
         }
     }

@@ -1,12 +1,15 @@
 //! Offline mode: stand-in base images for machines that reach no registry.
 //!
-//! They are made once, from Debian's packages with debootstrap, and kept
-//! in the engine under a name no official image has. Like the official
-//! images they have Python under /usr/local: a venv over Debian's python3
-//! at /usr/local puts site-packages at /usr/local/lib/pythonX.Y/site-packages,
-//! the path the Dockerfile copies. The builder has a compiler (like
-//! `python:3.10`), the runtime has none (like `python:3.10-slim`).
+//! They are made once, from Debian's packages, and kept in the engine
+//! under a name no official image has. debootstrap makes one root, the
+//! runtime (like `python:3.10-slim`: no compiler); the builder (like
+//! `python:3.10`), PostgreSQL and Redis are layers over it (`layers`), so
+//! that one debootstrap makes them all and the engine stores it once. Like
+//! the official images they have Python under /usr/local: a venv over
+//! Debian's python3 at /usr/local puts site-packages at
+//! /usr/local/lib/pythonX.Y/site-packages, the path the Dockerfile copies.
 
+mod layers;
 mod services;
 
 use std::collections::BTreeMap;
@@ -40,67 +43,41 @@ pub fn requested(flag: bool) -> bool {
     flag || std::env::var("XTASK_OFFLINE").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false" | "no"))
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Builder,
-    Runtime,
+/// The builder stand-in of Debian `suite`: `python:X.Y`'s.
+fn builder_tag(suite: &str) -> String {
+    format!("{REPOSITORY}:{suite}")
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Builder => "builder",
-            Kind::Runtime => "runtime",
-        }
-    }
+/// The runtime stand-in of Debian `suite`: `python:X.Y-slim`'s.
+fn runtime_tag(suite: &str) -> String {
+    format!("{REPOSITORY}:{suite}-slim")
+}
 
-    fn tag(self, suite: &str) -> String {
-        match self {
-            Kind::Builder => format!("{REPOSITORY}:{suite}"),
-            Kind::Runtime => format!("{REPOSITORY}:{suite}-slim"),
-        }
-    }
+/// The builder's build context: its Dockerfile; the machine's trust store
+/// joins it.
+const BUILDER: [layers::ContextFile; 1] = [("Dockerfile", include_str!("builder/Dockerfile"), 0o644)];
 
-    fn packages(self) -> &'static str {
-        match self {
-            Kind::Builder => "python3,python3-venv,python3-dev,build-essential,ca-certificates",
-            Kind::Runtime => "python3",
-        }
-    }
+/// Caches and documentation, which slim leaves out too.
+const REMOVED: [&str; 6] = [
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "usr/local/bin/Activate.ps1",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+];
 
-    /// The runtime, like slim, has no pip.
-    fn venv_flags(self) -> &'static [&'static str] {
-        match self {
-            Kind::Builder => &[],
-            Kind::Runtime => &["--without-pip"],
-        }
-    }
-
-    /// Caches, and for the runtime, like slim, the documentation too.
-    fn removed(self) -> Vec<&'static str> {
-        let mut paths = vec!["var/lib/apt/lists", "var/cache/apt", "usr/local/bin/Activate.ps1"];
-        if let Kind::Runtime = self {
-            paths.extend(["usr/share/doc", "usr/share/man", "usr/share/locale"]);
-        }
-        paths
-    }
-
-    /// `docker import --change` arguments: the environment the official
-    /// images set, PYTHON_VERSION included (we read it back).
-    fn image_changes(self, python_version: &str) -> Vec<String> {
-        let mut env = vec![
-            "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-            "LANG=C.UTF-8".to_string(),
-            format!("PYTHON_VERSION={python_version}"),
-        ];
-        if let Kind::Builder = self {
-            env.push(format!("PIP_CERT={HOST_CA_BUNDLE}"));
-        }
-        let mut changes: Vec<String> =
-            env.into_iter().flat_map(|e| ["--change".to_string(), format!("ENV {e}")]).collect();
-        changes.extend(["--change".to_string(), r#"CMD ["python3"]"#.to_string()]);
-        changes
-    }
+/// `docker import --change` arguments: the environment the official
+/// images set, PYTHON_VERSION included (we read it back).
+fn image_changes(python_version: &str) -> Vec<String> {
+    let env = [
+        "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        "LANG=C.UTF-8".to_string(),
+        format!("PYTHON_VERSION={python_version}"),
+    ];
+    let mut changes: Vec<String> = env.into_iter().flat_map(|e| ["--change".to_string(), format!("ENV {e}")]).collect();
+    changes.extend(["--change".to_string(), r#"CMD ["python3"]"#.to_string()]);
+    changes
 }
 
 /// The stand-ins of Debian `suite` in `engine`, made first where they are missing.
@@ -109,27 +86,23 @@ fn ensure(engine: &Engine, suite: &str) -> Result<StandIns> {
     if let Some(ready) = existing(engine, &suite)? {
         return Ok(ready);
     }
-    // Concurrent runs wait here for the one that makes them.
-    let _lock = project::machine_lock("standin")?;
-    for kind in [Kind::Builder, Kind::Runtime] {
-        let tag = kind.tag(&suite);
-        if engine.inspect_image(&tag)?.is_some() {
-            continue;
-        }
-        let holder = engine.local_docker().filter(|docker| docker.inspect_image(&tag).is_ok_and(|i| i.is_some()));
+    let runtime = runtime_tag(&suite);
+    if engine.inspect_image(&runtime)?.is_none() {
+        // Concurrent runs wait here for the one that makes it.
+        let _lock = project::machine_lock("standin")?;
+        let holder = engine.local_docker().filter(|docker| docker.inspect_image(&runtime).is_ok_and(|i| i.is_some()));
         match holder {
+            _ if engine.inspect_image(&runtime)?.is_some() => Ok(()),
             Some(docker) => {
-                eprintln!(
-                    "Copying the offline {} base image {tag} from docker to {} (once).",
-                    kind.name(),
-                    engine.name()
-                );
-                engine.copy_image(&docker, &tag)
+                eprintln!("Copying the offline runtime base image {runtime} from docker to {} (once).", engine.name());
+                engine.copy_image(&docker, &runtime)
             }
-            None => build(engine, kind, &suite),
+            None => build(engine, &suite),
         }
-        .with_context(|| format!("cannot make the offline {} image {tag} in {}", kind.name(), engine.name()))?;
+        .with_context(|| format!("cannot make the offline runtime image {runtime} in {}", engine.name()))?;
     }
+    let trust = [(HOST_CA_BUNDLE, "ca-certificates.crt")];
+    layers::derive(engine, "builder", &builder_tag(&suite), &runtime, &BUILDER, &trust)?;
     existing(engine, &suite)?.context("the offline base images are missing right after they were made")
 }
 
@@ -176,11 +149,11 @@ pub fn present(engine: &Engine) -> Result<bool> {
 /// Runs the runtime stand-in once, as a container: whether `engine`
 /// can start containers here at all.
 pub fn run_one(engine: &Engine) -> Result<()> {
-    engine.run_once(&Kind::Runtime.tag(&suite()), "true", &[]).map(drop)
+    engine.run_once(&runtime_tag(&suite()), "true", &[]).map(drop)
 }
 
 fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
-    let (builder, runtime) = (Kind::Builder.tag(suite), Kind::Runtime.tag(suite));
+    let (builder, runtime) = (builder_tag(suite), runtime_tag(suite));
     let found = engine.inspect_images(&[&builder, &runtime])?;
     let Some(runtime_info) = found.iter().find(|i| i.has_tag(&runtime)) else { return Ok(None) };
     if !found.iter().any(|i| i.has_tag(&builder)) {
@@ -190,7 +163,8 @@ fn existing(engine: &Engine, suite: &str) -> Result<Option<StandIns>> {
     Ok(Some(StandIns { python: minor_version(version).to_string(), builder, runtime }))
 }
 
-fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
+/// The runtime stand-in, from a root that debootstrap makes.
+fn build(engine: &Engine, suite: &str) -> Result<()> {
     if !on_path("debootstrap") {
         bail!("offline mode makes its base images with debootstrap, which is not installed here: `sudo apt-get install debootstrap`");
     }
@@ -202,7 +176,7 @@ fn build(engine: &Engine, kind: Kind, suite: &str) -> Result<()> {
     for dir in [&cache, &rootfs] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
     }
-    let result = make_image(engine, kind, suite, &mirror, &cache, &work);
+    let result = make_image(engine, suite, &mirror, &cache, &work);
     // A failed debootstrap may leave /proc mounted in the root file system.
     let _ = process::output(&CommandLine::new("umount").arg("--recursive").args(mounts(&rootfs)).cleanup());
     std::fs::remove_dir_all(&work).with_context(|| format!("cannot remove {work}"))?;
@@ -213,23 +187,20 @@ fn mounts(rootfs: &Utf8Path) -> [String; 2] {
     [rootfs.join("proc").into_string(), rootfs.join("sys").into_string()]
 }
 
-fn make_image(engine: &Engine, kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
+fn make_image(engine: &Engine, suite: &str, mirror: &str, cache: &Utf8Path, work: &Utf8Path) -> Result<()> {
     let rootfs = work.join("rootfs");
-    eprintln!("Making the offline {} base image from Debian {suite} (about a minute, once).", kind.name());
+    eprintln!("Making the offline runtime base image from Debian {suite} (about a minute, once).");
     signals::context_unless_interrupted(
-        process::to_stderr(&debootstrap_command(kind, suite, mirror, cache, &rootfs)),
+        process::to_stderr(&debootstrap_command(suite, mirror, cache, &rootfs)),
         "debootstrap failed (it needs root and the Debian mirror)",
     )?;
     let chroot = CommandLine::new("chroot").args([rootfs.as_str(), "/usr/bin/python3"]);
     let python_version =
         process::read(&chroot.clone().args(["-c", "import platform; print(platform.python_version())"]))?;
-    process::to_stderr(&chroot.args(["-m", "venv"]).args(kind.venv_flags().iter().copied()).arg("/usr/local"))
+    // Like slim, without pip; the builder's layer adds it.
+    process::to_stderr(&chroot.args(["-m", "venv", "--without-pip", "/usr/local"]))
         .context("cannot make the Python environment under /usr/local")?;
-    if let Kind::Builder = kind {
-        std::fs::copy(HOST_CA_BUNDLE, rootfs.join(&HOST_CA_BUNDLE[1..]))
-            .context("cannot copy the machine's CA bundle into the builder")?;
-    }
-    for path in kind.removed() {
+    for path in REMOVED {
         let path = rootfs.join(path);
         let removed = match path.symlink_metadata() {
             Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
@@ -251,13 +222,13 @@ fn make_image(engine: &Engine, kind: Kind, suite: &str, mirror: &str, cache: &Ut
         tarball.as_str(),
         ".",
     ]))?;
-    engine.import(&kind.image_changes(&python_version), &tarball, &kind.tag(suite))
+    engine.import(&image_changes(&python_version), &tarball, &runtime_tag(suite))
 }
 
-fn debootstrap_command(kind: Kind, suite: &str, mirror: &str, cache: &Utf8Path, rootfs: &Utf8Path) -> CommandLine {
+fn debootstrap_command(suite: &str, mirror: &str, cache: &Utf8Path, rootfs: &Utf8Path) -> CommandLine {
     CommandLine::new("debootstrap").args([
         "--variant=minbase".to_string(),
-        format!("--include={}", kind.packages()),
+        "--include=python3".to_string(),
         format!("--cache-dir={cache}"),
         suite.to_string(),
         rootfs.to_string(),
@@ -363,10 +334,9 @@ mod tests {
 
     #[test]
     fn the_builder_trusts_the_machine_and_the_user_chooses_first() {
-        let changes = Kind::Builder.image_changes("3.11.2").join(" ");
+        let changes = image_changes("3.11.2").join(" ");
         assert!(changes.contains("--change ENV PYTHON_VERSION=3.11.2"), "{changes}");
-        assert!(changes.contains(&format!("ENV PIP_CERT={HOST_CA_BUNDLE}")));
-        assert!(!Kind::Runtime.image_changes("3.11.2").join(" ").contains("PIP_CERT"));
+        assert!(BUILDER[0].1.contains("ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt"));
 
         let stand_ins = StandIns { builder: "b".into(), runtime: "r".into(), python: "3.11".into() };
         let given = BTreeMap::from([("RUNTIME_IMAGE".to_string(), "mine".to_string())]);
@@ -378,7 +348,7 @@ mod tests {
 
     #[test]
     fn the_commands_that_make_a_stand_in() {
-        let line = debootstrap_command(Kind::Runtime, "bookworm", "http://m/debian", "/c".into(), "/r".into());
+        let line = debootstrap_command("bookworm", "http://m/debian", "/c".into(), "/r".into());
         assert_eq!(
             line.to_string(),
             "debootstrap --variant=minbase --include=python3 --cache-dir=/c bookworm /r http://m/debian"

@@ -237,6 +237,13 @@ pub fn spawn_to_stderr(line: &CommandLine) -> Result<Child> {
     Ok(child)
 }
 
+/// Starts `line` in the background with its output thrown away: a server
+/// whose log would only be noise.
+pub fn spawn_silent(line: &CommandLine) -> Result<Child> {
+    let command = line.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    command.with_context(|| format!("cannot start `{}`", line.program))
+}
+
 type Pipe = Box<dyn Read + Send>;
 
 /// Starts `line` with its stdout and stderr piped to us.

@@ -67,7 +67,8 @@ pub struct DoctorReport {
     pub registry_reachable: Option<bool>,
     pub offline_needed: bool,
     pub debootstrap: bool,
-    /// Compose v2's version, for the Compose files `lint` reads.
+    /// Compose v2's version: the stack (`up`, `down`, `smoke --stack`)
+    /// runs on it, and `lint` reads Compose files with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compose: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,9 +119,7 @@ impl Report for DoctorReport {
         out += &format!("debootstrap: {}\n", if self.debootstrap { "installed" } else { "not installed" });
         let compose = match &self.compose {
             Some(version) => format!("Compose {version}"),
-            None => "not installed: `lint` reads Compose files with it; install Docker's compose plugin (on \
-                     Debian, trixie's docker-compose package is Compose v2)"
-                .to_string(),
+            None => crate::engine::compose::NO_COMPOSE.to_string(),
         };
         out += &format!("compose: {compose}\n");
         out += &format!("python3: {}\n", self.python.as_deref().unwrap_or("not found"));

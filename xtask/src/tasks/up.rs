@@ -4,7 +4,10 @@
 //! Detached by default; `--attach` follows the stack's logs until Ctrl-C,
 //! then stops it. Its data stays in its volumes until `down --volumes`.
 
-use std::{thread, time::Duration};
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -18,7 +21,7 @@ use crate::{
         self,
         stack::{self, bring_up, Owner, ServiceState, StackSpec, API_IMAGE},
     },
-    sys::signals,
+    sys::{millis, signals},
 };
 
 /// The `image` report, plus the stack and each of its services.
@@ -30,6 +33,9 @@ pub struct UpReport {
     /// The Compose project: this checkout's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// From the first service's start until every one was ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_ms: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceState>,
 }
@@ -104,21 +110,24 @@ impl Up {
         report.image = image.accept()?;
         // The image that passed, whatever a later build does to the tag.
         compose.set(API_IMAGE, &report.image.image_id);
+        let clock = Instant::now();
         if let Err(error) = bring_up(&compose, &model, !self.stack.offline, self.stack.timeout, &mut report.services) {
             eprintln!("Stopping the stack; its data stays.");
             let _ = compose.down(false);
             return Err(error);
         }
-        let slowest = report.services.iter().filter_map(|s| s.ready_ms).max().unwrap_or(0);
+        let ready = clock.elapsed();
+        report.ready_ms = Some(millis(ready) as u64);
         let urls: Vec<String> =
             report.services.iter().filter_map(|s| Some(format!("{} at {}", s.name, s.url.as_ref()?))).collect();
         let urls = if urls.is_empty() { String::new() } else { format!("; {}", urls.join(", ")) };
         let how = if self.attach { "following its logs until Ctrl-C" } else { "stop it with `cargo xtask down`" };
         let message = format!(
-            "The stack {} is up on {}: {} services ready, the slowest in {slowest} ms{urls}; {how}.",
+            "The stack {} is up on {}: {} services ready in {:.1} s{urls}; {how}.",
             compose.name(),
             engine.name(),
-            report.services.len()
+            report.services.len(),
+            ready.as_secs_f64()
         );
         Ok((compose, message))
     }

@@ -179,8 +179,17 @@ fn record(project: &Project, containers: &[StackContainer], services: &mut [Serv
 /// "service worker exited with 1: ModuleNotFoundError: …", with its log
 /// tail kept in the report.
 fn failed(project: &Project, state: &mut ServiceState, why: &str) -> String {
-    let log = state.container.as_deref().map(|c| project.log_tail(c, LOG_LINES)).unwrap_or_default();
-    state.log_tail = log.lines().map(str::to_string).collect();
+    let read = || state.container.as_deref().map(|c| project.log_tail(c, LOG_LINES)).unwrap_or_default();
+    let mut log = read();
+    // podman may report the exit before its log holds the last words.
+    for _ in 0..10 {
+        if !log.trim().is_empty() || state.container.is_none() {
+            break;
+        }
+        thread::sleep(PROBE_EVERY);
+        log = read();
+    }
+    state.log_tail = log.lines().filter(|line| !line.trim().is_empty()).map(str::to_string).collect();
     let said = service_log::explain(&log, 0).unwrap_or_else(|| text::last_lines(&log, 2).replace('\n', " "));
     let said = if said.is_empty() { String::new() } else { format!(": {said}") };
     format!("Service {} {why}{said}", state.name)

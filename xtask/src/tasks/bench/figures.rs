@@ -69,6 +69,24 @@ pub struct LifecycleFigures {
     pub shell_form_stop_ms: Stats,
 }
 
+/// `bench --stack`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackFigures {
+    /// `cargo xtask up --no-build` (the xtask binary) until every service was ready.
+    pub up_ms: Stats,
+    /// `docker compose up -d --wait` of the same file; not on podman,
+    /// where it waits forever for healthchecks that never run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compose_up_wait_ms: Option<Stats>,
+    /// `smoke --stack --no-build`, end to end, and its parts.
+    pub smoke_ms: Stats,
+    pub smoke_build_ms: Stats,
+    pub smoke_ready_ms: Stats,
+    pub smoke_checks_ms: Stats,
+    pub smoke_stop_ms: Stats,
+}
+
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BenchReport {
@@ -89,6 +107,8 @@ pub struct BenchReport {
     pub context: Option<ContextFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<LifecycleFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackFigures>,
 }
 
 impl Report for BenchReport {

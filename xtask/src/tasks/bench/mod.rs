@@ -5,6 +5,7 @@
 //! table are in their own modules; this one measures.
 
 mod figures;
+mod stack;
 mod table;
 
 use std::{collections::BTreeMap, fs::OpenOptions, io::Write, time::Instant};
@@ -52,6 +53,9 @@ pub struct Flags {
     /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
     #[arg(long)]
     offline: bool,
+    /// Measure the stack instead: `up` beside `docker compose up --wait`, and `smoke --stack`
+    #[arg(long)]
+    stack: bool,
     #[command(flatten)]
     engine: EngineFlag,
 }
@@ -61,6 +65,7 @@ pub struct Bench {
     runs: usize,
     markdown: Option<Utf8PathBuf>,
     offline: bool,
+    stack: bool,
     engine: Choice,
 }
 
@@ -103,7 +108,8 @@ impl Task for Bench {
 
     fn new(flags: Flags) -> Result<Bench> {
         let engine = flags.engine.choice()?;
-        Ok(Bench { runs: flags.runs, markdown: flags.markdown, offline: standins::requested(flags.offline), engine })
+        let offline = standins::requested(flags.offline);
+        Ok(Bench { runs: flags.runs, markdown: flags.markdown, offline, stack: flags.stack, engine })
     }
 
     fn run(self) -> Done<BenchReport> {
@@ -194,11 +200,22 @@ impl Bench {
         let work = sh.create_temp_dir()?;
         let work = Utf8Path::from_path(work.path()).context("the temp dir is not UTF-8")?.to_path_buf();
         let root = project::root();
-        for item in ["app", "docker", ".dockerignore"] {
+        for item in ["app", "docker", ".dockerignore", "compose.yaml"] {
             copy_tree(root.join(item).as_std_path(), work.join(item).as_std_path())
                 .with_context(|| format!("cannot copy {item} to {work}"))?;
         }
         let plain = PlainBuild { engine, bases: &bases };
+        if self.stack {
+            let spec = BuildSpec {
+                tag: tag.to_string(),
+                build_args: bases.build_args(&BTreeMap::new()),
+                ..PlainBuild::spec(work.join("docker/Dockerfile"), &work)
+            };
+            let (_, id) = plain.time(&spec)?;
+            engine.tag(&id, tag)?;
+            report.stack = Some(self.stack_figures(engine, &work, tag)?);
+            return Ok(());
+        }
         for scenario in Scenario::ALL {
             eprintln!("Timing the build, {} ({} runs each way).", scenario.name(), self.runs);
             report.build.push(self.build_figure(scenario, &work, &plain, tag)?);

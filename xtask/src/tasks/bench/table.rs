@@ -42,6 +42,22 @@ pub fn markdown(report: &BenchReport) -> String {
         out += &format!("| `{cli} stop`, exec-form CMD (ours) | {} |\n", ms(&l.stop_ms));
         out += &format!("| `{cli} stop`, shell-form CMD | {} |\n", ms(&l.shell_form_stop_ms));
     }
+    if let Some(s) = &report.stack {
+        out += "\n| the stack | |\n|---|---|\n";
+        out += &format!("| `cargo xtask up` until every service is ready | {} |\n", ms(&s.up_ms));
+        match &s.compose_up_wait_ms {
+            Some(compose) => {
+                out += &format!("| `docker compose up -d --wait`, same file | {} |\n", ms(compose));
+                out += &format!("| up ÷ compose | {:.2} |\n", s.up_ms.median / compose.median);
+            }
+            None => out += "| `docker compose up -d --wait` | not on podman: its healthchecks never run |\n",
+        }
+        out += &format!("| `cargo xtask smoke --stack --no-build`, end to end | {} |\n", ms(&s.smoke_ms));
+        out += &format!("| … image | {} |\n", ms(&s.smoke_build_ms));
+        out += &format!("| … start until every service is ready | {} |\n", ms(&s.smoke_ready_ms));
+        out += &format!("| … checks | {} |\n", ms(&s.smoke_checks_ms));
+        out += &format!("| … teardown with volumes | {} |\n", ms(&s.smoke_stop_ms));
+    }
     if let Some(message) = &report.message {
         out += &format!("\nThe bench stopped early: {message}\n");
     }
