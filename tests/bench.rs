@@ -57,3 +57,21 @@ fn check_figures(run: &Run, table: &std::path::Path) {
     assert!(markdown.contains("| no-op rebuild |"), "{markdown}");
     assert!(run.stderr.contains("| waste ratio (added ÷ payload) |"), "the table goes to stderr too");
 }
+
+/// `bench --stack`: `up` beside `docker compose up --wait` on the same
+/// file, and `smoke --stack` with its parts; nothing left behind.
+#[test]
+fn the_stack_bench_reports_both_ways_and_leaves_nothing() {
+    let Some(_docker) = docker_test() else { return };
+    let run = xtask(&["bench", "--stack", "--runs", "1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    let stack = &run.json["stack"];
+    for figure in ["upMs", "composeUpWaitMs", "smokeMs", "smokeReadyMs", "smokeStopMs"] {
+        assert!(stack[figure]["median"].as_f64().unwrap() > 0.0, "{figure} in {stack}");
+    }
+    assert!(run.stderr.contains("| `docker compose up -d --wait`, same file |"), "{}", run.stderr);
+    let projects = docker_ok(&["ps", "--all", "--format", "{{.Label \"com.docker.compose.project\"}}"]);
+    assert!(!projects.lines().any(|p| p.starts_with("xtask-")), "the bench left a stack: {projects}");
+    let volumes = docker_ok(&["volume", "ls", "--quiet"]);
+    assert!(!volumes.lines().any(|v| v.starts_with("xtask-")), "the bench left volumes: {volumes}");
+}

@@ -4,7 +4,6 @@
 //! The `lint` task puts them together.
 
 mod compose;
-mod dockerignore;
 pub mod hadolint;
 pub mod image_policy;
 mod rules;

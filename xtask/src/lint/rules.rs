@@ -5,7 +5,8 @@
 //! FROM an earlier one has that stage's base image, USER, HEALTHCHECK,
 //! ENV, CMD and ENTRYPOINT unless it sets its own.
 
-use super::{dockerignore::DockerIgnore, Finding, Severity};
+use super::{Finding, Severity};
+use crate::model::dockerignore::DockerIgnore;
 use crate::model::{
     dockerfile::{expand, Dockerfile, Instruction, Stage},
     reference,

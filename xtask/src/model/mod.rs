@@ -3,15 +3,20 @@
 //! unit-tested alone (and fuzzed: `fuzz/`).
 //! - `checks`: the project's smoke checks file;
 //! - `dockerfile`: a Dockerfile read as docker reads it;
+//! - `dockerignore`: which paths `.dockerignore` keeps out of the build context;
 //! - `python`: the Python a project asks for (`requires-python`);
 //! - `reference`: image references and registry addresses;
 //! - `diagnose`: a failed build's output, in one sentence;
-//! - `service_log`: a failed service's log, in one sentence.
+//! - `service_log`: a failed service's log, in one sentence;
+//! - `stack`: the stack as Compose resolves it, and each service's readiness;
+//! - `watch_scope`: which changed files `watch` rebuilds for.
 
 pub mod checks;
 pub mod diagnose;
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod python;
 pub mod reference;
 pub mod service_log;
 pub mod stack;
+pub mod watch_scope;

@@ -7,6 +7,7 @@ pub mod mask;
 pub mod probe;
 pub mod process;
 pub mod project;
+pub mod proxy;
 pub mod signals;
 pub mod tar;
 pub mod text;

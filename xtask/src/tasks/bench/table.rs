@@ -11,15 +11,17 @@ pub fn markdown(report: &BenchReport) -> String {
     );
     // `docker at HOST 20.10`, `podman 4.3`: the CLI is the first word.
     let cli = report.engine.split_whitespace().next().unwrap_or("docker");
-    out += &format!(
-        "| build | `cargo xtask image` | xtask binary alone | plain `{cli} build` | ratio |\n|---|---|---|---|---|\n"
-    );
-    for b in &report.build {
-        let (xtask, binary, docker) = (ms(&b.xtask_ms), ms(&b.binary_ms), ms(&b.docker_ms));
-        out += &format!("| {} | {xtask} | {binary} | {docker} | {:.2} |\n", b.scenario, b.overhead);
-    }
-    if let Some(c) = &report.cargo_startup_ms {
-        out += &format!("| cargo's own start (`cargo xtask --help`) | {} | | | |\n", ms(c));
+    if !report.build.is_empty() {
+        out += &format!(
+            "| build | `cargo xtask image` | xtask binary alone | plain `{cli} build` | ratio |\n|---|---|---|---|---|\n"
+        );
+        for b in &report.build {
+            let (xtask, binary, docker) = (ms(&b.xtask_ms), ms(&b.binary_ms), ms(&b.docker_ms));
+            out += &format!("| {} | {xtask} | {binary} | {docker} | {:.2} |\n", b.scenario, b.overhead);
+        }
+        if let Some(c) = &report.cargo_startup_ms {
+            out += &format!("| cargo's own start (`cargo xtask --help`) | {} | | | |\n", ms(c));
+        }
     }
     if let Some(s) = &report.size {
         out += "\n| size | |\n|---|---|\n";
