@@ -11,6 +11,12 @@ use common::{
 };
 
 #[test]
+fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
+    let Some(_docker) = docker_test() else { return };
+    watch_suite::watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure();
+}
+
+#[test]
 fn smoke_passes_and_leaves_nothing() {
     let Some(_docker) = docker_test() else { return };
     engine_suite::smoke_passes_and_leaves_nothing();

@@ -25,6 +25,7 @@ pub const ALL: &[(&str, fn())] = &[
     ("four smokes at once", four_smokes_at_once_all_pass),
     ("run and stop", run_serves_until_stop),
     ("lint", our_dockerfile_and_image_have_nothing_to_fix),
+    ("watch", super::watch_suite::watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure),
 ];
 
 /// `smoke` of the fixture app `hello`, or with `--no-build` of the image `tag` names.

@@ -7,6 +7,7 @@ pub mod engine_suite;
 pub mod registry;
 pub mod remote_host;
 pub mod stack_suite;
+pub mod watch_suite;
 
 use std::{
     io::{Read, Write},

@@ -33,7 +33,7 @@ use crate::report::{NoTask, Printed, Report};
 /// after it is printed.
 pub struct Outcome {
     pub printed: Printed,
-    pub then: Option<Box<dyn FnOnce()>>,
+    pub then: Option<tasks::Then>,
 }
 
 /// Runs the command line `args` (after the program's name).
@@ -54,15 +54,28 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     sys::signals::install();
     let finished = task.run(args);
     let mut printed = finished.printed;
-    // Whatever the report quotes (a build's last lines, an image's history,
-    // a service's log), no value the tool was given is shown.
+    settle(&mut printed);
+    // The reports that follow are masked as the first is.
+    let then = finished.then.map(|then| -> tasks::Then {
+        Box::new(move |print| {
+            then(&mut |mut printed| {
+                settle(&mut printed);
+                print(printed)
+            })
+        })
+    });
+    Outcome { printed, then }
+}
+
+/// Masks every value the tool was given in what a report quotes (a
+/// build's last lines, an image's history, a service's log), and gives a
+/// run that a signal ended the exit code the shell reports: 128 + its number.
+fn settle(printed: &mut Printed) {
     printed.json = sys::mask::mask(&printed.json);
     printed.human = sys::mask::mask(&printed.human);
-    // A run that a signal ended exits as the shell reports one: 128 + its number.
     if let (1.., Some(signum)) = (printed.code, sys::signals::received()) {
         printed.code = 128 + signum as u8;
     }
-    Outcome { printed, then: finished.then }
 }
 
 #[cfg(test)]

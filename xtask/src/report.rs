@@ -98,6 +98,12 @@ impl Printed {
         Printed { json, human: report.human(), code: if report.success() { 0 } else { 1 } }
     }
 
+    /// The report on one line: one of the lines a loop (`watch`) prints.
+    pub fn line(report: &impl Report) -> Printed {
+        let json = serde_json::to_string(report).expect("reports serialise");
+        Printed { json, ..Printed::of(report) }
+    }
+
     /// Text for stdout alone, such as `--help`: exit code 0.
     pub fn text(text: String) -> Printed {
         Printed { json: text, human: String::new(), code: 0 }

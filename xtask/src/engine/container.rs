@@ -121,7 +121,9 @@ impl Engine {
         let name = project::unique_name(&format!("xtask-{}", spec.task));
         let line = self.run_command(spec, &name, &this_owner());
         // Guard first: even a failed or interrupted run may have created the container.
-        let mut container = Container { engine: self.clone(), name, id: String::new(), port: spec.port, keep: false };
+        let published = spec.host_port;
+        let mut container =
+            Container { engine: self.clone(), name, id: String::new(), port: spec.port, published, keep: false };
         let output = self.output(&line)?;
         if !output.status.success() {
             bail!(run_failure(self.kind(), &String::from_utf8_lossy(&output.stderr)));
@@ -235,6 +237,8 @@ pub struct Container {
     pub id: String,
     /// The service's port inside the container.
     port: u16,
+    /// The host port it was published on, when the caller chose it.
+    published: Option<u16>,
     keep: bool,
 }
 
@@ -257,6 +261,9 @@ impl Container {
     }
 
     fn host_port(&self) -> Result<u16> {
+        if let Some(port) = self.published {
+            return Ok(port);
+        }
         let published = match self.engine.read(&self.port_command()) {
             Ok(published) => published,
             Err(error) => match self.exit_code() {
@@ -508,7 +515,14 @@ mod tests {
     #[test]
     fn the_other_container_commands() {
         let engine = Engine::default();
-        let on = |engine: Engine| Container { engine, name: "n".into(), id: String::new(), port: 8000, keep: true };
+        let on = |engine: Engine| Container {
+            engine,
+            name: "n".into(),
+            id: String::new(),
+            port: 8000,
+            published: None,
+            keep: true,
+        };
         let (container, on_podman) = (on(engine.clone()), on(Engine::of(Kind::Podman)));
         let shown = [
             (container.port_command(), "docker port n 8000/tcp"),

@@ -3,6 +3,7 @@
 //! `!` lets a path back in, `*` and `?` stay within one path segment and
 //! `**` spans any number of them.
 
+#[derive(Clone)]
 pub struct DockerIgnore {
     patterns: Vec<(bool, Vec<String>)>,
 }
@@ -36,6 +37,30 @@ impl DockerIgnore {
             }
         }
         excluded
+    }
+}
+
+impl DockerIgnore {
+    /// Whether a path below the folder `dir` (relative) may be in the
+    /// context although `dir` is excluded: a `!` pattern could match
+    /// beneath it (`*` then `!app/`).
+    pub fn may_let_in_below(&self, dir: &str) -> bool {
+        let segments: Vec<&str> = dir.split('/').collect();
+        // Only a `!` after the last pattern that excludes `dir` counts.
+        let excluding = |(negated, pattern): &(bool, Vec<String>)| {
+            !negated && (1..=segments.len()).any(|n| matches(pattern, &segments[..n]))
+        };
+        let after = self.patterns.iter().rposition(excluding).map_or(0, |at| at + 1);
+        self.patterns[after..].iter().filter(|(negated, _)| *negated).any(|(_, pattern)| reaches(pattern, &segments))
+    }
+}
+
+/// Whether `pattern` may match `dir` or a path below it.
+fn reaches(pattern: &[String], dir: &[&str]) -> bool {
+    match (pattern.first(), dir.first()) {
+        (_, None) | (None, Some(_)) => true,
+        (Some(p), _) if p == "**" => true,
+        (Some(p), Some(s)) => glob(p.as_bytes(), s.as_bytes()) && reaches(&pattern[1..], &dir[1..]),
     }
 }
 

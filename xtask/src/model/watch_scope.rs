@@ -8,6 +8,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::dockerignore::DockerIgnore;
 
+#[derive(Clone)]
 pub struct WatchScope {
     context: Utf8PathBuf,
     ignore: DockerIgnore,
@@ -44,9 +45,25 @@ impl WatchScope {
         folders
     }
 
+    /// Whether folder `dir` (absolute) may hold what reaches the image,
+    /// so that it must be watched.
+    pub fn descends(&self, dir: &Utf8Path) -> bool {
+        if dir.file_name() == Some(".git") {
+            return false;
+        }
+        match dir.strip_prefix(&self.context) {
+            Ok(relative) if relative.as_str().is_empty() => true,
+            Ok(relative) => {
+                let relative = relative.as_str();
+                !self.ignore.excludes(relative) || self.ignore.may_let_in_below(relative)
+            }
+            Err(_) => self.folders().iter().any(|folder| folder == dir),
+        }
+    }
+
     /// Whether a change to `path` (absolute) reaches the image.
     pub fn triggers(&self, path: &Utf8Path) -> bool {
-        if path.file_name().is_some_and(editor_scratch) {
+        if path.file_name().is_some_and(editor_scratch) || path.components().any(|c| c.as_str() == ".git") {
             return false;
         }
         if self.files.iter().any(|file| file == path) {
@@ -99,6 +116,24 @@ mod tests {
             assert_eq!(scope.triggers(Utf8Path::new(path)), expected, "{path}");
         }
         assert_eq!(scope.folders(), [Utf8PathBuf::from("/p"), "/elsewhere".into()]);
+        for (dir, expected) in [
+            ("/p", true),
+            ("/p/app", true),
+            ("/p/app/pkg", true),
+            ("/p/docker", true),
+            ("/p/app/tests", false),
+            ("/p/app/pkg/__pycache__", false),
+            ("/p/target", false),
+            ("/p/target/debug", false),
+            ("/p/.git", false),
+            ("/p/docs", false),
+            ("/elsewhere", true),
+        ] {
+            assert_eq!(scope.descends(Utf8Path::new(dir)), expected, "{dir}");
+        }
+        let no_ignore = WatchScope::new("/q".into(), "", Vec::new());
+        assert!(!no_ignore.triggers("/q/.git/HEAD".into()) && !no_ignore.descends("/q/.git".into()));
+        assert!(no_ignore.triggers("/q/anything.txt".into()));
         assert_eq!(scope.shown("/p/app/main.py".into()), "app/main.py");
     }
 }

@@ -15,6 +15,7 @@ mod smoke;
 mod stop;
 mod tools;
 mod up;
+mod watch;
 
 use std::{ffi::OsString, marker::PhantomData};
 
@@ -25,11 +26,16 @@ use crate::{
     report::{Printed, Report},
 };
 
+/// What goes on after a task's report is printed (`run --attach` follows
+/// the service's log; `watch` loops). It hands each further report to
+/// `print`, the one writer, which `main` owns; it returns the exit code,
+/// when that is not the first report's.
+pub type Then = Box<dyn FnOnce(&mut dyn FnMut(Printed)) -> Option<u8>>;
+
 /// A task's report, and what goes on after it is printed.
 pub struct Done<R> {
     pub report: R,
-    /// `run --attach` follows the service's log once its report is out.
-    pub then: Option<Box<dyn FnOnce()>>,
+    pub then: Option<Then>,
 }
 
 impl<R> From<R> for Done<R> {
@@ -42,6 +48,8 @@ pub trait Task: Sized {
     /// The task's command line: `#[command(name, about)]` and its flags.
     type Flags: clap::Parser;
     type Report: Report;
+    /// The task prints a line per report, NDJSON, not one document.
+    const LINES: bool = false;
 
     /// The task its flags ask for; a `UsageError` when they cannot be done.
     fn new(flags: Self::Flags) -> Result<Self>;
@@ -52,7 +60,7 @@ pub trait Task: Sized {
 /// A task that ran, or was refused: its report, ready to print.
 pub struct Finished {
     pub printed: Printed,
-    pub then: Option<Box<dyn FnOnce()>>,
+    pub then: Option<Then>,
 }
 
 /// A task, whatever its type: what the command line needs of it.
@@ -89,7 +97,8 @@ impl<T: Task + 'static> Entry for Of<T> {
         match self.parse(args) {
             Ok(task) => {
                 let done = task.run();
-                Finished { printed: Printed::of(&done.report), then: done.then }
+                let printed = if T::LINES { Printed::line(&done.report) } else { Printed::of(&done.report) };
+                Finished { printed, then: done.then }
             }
             Err(error) => refusal::<T::Report>(error),
         }
@@ -104,6 +113,7 @@ pub const TASKS: &[&dyn Entry] = &[
     &Of::<stop::Stop>(PhantomData),
     &Of::<up::Up>(PhantomData),
     &Of::<down::Down>(PhantomData),
+    &Of::<watch::Watch>(PhantomData),
     &Of::<lint::Lint>(PhantomData),
     &Of::<push::Push>(PhantomData),
     &Of::<layers::Layers>(PhantomData),

@@ -9,7 +9,7 @@ use std::{net::SocketAddr, thread, time::Duration};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{Done, Task};
+use super::{Done, Task, Then};
 use crate::{
     cli::{values, ProjectChecks, Service, ServiceFlags},
     engine::{
@@ -85,8 +85,13 @@ impl Task for Run {
         match self.start(engine, &mut report) {
             Ok((container, message)) => {
                 report.image.settle(Ok(message));
-                let then: Box<dyn FnOnce()> =
-                    if self.attach { Box::new(move || follow_logs(container)) } else { Box::new(|| container.keep()) };
+                let then: Then = match self.attach {
+                    true => Box::new(move |_| follow_logs(container)),
+                    false => Box::new(|_| {
+                        container.keep();
+                        None
+                    }),
+                };
                 Done { report, then: Some(then) }
             }
             Err(error) => {
@@ -143,10 +148,13 @@ impl Run {
 
 /// Streams the service's log to stderr until a signal comes or the
 /// container stops; the container is removed when `container` drops.
-fn follow_logs(container: Container) {
+fn follow_logs(container: Container) -> Option<u8> {
     let mut follower = match container.follow_logs() {
         Ok(child) => child,
-        Err(error) => return eprintln!("{error:#}"),
+        Err(error) => {
+            eprintln!("{error:#}");
+            return None;
+        }
     };
     while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
         thread::sleep(Duration::from_millis(100));
@@ -155,6 +163,7 @@ fn follow_logs(container: Container) {
     let _ = follower.wait();
     eprintln!("Stopping and removing {}.", container.name);
     let _ = container.stop();
+    None
 }
 
 #[cfg(test)]

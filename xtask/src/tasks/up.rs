@@ -12,7 +12,7 @@ use std::{
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Done, Task};
+use super::{Done, Task, Then};
 use crate::{
     cli::{Service, ServiceFlags, StackFlags},
     engine::{build::BuildSpec, choice::Choice, compose::Project},
@@ -84,8 +84,13 @@ impl Task for Up {
         match self.start(&mut report) {
             Ok((compose, message)) => {
                 report.image.settle(Ok(message));
-                let then: Option<Box<dyn FnOnce()>> =
-                    if self.attach { Some(Box::new(move || follow_logs(compose))) } else { None };
+                let then: Option<Then> = match self.attach {
+                    true => Some(Box::new(move |_| {
+                        follow_logs(compose);
+                        None
+                    })),
+                    false => None,
+                };
                 Done { report, then }
             }
             Err(error) => {

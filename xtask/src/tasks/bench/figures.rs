@@ -87,6 +87,17 @@ pub struct StackFigures {
     pub smoke_stop_ms: Stats,
 }
 
+/// `bench --watch`: from an edit's save until its new route answers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchFigures {
+    pub edits: usize,
+    pub xtask_ms: Stats,
+    /// `docker compose watch`, a `rebuild` action; not on podman.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compose_watch_ms: Option<Stats>,
+}
+
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BenchReport {
@@ -109,6 +120,8 @@ pub struct BenchReport {
     pub lifecycle: Option<LifecycleFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<StackFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchFigures>,
 }
 
 impl Report for BenchReport {

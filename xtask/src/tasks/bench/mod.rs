@@ -7,6 +7,7 @@
 mod figures;
 mod stack;
 mod table;
+mod watch;
 
 use std::{collections::BTreeMap, fs::OpenOptions, io::Write, time::Instant};
 
@@ -54,8 +55,11 @@ pub struct Flags {
     #[arg(long)]
     offline: bool,
     /// Measure the stack instead: `up` beside `docker compose up --wait`, and `smoke --stack`
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     stack: bool,
+    /// Measure the dev loop instead: `watch` beside `docker compose watch`, 4 edits a run each
+    #[arg(long)]
+    watch: bool,
     #[command(flatten)]
     engine: EngineFlag,
 }
@@ -66,6 +70,7 @@ pub struct Bench {
     markdown: Option<Utf8PathBuf>,
     offline: bool,
     stack: bool,
+    watch: bool,
     engine: Choice,
 }
 
@@ -109,7 +114,14 @@ impl Task for Bench {
     fn new(flags: Flags) -> Result<Bench> {
         let engine = flags.engine.choice()?;
         let offline = standins::requested(flags.offline);
-        Ok(Bench { runs: flags.runs, markdown: flags.markdown, offline, stack: flags.stack, engine })
+        Ok(Bench {
+            runs: flags.runs,
+            markdown: flags.markdown,
+            offline,
+            stack: flags.stack,
+            watch: flags.watch,
+            engine,
+        })
     }
 
     fn run(self) -> Done<BenchReport> {
@@ -214,6 +226,10 @@ impl Bench {
             let (_, id) = plain.time(&spec)?;
             engine.tag(&id, tag)?;
             report.stack = Some(self.stack_figures(engine, &work, tag)?);
+            return Ok(());
+        }
+        if self.watch {
+            report.watch = Some(self.watch_figures(engine, &work, &bases, tag)?);
             return Ok(());
         }
         for scenario in Scenario::ALL {

@@ -60,6 +60,14 @@ pub fn markdown(report: &BenchReport) -> String {
         out += &format!("| … checks | {} |\n", ms(&s.smoke_checks_ms));
         out += &format!("| … teardown with volumes | {} |\n", ms(&s.smoke_stop_ms));
     }
+    if let Some(w) = &report.watch {
+        out += &format!("\n| the dev loop, {} edits: save → new code answers | |\n|---|---|\n", w.edits);
+        out += &format!("| `cargo xtask watch` | {} |\n", ms(&w.xtask_ms));
+        match &w.compose_watch_ms {
+            Some(compose) => out += &format!("| `docker compose watch`, `rebuild` action | {} |\n", ms(compose)),
+            None => out += "| `docker compose watch` | not on podman |\n",
+        }
+    }
     if let Some(message) = &report.message {
         out += &format!("\nThe bench stopped early: {message}\n");
     }

@@ -1,0 +1,110 @@
+//! `watch` on the engine the tests run on: a scenario of the engine suite
+//! (`engine_suite::ALL`), so on Docker with each builder, on podman and on
+//! a remote Docker.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    sync::mpsc::{self, Receiver},
+    time::Duration,
+};
+
+use super::*;
+
+/// How long a cycle may take here; the bench, not this test, says how fast.
+const CYCLE: Duration = Duration::from_secs(60);
+
+/// The JSON lines of a running `watch`, as they come.
+fn lines_of(child: &mut Child) -> Receiver<Value> {
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let json = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            if sender.send(json).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+fn next(lines: &Receiver<Value>, what: &str) -> Value {
+    lines.recv_timeout(CYCLE).unwrap_or_else(|_| panic!("no line within {CYCLE:?} for {what}"))
+}
+
+pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
+    let tag = TagGuard::new("watch");
+    let context = copy_of_build_context(&[]);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let (mut child, _) = spawn_task_in("watch", &context, &tag.0, &["--port", &port], &[]);
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let lines = lines_of(&mut child);
+    let first = next(&lines, "the first start");
+    assert_eq!((first["outcome"].as_str(), first["success"].as_bool()), (Some("serving"), Some(true)), "{first}");
+    assert_eq!(first["url"], format!("http://127.0.0.1:{port}"));
+    let get = |path: &str| {
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        answer.split_whitespace().nth(1)?.parse::<u16>().ok()
+    };
+    assert_eq!(get("/"), Some(200));
+    assert_eq!(get("/added"), Some(404));
+
+    let route = "\n\n@app.get(\"/added\")\ndef added() -> dict[str, int]:\n    return {\"added\": 1}\n";
+    context.edit("app/main.py", |main| main + route);
+    let edited = next(&lines, "an edit");
+    assert_eq!(edited["outcome"], "serving", "{edited}");
+    assert_eq!(edited["changed"], serde_json::json!(["app/main.py"]));
+    for part in ["debounce", "build", "start", "ready", "total"] {
+        assert!(edited["latencyMs"][part].is_u64(), "{part} in {edited}");
+    }
+    assert_eq!(get("/added"), Some(200), "the new code serves on the same URL");
+
+    context.edit("app/main.py", |main| main + "\ndef broken(:\n");
+    let broken = next(&lines, "a syntax error");
+    assert_eq!((broken["outcome"].as_str(), broken["success"].as_bool()), (Some("kept"), Some(false)), "{broken}");
+    assert!(broken["message"].as_str().unwrap().contains("The old code still serves"), "{broken}");
+    assert_eq!(get("/added"), Some(200), "the old container still serves");
+
+    context.edit("app/main.py", |main| main.replace("\ndef broken(:\n", "\n"));
+    let fixed = next(&lines, "the fix");
+    assert_eq!(fixed["outcome"], "serving", "{fixed}");
+
+    // A burst of saves (a checkout of many files) is one rebuild.
+    for i in 0..30 {
+        context.write(&format!("app/data/file-{i}.json"), "{}\n");
+    }
+    let burst = next(&lines, "a burst");
+    assert_eq!(burst["outcome"], "serving", "{burst}");
+    assert_eq!(burst["changed"].as_array().unwrap().len(), 30, "{burst}");
+    assert!(lines.recv_timeout(Duration::from_secs(2)).is_err(), "one burst, one rebuild");
+
+    // Outside what reaches the image: no rebuild.
+    context.write("README.md", "notes\n");
+    context.write("app/tests/test_x.py", "def test_x():\n    pass\n");
+    assert!(lines.recv_timeout(Duration::from_secs(3)).is_err(), "a change outside the image rebuilt");
+
+    signal(pid, "TERM");
+    let summary = next(&lines, "the summary");
+    assert_eq!(summary["summary"], true, "{summary}");
+    assert_eq!(
+        (summary["cycles"].as_u64(), summary["served"].as_u64(), summary["kept"].as_u64()),
+        (Some(4), Some(3), Some(1))
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let said = said.join().unwrap();
+    assert!(said.contains("invalid syntax") || said.contains("SyntaxError"), "the reason, on stderr: {said}");
+    assert_eq!(containers_of(pid), Vec::<String>::new(), "watch left a container");
+    assert!(get("/").is_none(), "the URL is closed");
+}

@@ -1,0 +1,152 @@
+//! `bench --watch`: the dev loop, side by side with what a user would run
+//! instead, on the same edits: `cargo xtask watch`, and `docker compose
+//! watch` with a `rebuild` action on the same service. Each edit appends
+//! a new route to the app; the time is from the save until that route
+//! answers 200 on the loop's one URL, polled every 20 ms.
+
+use std::{
+    fs::OpenOptions,
+    io::{BufRead, BufReader, Write},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use camino::Utf8Path;
+
+use super::{
+    figures::{Stats, WatchFigures},
+    Bench,
+};
+use crate::{
+    engine::{build::Bases, Engine, Kind},
+    sys::{millis, probe, project, signals},
+};
+
+/// How long one edit may take to serve before the bench gives up.
+const EDIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until GET `path` on 127.0.0.1:`port` answers 200.
+fn until_200(port: u16, path: &str) -> Result<()> {
+    let address = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + EDIT_TIMEOUT;
+    while probe::get(address, path, &[], Duration::from_secs(2)).ok() != Some(200) {
+        signals::check()?;
+        if Instant::now() > deadline {
+            bail!("GET {path} did not answer 200 within {} s", EDIT_TIMEOUT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Ends a loop the bench started, as Ctrl-C would, when it is done with it.
+struct Loop(Child);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        signals::send(self.0.id(), 2);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Bench {
+    /// The watch figures, from the project's app and Dockerfile copied to `work`.
+    pub(super) fn watch_figures(
+        &self,
+        engine: &Engine,
+        work: &Utf8Path,
+        bases: &Bases,
+        tag: &str,
+    ) -> Result<WatchFigures> {
+        let edits = self.runs * 4;
+        let main = work.join("app/main.py");
+        let mut route = 0;
+        let mut edit_and_time = |port: u16| -> Result<f64> {
+            route += 1;
+            let path = format!("/bench-edit-{route}");
+            let mut file =
+                OpenOptions::new().append(true).open(&main).with_context(|| format!("cannot edit {main}"))?;
+            writeln!(file, "\n\n@app.get(\"{path}\")\ndef bench_edit_{route}() -> dict[str, int]:\n    return {{\"edit\": {route}}}")?;
+            drop(file);
+            let clock = Instant::now();
+            until_200(port, &path)?;
+            Ok(millis(clock.elapsed()))
+        };
+
+        eprintln!("Timing `cargo xtask watch`, {edits} edits.");
+        let binary = std::env::current_exe().context("cannot find the xtask binary")?;
+        let port = free_port()?;
+        let mut xtask = Command::new(&binary);
+        xtask.args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()]);
+        xtask.args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()]);
+        xtask.args(self.offline.then_some("--offline"));
+        let mut child = xtask.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().context("cannot start watch")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let watch = Loop(child);
+        // Its lines are read all along, so that a full pipe never stalls it.
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().context("watch printed nothing")??;
+        std::thread::spawn(move || lines.for_each(drop));
+        if !first.contains(r#""success":true"#) {
+            bail!("watch did not start: {first}");
+        }
+        let xtask_ms = (0..edits).map(|_| edit_and_time(port)).collect::<Result<Vec<f64>>>()?;
+        drop(watch);
+
+        let compose_ms = match engine.kind() {
+            Kind::Docker => {
+                eprintln!("Timing `docker compose watch`, {edits} edits.");
+                Some(self.compose_watch(work, bases, &mut edit_and_time)?)
+            }
+            Kind::Podman => None,
+        };
+        Ok(WatchFigures { edits, xtask_ms: Stats::of(xtask_ms), compose_watch_ms: compose_ms.map(Stats::of) })
+    }
+
+    /// `docker compose watch` with a `rebuild` action on the same service,
+    /// built from the same files on the same bases.
+    fn compose_watch(
+        &self,
+        work: &Utf8Path,
+        bases: &Bases,
+        edit_and_time: &mut dyn FnMut(u16) -> Result<f64>,
+    ) -> Result<Vec<f64>> {
+        let port = free_port()?;
+        let name = project::unique_name("xtask-bench-watch");
+        let args: String = bases
+            .build_args(&Default::default())
+            .iter()
+            .map(|(key, value)| format!("        {key}: \"{value}\"\n"))
+            .collect();
+        let file = work.join("compose.watch.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "services:\n  api:\n    image: {name}:latest\n    build:\n      context: .\n      dockerfile: \
+                 docker/Dockerfile\n      args:\n{args}    ports: [\"127.0.0.1:{port}:8000\"]\n    develop:\n      \
+                 watch:\n        - action: rebuild\n          path: ./app\n"
+            ),
+        )?;
+        let compose = |args: &[&str]| {
+            let mut command = Command::new("docker");
+            command.args(["compose", "--project-name", &name, "--file", file.as_str()]).args(args);
+            command
+        };
+        let child = compose(&["watch"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        let watch = Loop(child);
+        let measured = until_200(port, "/").and_then(|()| (0..self.runs * 4).map(|_| edit_and_time(port)).collect());
+        drop(watch);
+        let _ = compose(&["down", "--volumes", "--rmi", "all"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        measured
+    }
+}

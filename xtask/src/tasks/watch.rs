@@ -1,0 +1,93 @@
+//! `cargo xtask watch`: the dev loop. Builds and serves the image as `run`
+//! does, then on each change that reaches the image rebuilds, starts the
+//! new container and switches to it once it is ready, on the same URL;
+//! a failure leaves the old one serving. One JSON line per cycle on
+//! stdout, a summary line at the end (Ctrl-C or SIGTERM).
+
+use anyhow::Result;
+use camino::Utf8Path;
+
+use super::{Done, Task, Then};
+use crate::{
+    cli::{values, Service, ServiceFlags},
+    engine::{build::BuildSpec, choice::Choice},
+    model::watch_scope::WatchScope,
+    report::Report,
+    service::watch::{self, Cycle, WatchSpec},
+};
+
+/// Serve the image and rebuild, restart and switch on every change, on one URL
+#[derive(Debug, clap::Parser)]
+#[command(name = "watch")]
+pub struct Flags {
+    /// The host port of the URL, kept across restarts [default: a free one]
+    #[arg(long, value_name = "HOSTPORT", value_parser = values::port)]
+    port: Option<u16>,
+    /// Poll the files every 200 ms instead of waiting for their events (network file systems)
+    #[arg(long)]
+    poll: bool,
+    #[command(flatten)]
+    service: ServiceFlags,
+}
+
+pub struct Watch {
+    spec: WatchSpec,
+    engine: Choice,
+}
+
+/// The project's files beside the Dockerfile that a build or a start
+/// reads: a change to them is a change to what runs.
+const PROJECT_FILES: [&str; 4] = ["build-args", "run.env", "run.local.env", "checks.json"];
+
+/// What `spec`'s build reads: its context as `.dockerignore` lets it
+/// through, the Dockerfile, and the project's files beside it.
+fn scope(spec: &BuildSpec) -> WatchScope {
+    let ignore = std::fs::read_to_string(spec.context.join(".dockerignore")).unwrap_or_default();
+    let beside = spec.dockerfile.parent().unwrap_or(Utf8Path::new("."));
+    let files = std::iter::once(spec.dockerfile.clone()).chain(PROJECT_FILES.iter().map(|name| beside.join(name)));
+    WatchScope::new(&spec.context, &ignore, files.collect())
+}
+
+impl Task for Watch {
+    type Flags = Flags;
+    type Report = Cycle;
+    const LINES: bool = true;
+
+    fn new(flags: Flags) -> Result<Watch> {
+        let Service { spec, settings, checks, engine } = flags.service.read()?;
+        let scope = scope(&spec);
+        let (ready, headers) = (checks.ready, checks.headers);
+        let spec = WatchSpec { spec, settings, ready, headers, port: flags.port, poll: flags.poll, scope };
+        Ok(Watch { spec, engine })
+    }
+
+    fn run(self) -> Done<Cycle> {
+        let engine = self.engine.engine();
+        match watch::start(&engine, self.spec) {
+            Ok((watching, first)) => {
+                let then: Then = Box::new(move |print| {
+                    watching.run(print);
+                    None
+                });
+                Done { report: first, then: Some(then) }
+            }
+            Err(error) => Cycle::failure(format!("{error:#}")).into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_scope() {
+        let parse = |list: &[&str]| Watch::new(crate::cli::parse("watch", list.iter().map(Into::into))?);
+        let watch =
+            parse(&["--port", "8090", "--poll", "--context", "/w", "--dockerfile", "/w/docker/Dockerfile"]).unwrap();
+        assert_eq!((watch.spec.port, watch.spec.poll), (Some(8090), true));
+        assert!(watch.spec.scope.triggers("/w/docker/Dockerfile".into()));
+        assert!(watch.spec.scope.triggers("/w/docker/run.env".into()));
+        assert!(parse(&["--port", "0"]).is_err());
+    }
+}
