@@ -75,3 +75,21 @@ fn the_stack_bench_reports_both_ways_and_leaves_nothing() {
     let volumes = docker_ok(&["volume", "ls", "--quiet"]);
     assert!(!volumes.lines().any(|v| v.starts_with("xtask-")), "the bench left volumes: {volumes}");
 }
+
+/// `bench --watch`: `watch` beside `docker compose watch`, on the same
+/// edits; nothing left behind.
+#[test]
+fn the_watch_bench_reports_both_ways_and_leaves_nothing() {
+    let Some(_docker) = docker_test() else { return };
+    let run = xtask(&["bench", "--watch", "--runs", "1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    let watch = &run.json["watch"];
+    assert_eq!(watch["edits"], 4);
+    for figure in ["xtaskMs", "composeWatchMs"] {
+        assert!(watch[figure]["median"].as_f64().unwrap() > 0.0, "{figure} in {watch}");
+    }
+    assert!(run.stderr.contains("| `docker compose watch`, `rebuild` action |"), "{}", run.stderr);
+    assert_eq!(docker_ok(&["ps", "--all", "--quiet", "--filter", "label=dev.xtask.task=watch"]), "");
+    let images = docker_ok(&["image", "ls", "--format", "{{.Repository}}"]);
+    assert!(!images.lines().any(|i| i.starts_with("xtask-bench")), "the bench left an image: {images}");
+}

@@ -29,6 +29,18 @@ fn lines_of(child: &mut Child) -> Receiver<Value> {
     lines
 }
 
+/// Ends the `watch` when the test does, pass or fail, as Ctrl-C would.
+struct Watching(Child);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            signal(self.0.id(), "TERM");
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn next(lines: &Receiver<Value>, what: &str) -> Value {
     lines.recv_timeout(CYCLE).unwrap_or_else(|_| panic!("no line within {CYCLE:?} for {what}"))
 }
@@ -46,6 +58,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
         text
     });
     let lines = lines_of(&mut child);
+    let mut child = Watching(child);
     let first = next(&lines, "the first start");
     assert_eq!((first["outcome"].as_str(), first["success"].as_bool()), (Some("serving"), Some(true)), "{first}");
     assert_eq!(first["url"], format!("http://127.0.0.1:{port}"));
@@ -101,7 +114,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
         (summary["cycles"].as_u64(), summary["served"].as_u64(), summary["kept"].as_u64()),
         (Some(4), Some(3), Some(1))
     );
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let said = said.join().unwrap();
     assert!(said.contains("invalid syntax") || said.contains("SyntaxError"), "the reason, on stderr: {said}");

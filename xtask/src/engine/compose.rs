@@ -116,11 +116,12 @@ impl PodmanSocket {
         // A socket's path may not be longer than 107 bytes: not under the checkout.
         let dir = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary folder's path is not UTF-8")?;
         let path = dir.join(format!("{}.sock", project::unique_name("xtask-podman")));
-        // No time limit: the guard ends it. Its log is not shown: without
-        // systemd it logs an error for every healthcheck timer it cannot
-        // remove, and Compose says what went wrong with a request.
+        // No time limit: the guard ends it, or the kernel when we end (a
+        // SIGKILL too). Its log is not shown: without systemd it logs an
+        // error for every healthcheck timer it cannot remove, and Compose
+        // says what went wrong with a request.
         let line = CommandLine::new("podman").args(["system", "service", "--time=0", &format!("unix://{path}")]);
-        let child = process::spawn_silent(&line).context("cannot start podman's API service for Compose")?;
+        let child = process::spawn_tied(&line).context("cannot start podman's API service for Compose")?;
         let socket = PodmanSocket { child, path };
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::os::unix::net::UnixStream::connect(&socket.path).is_err() {

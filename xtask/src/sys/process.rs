@@ -237,11 +237,21 @@ pub fn spawn_to_stderr(line: &CommandLine) -> Result<Child> {
     Ok(child)
 }
 
-/// Starts `line` in the background with its output thrown away: a server
-/// whose log would only be noise.
-pub fn spawn_silent(line: &CommandLine) -> Result<Child> {
-    let command = line.command().stdout(Stdio::null()).stderr(Stdio::null()).spawn();
-    command.with_context(|| format!("cannot start `{}`", line.program))
+/// Starts `line` in the background with its output thrown away (a server
+/// whose log would only be noise), and tied to us: the kernel ends it
+/// with SIGTERM when we end, however we end, SIGKILL included.
+pub fn spawn_tied(line: &CommandLine) -> Result<Child> {
+    use std::os::unix::process::CommandExt;
+    let mut command = line.command();
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe, and touches nothing of ours.
+    unsafe {
+        command.pre_exec(|| match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        });
+    }
+    command.spawn().with_context(|| format!("cannot start `{}`", line.program))
 }
 
 type Pipe = Box<dyn Read + Send>;
