@@ -13,17 +13,21 @@ use crate::{
 /// A file of a layer's build context: its name, its text and its mode.
 pub type ContextFile = (&'static str, &'static str, u32);
 
-/// Image `tag` (a stand-in for `what`), made over `base` from `context`
-/// where `engine` lacks it. `host_files` are copied from this machine
-/// into the context (its trust store).
-pub fn derive(
-    engine: &Engine,
-    what: &str,
-    tag: &str,
-    base: &str,
-    context: &[ContextFile],
-    host_files: &[(&str, &str)],
-) -> Result<()> {
+/// A stand-in made as a layer.
+pub struct Layer<'a> {
+    /// What it stands in for, as messages name it.
+    pub what: &'a str,
+    pub tag: &'a str,
+    pub base: &'a str,
+    pub context: &'a [ContextFile],
+    /// Files of this machine copied into the context, by their names
+    /// there: its trust store.
+    pub host_files: &'a [(&'a str, &'a str)],
+}
+
+/// `layer`'s image, made where `engine` lacks it.
+pub fn derive(engine: &Engine, layer: &Layer<'_>) -> Result<()> {
+    let Layer { what, tag, .. } = *layer;
     // Concurrent runs wait here for the one that makes it.
     let _lock = project::machine_lock("standin")?;
     if engine.inspect_image(tag)?.is_some() {
@@ -34,19 +38,13 @@ pub fn derive(
             eprintln!("Copying the offline {what} image {tag} from docker to {} (once).", engine.name());
             engine.copy_image(&docker, tag)
         }
-        None => build(engine, what, tag, base, context, host_files),
+        None => build(engine, layer),
     };
     made.with_context(|| format!("cannot make the offline {what} image {tag} in {}", engine.name()))
 }
 
-fn build(
-    engine: &Engine,
-    what: &str,
-    tag: &str,
-    base: &str,
-    context: &[ContextFile],
-    host_files: &[(&str, &str)],
-) -> Result<()> {
+fn build(engine: &Engine, layer: &Layer<'_>) -> Result<()> {
+    let Layer { what, tag, base, context, host_files } = *layer;
     eprintln!("Making the offline {what} image {tag} over {base} (once).");
     let dir = project::scratch_dir()?.join(project::unique_name("standin"));
     let made = (|| {

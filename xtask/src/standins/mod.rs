@@ -101,8 +101,10 @@ fn ensure(engine: &Engine, suite: &str) -> Result<StandIns> {
         }
         .with_context(|| format!("cannot make the offline runtime image {runtime} in {}", engine.name()))?;
     }
+    let builder = builder_tag(&suite);
     let trust = [(HOST_CA_BUNDLE, "ca-certificates.crt")];
-    layers::derive(engine, "builder", &builder_tag(&suite), &runtime, &BUILDER, &trust)?;
+    let layer = layers::Layer { what: "builder", tag: &builder, base: &runtime, context: &BUILDER, host_files: &trust };
+    layers::derive(engine, &layer)?;
     existing(engine, &suite)?.context("the offline base images are missing right after they were made")
 }
 

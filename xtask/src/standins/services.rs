@@ -38,7 +38,8 @@ pub fn stack_images(engine: &Engine) -> Result<Vec<(&'static str, String)>> {
         let tag = format!("xtask-standin/{name}:{suite}");
         if engine.inspect_image(&tag)?.is_none() {
             let base = ensure(engine, &suite)?.runtime;
-            layers::derive(engine, name, &tag, &base, &context, &[])?;
+            let layer = layers::Layer { what: name, tag: &tag, base: &base, context: &context, host_files: &[] };
+            layers::derive(engine, &layer)?;
         }
         images.push((variable, tag));
     }
