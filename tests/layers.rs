@@ -31,8 +31,12 @@ fn layers_show_the_naive_image_s_waste_and_none_in_ours() {
     assert!(run.json["wastedBytes"].as_u64().unwrap() > 1 << 20, "{}", run.json["wastedBytes"]);
     assert!(run.json["efficiency"].as_f64().unwrap() < 0.99);
     let last = run.json["layers"].as_array().unwrap().len() - 1;
-    assert_eq!(run.json["wasted"][0]["hiddenBy"].as_u64().unwrap() as usize, last, "the late clean-up hides them");
-    assert!(run.json["wasted"][0]["path"].as_str().unwrap().contains("__pycache__"), "{}", run.json["wasted"][0]);
+    // The base's own waste (offline, the builder's apt layer rewrites
+    // debconf's cache) may rank first; the claim is about the Dockerfile's.
+    let wasted = run.json["wasted"].as_array().unwrap();
+    let late = wasted.iter().find(|w| w["path"].as_str().unwrap().contains("__pycache__"));
+    let late = late.unwrap_or_else(|| panic!("no __pycache__ among the waste: {wasted:?}"));
+    assert_eq!(late["hiddenBy"].as_u64().unwrap() as usize, last, "the late clean-up hides them: {late}");
 }
 
 /// `layers --run` on an app that crashes at import fails, and its build is

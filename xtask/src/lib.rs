@@ -1,5 +1,6 @@
 //! `cargo xtask <task>`: build, run and prove the FastAPI service's
-//! container image. Each task prints one JSON document on stdout; the
+//! container image, alone and with its whole stack, and serve it while it
+//! is edited. Each task prints one JSON document on stdout; the
 //! engine's own output and our progress go to stderr. `main.rs` is a thin
 //! shell over `run`, and the fuzz targets (`fuzz/`) and the acceptance
 //! tests' helpers use this library too.
@@ -8,7 +9,7 @@
 //! - `tasks/`: one module per task, each declaring its flags and returning
 //!   its report;
 //! - `cli`, `report`, `service/`, `lint/`, `registry`: what the tasks share;
-//! - `standins/`: the offline stand-in base images, made through the engine;
+//! - `standins/`: the offline stand-in images, made through the engine;
 //! - `engine/`: the one entry point to the container engine;
 //! - `model/`: pure text models (Dockerfiles, references, what a failed
 //!   build or service said);

@@ -35,14 +35,6 @@ pub enum Readiness {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Port {
-    pub target: u16,
-    /// The host port, when the file names one.
-    pub published: Option<String>,
-    pub host_ip: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     pub name: String,
     pub image: Option<String>,
@@ -52,7 +44,8 @@ pub struct Service {
     pub depends_on: Vec<(String, Condition)>,
     /// The healthcheck's test, as written: `["CMD", …]` or `["CMD-SHELL", "…"]`.
     pub healthcheck: Option<Vec<String>>,
-    pub ports: Vec<Port>,
+    /// The container ports it publishes.
+    pub ports: Vec<u16>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -100,8 +93,6 @@ struct RawHealthcheck {
 #[derive(Deserialize)]
 struct RawPort {
     target: u16,
-    published: Option<String>,
-    host_ip: Option<String>,
 }
 
 impl Stack {
@@ -128,11 +119,7 @@ impl Stack {
                 command: raw.command.unwrap_or_default(),
                 depends_on,
                 healthcheck: healthcheck.map(|h| h.test),
-                ports: raw
-                    .ports
-                    .into_iter()
-                    .map(|p| Port { target: p.target, published: p.published, host_ip: p.host_ip })
-                    .collect(),
+                ports: raw.ports.into_iter().map(|p| p.target).collect(),
                 environment: raw.environment.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(),
             });
         }
@@ -205,9 +192,10 @@ impl Stack {
 
     /// A Compose override for a stack of one run: every service carries
     /// `labels` (its owner), and every published container port is
-    /// published on a free loopback port instead, so that a second stack
-    /// of the same file never meets the first on a host port.
-    pub fn isolated_override(&self, labels: &[(&str, String)]) -> String {
+    /// published on a free port of `host` instead (loopback for an engine
+    /// here), so that a second stack of the same file never meets the
+    /// first on a host port.
+    pub fn isolated_override(&self, labels: &[(&str, String)], host: &str) -> String {
         let mut yaml = String::from("services:\n");
         for service in &self.services {
             yaml += &format!("  {}:\n    labels:\n", quoted(&service.name));
@@ -217,7 +205,7 @@ impl Stack {
             if !service.ports.is_empty() {
                 yaml += "    ports: !override\n";
                 for port in &service.ports {
-                    yaml += &format!("      - \"127.0.0.1::{}\"\n", port.target);
+                    yaml += &format!("      - \"{host}::{port}\"\n");
                 }
             }
         }
@@ -300,7 +288,7 @@ impl Service {
         // A healthcheck that GETs a local URL on a published port: the tool
         // GETs the same path from outside, without an exec per probe.
         if let Some((port, path)) = test.iter().find_map(|arg| local_url(arg)) {
-            if self.ports.iter().any(|p| p.target == port) {
+            if self.ports.contains(&port) {
                 return Readiness::Http { port, path };
             }
         }
@@ -467,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_run_s_stack_is_labelled_and_publishes_on_free_loopback_ports() {
-        let yaml = sample().isolated_override(&[("dev.xtask.owner", "h/1/2".to_string())]);
+        let yaml = sample().isolated_override(&[("dev.xtask.owner", "h/1/2".to_string())], "127.0.0.1");
         assert!(
             yaml.starts_with(
                 "services:\n  \"api\":\n    labels:\n      \"dev.xtask.owner\": \"h/1/2\"\n    ports: !override\n      \

@@ -1,6 +1,7 @@
 //! The service in a container, as every task that starts one sees it
 //! (run, smoke, lint's image checks, bench): the image to start, and the
-//! wait until the service in a started container answers HTTP.
+//! wait until the service in a started container answers HTTP; the whole
+//! stack through Compose (`stack/`); the dev loop (`watch`).
 
 use std::{
     net::SocketAddr,

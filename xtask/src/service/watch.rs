@@ -165,8 +165,9 @@ pub fn start(engine: &Engine, spec: WatchSpec) -> Result<(Watching, Cycle)> {
     let listen = SocketAddr::from(([127, 0, 0, 1], spec.port.unwrap_or(0)));
     let proxy =
         Proxy::bind(listen, address).with_context(|| format!("cannot serve on {listen}: choose another --port"))?;
-    let scope = spec.scope.clone();
-    let watcher = Watcher::new(&spec.scope.folders(), move |dir| scope.descends(dir), spec.poll)?;
+    let (inside, triggers) = (spec.scope.clone(), spec.scope.clone());
+    let descend = move |dir: &camino::Utf8Path| inside.descends(dir);
+    let watcher = Watcher::new(&spec.scope.folders(), descend, move |path| triggers.triggers(path), spec.poll)?;
     if let Some(why) = &watcher.polling {
         eprintln!("Polling the files every 200 ms, {why}.");
     }
@@ -285,9 +286,8 @@ impl Watching {
     fn next_burst(&mut self) -> Option<(Instant, BTreeSet<String>)> {
         let first = loop {
             signals::check().ok()?;
-            match self.watcher.next(Duration::from_millis(100)) {
-                Some((at, path)) if self.spec.scope.triggers(&path) => break (at, path),
-                _ => {}
+            if let Some(change) = self.watcher.next(Duration::from_millis(100)) {
+                break change;
             }
         };
         let mut changed = BTreeSet::new();
@@ -300,8 +300,7 @@ impl Watching {
     fn gather(&mut self, since: Instant, changed: &mut BTreeSet<String>) {
         while since.elapsed() < LONGEST_BURST {
             match self.watcher.next(QUIET) {
-                Some((_, path)) if self.spec.scope.triggers(&path) => self.note(&path, changed),
-                Some(_) => {}
+                Some((_, path)) => self.note(&path, changed),
                 None => break,
             }
         }
@@ -319,10 +318,8 @@ impl Watching {
     fn pending(&mut self, changed: &mut BTreeSet<String>) -> bool {
         let mut any = false;
         while let Some((_, path)) = self.watcher.next(Duration::ZERO) {
-            if self.spec.scope.triggers(&path) {
-                self.note(&path, changed);
-                any = true;
-            }
+            self.note(&path, changed);
+            any = true;
         }
         any
     }
@@ -378,13 +375,20 @@ impl Watching {
         let engine = self.engine.clone();
         let image = loop {
             let clock = Instant::now();
-            let image = obtain(&engine, &self.spec.spec, true)?;
+            // A change during the build stops it (`signals::cancel`).
+            self.watcher.arm(true);
+            let built = obtain(&engine, &self.spec.spec, true);
+            self.watcher.arm(false);
             latency.build = ms(clock);
-            if !self.pending(changed) {
-                break image;
+            let stale = signals::cancelled() | self.pending(changed);
+            signals::resume();
+            match built {
+                Ok(image) if !stale => break image,
+                Ok(image) => self.discard(&image),
+                Err(_) if stale => {}
+                Err(error) => return Err(error),
             }
             eprintln!("Files changed during the build: building again with the newest.");
-            self.discard(&image);
             self.gather(first, changed);
         };
         let id = image.report().image_id.clone();

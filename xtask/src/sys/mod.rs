@@ -1,6 +1,6 @@
 //! Plumbing that knows nothing of containers: child processes, the HTTP
-//! probe, signals, project paths, the host-side tools' venv, a tar reader, and the
-//! cutting of long output.
+//! probe, signals, project paths, the host-side tools' venv, a tar reader,
+//! the cutting of long output, file events and a TCP proxy (for `watch`).
 
 pub mod files;
 pub mod mask;

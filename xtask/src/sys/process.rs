@@ -154,8 +154,9 @@ pub struct Ran {
 /// Runs `line` to its end with both streams captured, and, with `echo`,
 /// copied to our stderr as they come. A SIGINT or SIGTERM sent to us is
 /// passed on to the child, which is killed if it has not ended within
-/// `GRACE`; the run then fails as interrupted. A clean-up step runs to its
-/// end all the same.
+/// `GRACE`; the run then fails as interrupted. A cancel (`signals::cancel`)
+/// stops it the same way, and it fails as cancelled. A clean-up step runs
+/// to its end all the same.
 fn run(line: &CommandLine, echo: bool) -> Result<Ran> {
     let interruptible = !line.cleanup;
     if interruptible {
@@ -175,7 +176,8 @@ fn run(line: &CommandLine, echo: bool) -> Result<Ran> {
     });
     let mut passed_on: Option<Instant> = None;
     while let Err(RecvTimeoutError::Timeout) = waiting.recv_timeout(Duration::from_millis(50)) {
-        match (signals::received().filter(|_| interruptible), passed_on) {
+        let stop = signals::received().or(signals::cancelled().then_some(signals::SIGTERM));
+        match (stop.filter(|_| interruptible), passed_on) {
             (Some(signum), None) => {
                 signals::send(pid, signum);
                 passed_on = Some(Instant::now());
@@ -191,6 +193,9 @@ fn run(line: &CommandLine, echo: bool) -> Result<Ran> {
     let [stdout, stderr] = readers.map(|reader| reader.join().unwrap_or_default());
     if interruptible {
         signals::check()?;
+        if signals::cancelled() {
+            bail!(signals::CANCELLED_STEP);
+        }
     }
     let output = String::from_utf8_lossy(&interleaved.lock().unwrap()).into_owned();
     Ok(Ran { status, stdout, stderr, output })

@@ -4,10 +4,14 @@
 //! `signal(2)` and `kill(2)` are libc's, which std already links, so no
 //! crate is needed for them.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The signal that came, or 0.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// The step under way is no longer wanted (`watch`: the files changed
+/// during its build). Its child is stopped as on a signal, but the run
+/// goes on.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 pub const SIGINT: i32 = 2;
 pub const SIGKILL: i32 = 9;
@@ -38,6 +42,25 @@ pub fn received() -> Option<i32> {
         signum => Some(signum),
     }
 }
+
+/// Cancels the step under way: its child gets SIGTERM, and the step fails
+/// with `CANCELLED`. From any thread.
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+}
+
+/// Whether a cancel came since the last `resume`.
+pub fn cancelled() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// Lets the next step run.
+pub fn resume() {
+    CANCELLED.store(false, Ordering::SeqCst);
+}
+
+/// The failure of a cancelled step.
+pub const CANCELLED_STEP: &str = "Cancelled: newer files came.";
 
 /// Sends `signum` to process `pid`, a child of ours that has not been reaped.
 pub fn send(pid: u32, signum: i32) {

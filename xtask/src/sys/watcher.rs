@@ -7,13 +7,19 @@
 //! choice (`descend`), so that `target/` and `.git` cost no watch.
 
 use std::{
-    sync::mpsc::{self, Receiver, RecvTimeoutError},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc::{self, Receiver, RecvTimeoutError},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use notify::{event::EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
+
+use super::signals;
 
 /// How often the polling watcher looks.
 const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -23,6 +29,8 @@ pub type Change = (Instant, Utf8PathBuf);
 
 pub struct Watcher {
     inner: Box<dyn notify::Watcher + Send>,
+    /// While armed, a change cancels the step under way (`signals::cancel`).
+    armed: Arc<AtomicBool>,
     changes: Receiver<Change>,
     descend: Box<dyn Fn(&Utf8Path) -> bool>,
     /// The files found in a folder made since the start: written before
@@ -32,82 +40,80 @@ pub struct Watcher {
     pub polling: Option<String>,
 }
 
+/// What notify calls with each event: the changes that matter go to the
+/// channel, and, while armed, cancel the step under way.
+#[derive(Clone)]
+struct Events {
+    sender: mpsc::Sender<Change>,
+    armed: Arc<AtomicBool>,
+    matters: Arc<dyn Fn(&Utf8Path) -> bool + Send + Sync>,
+}
+
+impl notify::EventHandler for Events {
+    fn handle_event(&mut self, event: notify::Result<notify::Event>) {
+        let Ok(event) = event else { return };
+        if matches!(event.kind, EventKind::Access(_)) {
+            return;
+        }
+        for path in event.paths.into_iter().filter_map(|path| Utf8PathBuf::try_from(path).ok()) {
+            if (self.matters)(&path) {
+                if self.armed.load(Ordering::SeqCst) {
+                    signals::cancel();
+                }
+                let _ = self.sender.send((Instant::now(), path));
+            }
+        }
+    }
+}
+
+fn watch_all(inner: &mut dyn notify::Watcher, folders: &[Utf8PathBuf]) -> Result<()> {
+    for folder in folders {
+        inner
+            .watch(folder.as_std_path(), RecursiveMode::NonRecursive)
+            .with_context(|| format!("cannot watch {folder}"))?;
+    }
+    Ok(())
+}
+
 impl Watcher {
-    /// Watches `roots` and every folder below them that `descend` accepts;
-    /// with `poll`, by polling.
-    pub fn new(roots: &[Utf8PathBuf], descend: impl Fn(&Utf8Path) -> bool + 'static, poll: bool) -> Result<Watcher> {
+    /// Watches `roots` and every folder below them that `descend` accepts,
+    /// for changes to the paths that `matters` accepts; with `poll`, by
+    /// polling.
+    pub fn new(
+        roots: &[Utf8PathBuf],
+        descend: impl Fn(&Utf8Path) -> bool + 'static,
+        matters: impl Fn(&Utf8Path) -> bool + Send + Sync + 'static,
+        poll: bool,
+    ) -> Result<Watcher> {
         let folders: Vec<Utf8PathBuf> = roots.iter().flat_map(|root| folders(root, &descend)).collect();
-        let events = |sender: mpsc::Sender<Change>| {
-            move |event: notify::Result<notify::Event>| {
-                let Ok(event) = event else { return };
-                if matches!(event.kind, EventKind::Access(_)) {
-                    return;
-                }
-                for path in event.paths {
-                    if let Ok(path) = Utf8PathBuf::try_from(path) {
-                        let _ = sender.send((Instant::now(), path));
-                    }
-                }
+        let armed = Arc::new(AtomicBool::new(false));
+        let (sender, changes) = mpsc::channel();
+        let events = Events { sender, armed: armed.clone(), matters: Arc::new(matters) };
+        let inotify = match poll {
+            true => Err("as asked (--poll)".to_string()),
+            false => match RecommendedWatcher::new(events.clone(), notify::Config::default()) {
+                Err(error) => Err(format!("because there are no file events here ({error})")),
+                Ok(mut inner) => match watch_all(&mut inner, &folders) {
+                    Ok(()) => Ok(inner),
+                    Err(error) => Err(format!("because the file events cannot cover the tree ({error:#})")),
+                },
+            },
+        };
+        let (inner, polling): (Box<dyn notify::Watcher + Send>, _) = match inotify {
+            Ok(inner) => (Box::new(inner), None),
+            Err(why) => {
+                let config = notify::Config::default().with_poll_interval(POLL_EVERY).with_compare_contents(false);
+                let mut inner = PollWatcher::new(events, config).context("cannot poll the files")?;
+                watch_all(&mut inner, &folders)?;
+                (Box::new(inner), Some(why))
             }
         };
-        let (sender, changes) = mpsc::channel();
-        let mut polling = poll.then(|| "as asked (--poll)".to_string());
-        if polling.is_none() {
-            match RecommendedWatcher::new(events(sender.clone()), notify::Config::default()) {
-                Ok(inner) => {
-                    let mut watcher = Watcher {
-                        inner: Box::new(inner),
-                        changes,
-                        descend: Box::new(descend),
-                        found: Default::default(),
-                        polling: None,
-                    };
-                    match watcher.watch_all(&folders) {
-                        Ok(()) => return Ok(watcher),
-                        Err(error) => {
-                            polling = Some(format!("because the file events cannot cover the tree ({error:#})"));
-                            return Watcher::polling(
-                                watcher.changes,
-                                sender,
-                                watcher.descend,
-                                &folders,
-                                polling,
-                                events,
-                            );
-                        }
-                    }
-                }
-                Err(error) => polling = Some(format!("because there are no file events here ({error})")),
-            }
-        }
-        Watcher::polling(changes, sender, Box::new(descend), &folders, polling, events)
+        Ok(Watcher { inner, armed, changes, descend: Box::new(descend), found: Default::default(), polling })
     }
 
-    fn polling<F>(
-        changes: Receiver<Change>,
-        sender: mpsc::Sender<Change>,
-        descend: Box<dyn Fn(&Utf8Path) -> bool>,
-        folders: &[Utf8PathBuf],
-        polling: Option<String>,
-        events: impl Fn(mpsc::Sender<Change>) -> F,
-    ) -> Result<Watcher>
-    where
-        F: notify::EventHandler,
-    {
-        let config = notify::Config::default().with_poll_interval(POLL_EVERY).with_compare_contents(false);
-        let inner = PollWatcher::new(events(sender), config).context("cannot poll the files")?;
-        let mut watcher = Watcher { inner: Box::new(inner), changes, descend, found: Default::default(), polling };
-        watcher.watch_all(folders)?;
-        Ok(watcher)
-    }
-
-    fn watch_all(&mut self, folders: &[Utf8PathBuf]) -> Result<()> {
-        for folder in folders {
-            self.inner
-                .watch(folder.as_std_path(), RecursiveMode::NonRecursive)
-                .with_context(|| format!("cannot watch {folder}"))?;
-        }
-        Ok(())
+    /// While `armed`, a change that matters cancels the step under way.
+    pub fn arm(&self, armed: bool) {
+        self.armed.store(armed, Ordering::SeqCst);
     }
 
     /// The next change within `timeout`, if any. A folder made since the
@@ -122,7 +128,7 @@ impl Watcher {
         };
         if change.1.is_dir() && (self.descend)(&change.1) {
             let new = folders(&change.1, &self.descend);
-            let _ = self.watch_all(&new);
+            let _ = watch_all(self.inner.as_mut(), &new);
             for folder in &new {
                 let files = folder.read_dir_utf8().into_iter().flatten().flatten();
                 let files = files.filter(|e| e.file_type().is_ok_and(|t| t.is_file()));
@@ -176,7 +182,7 @@ mod tests {
         for poll in [false, true] {
             let dir = scratch("watch");
             let skip = dir.join("target");
-            let mut watcher = Watcher::new(std::slice::from_ref(&dir), move |p| p != skip, poll).unwrap();
+            let mut watcher = Watcher::new(std::slice::from_ref(&dir), move |p| p != skip, |_| true, poll).unwrap();
             assert_eq!(watcher.polling.is_some(), poll);
             std::fs::write(dir.join("target/debug/x"), "no").unwrap();
             std::fs::write(dir.join("app/pkg/mod.py"), "x = 1\n").unwrap();

@@ -140,7 +140,7 @@ impl StackSpec {
         let stack =
             Stack::from_json(&config).with_context(|| format!("{} cannot start", project::shown(&self.file)))?;
         if owner == Owner::Run {
-            compose.add_override(&stack.isolated_override(&Project::owner_labels()))?;
+            compose.add_override(&stack.isolated_override(&Project::owner_labels(), engine.published_host()))?;
         }
         Ok((compose, stack))
     }
