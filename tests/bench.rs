@@ -92,4 +92,9 @@ fn the_watch_bench_reports_both_ways_and_leaves_nothing() {
     assert_eq!(docker_ok(&["ps", "--all", "--quiet", "--filter", "label=dev.xtask.task=watch"]), "");
     let images = docker_ok(&["image", "ls", "--format", "{{.Repository}}"]);
     assert!(!images.lines().any(|i| i.starts_with("xtask-bench")), "the bench left an image: {images}");
+    // `docker compose watch` is the docker CLI and its plugin: both went.
+    let projects = docker_ok(&["ps", "--all", "--format", "{{.Label \"com.docker.compose.project\"}}"]);
+    assert!(!projects.lines().any(|p| p.starts_with("xtask-bench")), "the bench left a stack: {projects}");
+    let plugin = std::process::Command::new("pgrep").args(["-f", "compose.watch.yaml"]).output().unwrap();
+    assert!(plugin.stdout.is_empty(), "docker compose watch is still running");
 }

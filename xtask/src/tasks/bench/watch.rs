@@ -44,17 +44,38 @@ fn until_200(port: u16, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Ends a loop the bench started, as Ctrl-C would, when it is done with it.
+/// A loop the bench started, in a process group of its own: `docker
+/// compose` is the docker CLI running its plugin as a child, and a signal
+/// to the CLI alone may leave the plugin watching (and rebuilding) on.
 struct Loop(Child);
 
+impl Loop {
+    /// Starts `command`, its stdout to `stdout`, its stderr nowhere.
+    fn spawn(command: &mut Command, stdout: Stdio) -> Result<Loop> {
+        use std::os::unix::process::CommandExt;
+        let child = command.process_group(0).stdout(stdout).stderr(Stdio::null()).spawn();
+        Ok(Loop(child.with_context(|| format!("cannot start {:?}", command.get_program()))?))
+    }
+
+    /// Signal `signum` to the whole group.
+    fn signal(&self, signum: i32) {
+        // SAFETY: kill(2) with a negative pid signals that process group.
+        unsafe {
+            libc::kill(-(self.0.id() as i32), signum);
+        }
+    }
+}
+
+/// Ends the loop as Ctrl-C would, when the bench is done with it; then
+/// kills what is left of its group.
 impl Drop for Loop {
     fn drop(&mut self) {
-        signals::send(self.0.id(), 2);
+        self.signal(libc::SIGINT);
         let deadline = Instant::now() + Duration::from_secs(20);
         while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.0.kill();
+        self.signal(libc::SIGKILL);
         let _ = self.0.wait();
     }
 }
@@ -90,9 +111,8 @@ impl Bench {
         xtask.args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()]);
         xtask.args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()]);
         xtask.args(self.offline.then_some("--offline"));
-        let mut child = xtask.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().context("cannot start watch")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let watch = Loop(child);
+        let mut watch = Loop::spawn(&mut xtask, Stdio::piped())?;
+        let stdout = watch.0.stdout.take().context("no stdout")?;
         // Its lines are read all along, so that a full pipe never stalls it.
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().context("watch printed nothing")??;
@@ -142,8 +162,7 @@ impl Bench {
             command.args(["compose", "--project-name", &name, "--file", file.as_str()]).args(args);
             command
         };
-        let child = compose(&["watch"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-        let watch = Loop(child);
+        let watch = Loop::spawn(&mut compose(&["watch"]), Stdio::null())?;
         let measured = until_200(port, "/").and_then(|()| (0..self.runs * 4).map(|_| edit_and_time(port)).collect());
         drop(watch);
         let _ = compose(&["down", "--volumes", "--rmi", "all"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
