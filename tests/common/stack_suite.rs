@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use xtask::sys::probe::free_port;
+
 use super::*;
 
 /// Every scenario, by name.
@@ -83,11 +85,6 @@ pub fn resources_of(project: &str) -> Vec<String> {
     found
 }
 
-/// A port that nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// `METHOD path` with a JSON body on the engine's host at `port`: the
 /// status and the JSON answer.
 fn http_json(method: &str, port: u16, path: &str, body: &str) -> (u16, Value) {
@@ -145,7 +142,7 @@ pub fn data_written_before_down_is_there_after_up() {
     let tag = TagGuard::new("up");
     let context = stack_context();
     let _down = Down(&context);
-    let port = free_port();
+    let port = free_port().unwrap();
     let api_port = format!("API_PORT={port}");
     let up = stack_task("up", &context, &tag, &["--env", &api_port]);
     assert_eq!(up.code, 0, "{}\n{}", up.json, up.stderr);
@@ -274,7 +271,7 @@ pub fn an_up_and_a_stack_smoke_of_one_checkout_never_meet() {
     let context = stack_context();
     let _down = Down(&context);
     // The smoke publishes on a free loopback port, not the file's API_PORT.
-    let api_port = format!("API_PORT={}", free_port());
+    let api_port = format!("API_PORT={}", free_port().unwrap());
     let up = spawn_stack_task("up", &context, &tag, &["--env", &api_port]);
     let smoke = spawn_stack_task("smoke", &context, &tag, &["--env", &api_port]);
     let (up, smoke) = (finish(up), finish(smoke));

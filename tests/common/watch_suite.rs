@@ -4,10 +4,11 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::TcpListener,
     sync::mpsc::{self, Receiver},
     time::Duration,
 };
+
+use xtask::sys::probe::free_port;
 
 use super::*;
 
@@ -48,7 +49,7 @@ fn next(lines: &Receiver<Value>, what: &str) -> Value {
 pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     let tag = TagGuard::new("watch");
     let context = copy_of_build_context(&[]);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = free_port().unwrap().to_string();
     let (mut child, _) = spawn_task_in("watch", &context, &tag.0, &["--port", &port], &[]);
     let pid = child.id();
     let stderr = child.stderr.take().unwrap();

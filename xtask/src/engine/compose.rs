@@ -325,12 +325,6 @@ impl Project {
         process::spawn_to_stderr(&self.command().args(["logs", "--follow", "--tail", "20"]))
     }
 
-    /// The last `lines` lines of a container's log.
-    pub fn log_tail(&self, container: &str, lines: usize) -> String {
-        let line = self.engine.cli().args(["logs", "--tail", &lines.to_string(), container]);
-        process::output(&line).map(|ran| ran.output).unwrap_or_default()
-    }
-
     /// Runs `argv` in `container`: whether it exited 0, and its stdout.
     pub fn exec(&self, container: &str, argv: &[String]) -> (bool, String) {
         let line = self.engine.cli().args(["exec", container]).args(argv.iter().cloned());

@@ -157,6 +157,26 @@ impl Engine {
         self.cli().args(["ps", "--all"]).args(filters).args(["--format", format])
     }
 
+    fn logs_command(&self, container: &str, lines: usize) -> CommandLine {
+        // podman 4.3's --tail puts the pieces of a partial line in the wrong
+        // places (podman#19545), and an unbuffered traceback is written in
+        // pieces: podman reads the whole log, and log_tail cuts it.
+        let tail = (self.kind() != Kind::Podman).then(|| ["--tail".to_string(), lines.to_string()]);
+        self.cli().arg("logs").args(tail.into_iter().flatten()).arg(container)
+    }
+
+    /// The last `lines` lines container `container` wrote, stdout and
+    /// stderr; empty when the engine cannot say.
+    pub fn log_tail(&self, container: &str, lines: usize) -> String {
+        match self.output(&self.logs_command(container, lines)) {
+            Ok(output) => text::last_lines_as_written(
+                &format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+                lines,
+            ),
+            Err(_) => String::new(),
+        }
+    }
+
     /// Names of the containers, running or not, that every filter matches.
     pub fn container_names(&self, filters: &[String]) -> Result<Vec<String>> {
         let names = self.read(&self.ps_command(filters, "{{.Names}}"))?;
@@ -305,23 +325,9 @@ impl Container {
         })
     }
 
-    fn logs_command(&self, lines: usize) -> CommandLine {
-        // podman 4.3's --tail puts the pieces of a partial line in the wrong
-        // places (podman#19545), and an unbuffered traceback is written in
-        // pieces: podman reads the whole log, and log_tail cuts it.
-        let tail = (self.engine.kind() != Kind::Podman).then(|| ["--tail".to_string(), lines.to_string()]);
-        self.cli().arg("logs").args(tail.into_iter().flatten()).arg(&self.name)
-    }
-
     /// The last `lines` lines the service wrote, stdout and stderr.
     fn log_tail(&self, lines: usize) -> String {
-        match self.engine.output(&self.logs_command(lines)) {
-            Ok(output) => text::last_lines_as_written(
-                &format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-                lines,
-            ),
-            Err(_) => String::new(),
-        }
+        self.engine.log_tail(&self.name, lines)
     }
 
     fn follow_command(&self) -> CommandLine {
@@ -515,23 +521,22 @@ mod tests {
     #[test]
     fn the_other_container_commands() {
         let engine = Engine::default();
-        let on = |engine: Engine| Container {
-            engine,
+        let container = Container {
+            engine: engine.clone(),
             name: "n".into(),
             id: String::new(),
             port: 8000,
             published: None,
             keep: true,
         };
-        let (container, on_podman) = (on(engine.clone()), on(Engine::of(Kind::Podman)));
         let shown = [
             (container.port_command(), "docker port n 8000/tcp"),
             (
                 container.state_command(),
                 "docker container inspect --format \"{{.State.Running}} {{.State.ExitCode}}\" n",
             ),
-            (container.logs_command(20), "docker logs --tail 20 n"),
-            (on_podman.logs_command(20), "podman logs n"),
+            (engine.logs_command("n", 20), "docker logs --tail 20 n"),
+            (Engine::of(Kind::Podman).logs_command("n", 20), "podman logs n"),
             (container.follow_command(), "docker logs --follow n"),
             (container.size_command(), "docker container inspect --size --format {{.SizeRw}} n"),
             (container.diff_command(), "docker diff n"),

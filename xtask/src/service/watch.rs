@@ -26,7 +26,13 @@ use crate::{
     },
     model::watch_scope::WatchScope,
     report::{Printed, Report},
-    sys::{millis, probe::Header, proxy::Proxy, signals, watcher::Watcher},
+    sys::{
+        millis,
+        probe::{self, Header},
+        proxy::Proxy,
+        signals,
+        watcher::Watcher,
+    },
 };
 
 /// Quiet after the last event before a burst of them counts as done: an
@@ -203,10 +209,6 @@ pub fn start(engine: &Engine, spec: WatchSpec) -> Result<(Watching, Cycle)> {
     Ok((watching, first))
 }
 
-fn free_port() -> Option<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok().map(|a| a.port())
-}
-
 /// Milliseconds of a start: the engine's run, then the wait for a 200.
 struct Started {
     start: u64,
@@ -225,7 +227,7 @@ fn serve(engine: &Engine, spec: &WatchSpec, image: &Obtained<'_>) -> Result<(Con
     let contract = image.contract(&spec.spec);
     // A free port chosen here, on a local engine: one question less to the
     // engine (`port`) on every cycle.
-    let host_port = (!engine.is_remote()).then(free_port).flatten();
+    let host_port = (!engine.is_remote()).then(|| probe::free_port().ok()).flatten();
     let run = Spec {
         settings: spec.settings.clone(),
         host_port,

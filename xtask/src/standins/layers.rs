@@ -27,20 +27,7 @@ pub struct Layer<'a> {
 
 /// `layer`'s image, made where `engine` lacks it.
 pub fn derive(engine: &Engine, layer: &Layer<'_>) -> Result<()> {
-    let Layer { what, tag, .. } = *layer;
-    // Concurrent runs wait here for the one that makes it.
-    let _lock = project::machine_lock("standin")?;
-    if engine.inspect_image(tag)?.is_some() {
-        return Ok(());
-    }
-    let made = match engine.local_docker().filter(|docker| docker.inspect_image(tag).is_ok_and(|i| i.is_some())) {
-        Some(docker) => {
-            eprintln!("Copying the offline {what} image {tag} from docker to {} (once).", engine.name());
-            engine.copy_image(&docker, tag)
-        }
-        None => build(engine, layer),
-    };
-    made.with_context(|| format!("cannot make the offline {what} image {tag} in {}", engine.name()))
+    super::make_once(engine, layer.what, layer.tag, || build(engine, layer))
 }
 
 fn build(engine: &Engine, layer: &Layer<'_>) -> Result<()> {

@@ -87,25 +87,33 @@ fn ensure(engine: &Engine, suite: &str) -> Result<StandIns> {
         return Ok(ready);
     }
     let runtime = runtime_tag(&suite);
-    if engine.inspect_image(&runtime)?.is_none() {
-        // Concurrent runs wait here for the one that makes it.
-        let _lock = project::machine_lock("standin")?;
-        let holder = engine.local_docker().filter(|docker| docker.inspect_image(&runtime).is_ok_and(|i| i.is_some()));
-        match holder {
-            _ if engine.inspect_image(&runtime)?.is_some() => Ok(()),
-            Some(docker) => {
-                eprintln!("Copying the offline runtime base image {runtime} from docker to {} (once).", engine.name());
-                engine.copy_image(&docker, &runtime)
-            }
-            None => build(engine, &suite),
-        }
-        .with_context(|| format!("cannot make the offline runtime image {runtime} in {}", engine.name()))?;
-    }
+    make_once(engine, "runtime", &runtime, || build(engine, &suite))?;
     let builder = builder_tag(&suite);
     let trust = [(HOST_CA_BUNDLE, "ca-certificates.crt")];
     let layer = layers::Layer { what: "builder", tag: &builder, base: &runtime, context: &BUILDER, host_files: &trust };
     layers::derive(engine, &layer)?;
     existing(engine, &suite)?.context("the offline base images are missing right after they were made")
+}
+
+/// Image `tag`, the stand-in for `what`, where `engine` lacks it: copied
+/// from this machine's Docker when that holds it (podman, a remote
+/// engine), else made by `make`.
+fn make_once(engine: &Engine, what: &str, tag: &str, make: impl FnOnce() -> Result<()>) -> Result<()> {
+    if engine.inspect_image(tag)?.is_some() {
+        return Ok(());
+    }
+    // Concurrent runs wait here for the one that makes it.
+    let _lock = project::machine_lock("standin")?;
+    let holder = engine.local_docker().filter(|docker| docker.inspect_image(tag).is_ok_and(|i| i.is_some()));
+    match holder {
+        _ if engine.inspect_image(tag)?.is_some() => Ok(()),
+        Some(docker) => {
+            eprintln!("Copying the offline {what} image {tag} from docker to {} (once).", engine.name());
+            engine.copy_image(&docker, tag)
+        }
+        None => make(),
+    }
+    .with_context(|| format!("cannot make the offline {what} image {tag} in {}", engine.name()))
 }
 
 /// The bases a build stands on: the stand-ins (made first when missing)

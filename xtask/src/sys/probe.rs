@@ -12,6 +12,12 @@ use std::{
 /// only ever written to the request.
 pub type Header = (String, String);
 
+/// A port of this machine's loopback that nothing listens on now, for a
+/// service about to be published there.
+pub fn free_port() -> io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
 /// The status code of `GET path` on `address`, with `headers`. Any
 /// error, a timeout included, means "no HTTP answer yet".
 pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {

@@ -242,6 +242,16 @@ pub fn spawn_to_stderr(line: &CommandLine) -> Result<Child> {
     Ok(child)
 }
 
+/// Lets `follower` (a child that follows a log to our stderr) run until a
+/// signal comes or it ends by itself, then ends it: `--attach`.
+pub fn follow_until_signal(mut follower: Child) {
+    while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+}
+
 /// Starts `line` in the background with its output thrown away (a server
 /// whose log would only be noise), and tied to us: the kernel ends it
 /// with SIGTERM when we end, however we end, SIGKILL included.

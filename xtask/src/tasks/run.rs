@@ -4,7 +4,7 @@
 //! Detached by default, for CI; `--attach` follows the logs until Ctrl-C,
 //! then removes the container.
 
-use std::{net::SocketAddr, thread, time::Duration};
+use std::net::SocketAddr;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -20,7 +20,7 @@ use crate::{
     },
     report::{extends_image, ImageReport},
     service::{self, contract::Contract, READY_TIMEOUT},
-    sys::signals,
+    sys::{process, signals},
 };
 
 /// The `image` report, plus where the service runs.
@@ -149,18 +149,13 @@ impl Run {
 /// Streams the service's log to stderr until a signal comes or the
 /// container stops; the container is removed when `container` drops.
 fn follow_logs(container: Container) -> Option<u8> {
-    let mut follower = match container.follow_logs() {
-        Ok(child) => child,
+    match container.follow_logs() {
+        Ok(follower) => process::follow_until_signal(follower),
         Err(error) => {
             eprintln!("{error:#}");
             return None;
         }
-    };
-    while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
-        thread::sleep(Duration::from_millis(100));
     }
-    let _ = follower.kill();
-    let _ = follower.wait();
     eprintln!("Stopping and removing {}.", container.name);
     let _ = container.stop();
     None

@@ -4,10 +4,7 @@
 //! Detached by default; `--attach` follows the stack's logs until Ctrl-C,
 //! then stops it. Its data stays in its volumes until `down --volumes`.
 
-use std::{
-    thread,
-    time::{Duration, Instant},
-};
+use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -21,7 +18,7 @@ use crate::{
         self,
         stack::{self, bring_up, Owner, ServiceState, StackSpec, API_IMAGE},
     },
-    sys::{millis, signals},
+    sys::{millis, process},
 };
 
 /// The `image` report, plus the stack and each of its services.
@@ -141,15 +138,10 @@ impl Up {
 /// Streams the stack's logs to stderr until a signal comes, then stops
 /// the stack, keeping its data.
 fn follow_logs(compose: Project) {
-    let mut follower = match compose.follow_logs() {
-        Ok(child) => child,
+    match compose.follow_logs() {
+        Ok(follower) => process::follow_until_signal(follower),
         Err(error) => return eprintln!("{error:#}"),
-    };
-    while signals::check().is_ok() && matches!(follower.try_wait(), Ok(None)) {
-        thread::sleep(Duration::from_millis(100));
     }
-    let _ = follower.kill();
-    let _ = follower.wait();
     eprintln!("Stopping the stack {}; its data stays.", compose.name());
     if let Err(error) = compose.down(false) {
         eprintln!("{error:#}");

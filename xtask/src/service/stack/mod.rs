@@ -104,6 +104,9 @@ pub fn bring_up(
         .iter()
         .map(|s| ServiceState { name: s.name.clone(), state: "not started".into(), ..Default::default() })
         .collect();
+    // What each service's readiness is follows from the model alone.
+    let readiness: BTreeMap<&str, Readiness> =
+        stack.services.iter().map(|s| (s.name.as_str(), stack.readiness(s))).collect();
     let clock = Instant::now();
     let mut started: BTreeMap<String, Instant> = BTreeMap::new();
     let mut ready: BTreeSet<String> = BTreeSet::new();
@@ -126,10 +129,9 @@ pub fn bring_up(
             let probes: Vec<_> = waiting
                 .iter()
                 .map(|&name| {
-                    let service = stack.service(name).expect("a started service is a service of the stack");
-                    let readiness = stack.readiness(service);
+                    let readiness = &readiness[name];
                     let container = containers.iter().find(|c| c.service == name);
-                    (name, scope.spawn(move || probe(project, &readiness, container)))
+                    (name, scope.spawn(move || probe(project, readiness, container)))
                 })
                 .collect();
             probes.into_iter().map(|(name, probe)| (name, probe.join().unwrap_or(Probed::NotYet))).collect()
@@ -153,7 +155,7 @@ pub fn bring_up(
         }
         if clock.elapsed() > timeout {
             let late = services.iter_mut().find(|s| !s.ready).expect("a service is not ready");
-            let waited = stack.service(&late.name).map(|s| stack.readiness(s).described()).unwrap_or_default();
+            let waited = readiness[late.name.as_str()].described();
             let why = match late.state.as_str() {
                 "not started" => "never started: what it depends on was not ready".to_string(),
                 _ => format!("was not ready within {} s (the tool waited for {waited})", timeout.as_secs()),
@@ -179,7 +181,7 @@ fn record(project: &Project, containers: &[StackContainer], services: &mut [Serv
 /// "service worker exited with 1: ModuleNotFoundError: …", with its log
 /// tail kept in the report.
 fn failed(project: &Project, state: &mut ServiceState, why: &str) -> String {
-    let read = || state.container.as_deref().map(|c| project.log_tail(c, LOG_LINES)).unwrap_or_default();
+    let read = || state.container.as_deref().map(|c| project.engine().log_tail(c, LOG_LINES)).unwrap_or_default();
     let mut log = read();
     // podman may report the exit before its log holds the last words.
     for _ in 0..10 {
@@ -222,7 +224,7 @@ fn probe(project: &Project, readiness: &Readiness, container: Option<&StackConta
             ok && expect.as_ref().is_none_or(|expect| said.lines().any(|line| line.trim() == expect))
         }
         Readiness::LogLine(parts) => {
-            let log = project.log_tail(&container.name, 1000);
+            let log = project.engine().log_tail(&container.name, 1000);
             log.lines().any(|line| parts.iter().all(|part| line.contains(part.as_str())))
         }
         Readiness::Running | Readiness::Completed => true,

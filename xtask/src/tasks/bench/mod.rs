@@ -256,8 +256,7 @@ impl Bench {
     ) -> Result<BuildFigure> {
         let no_cache = matches!(scenario, Scenario::Cold);
         let dockerfile = work.join("docker/Dockerfile");
-        let binary = std::env::current_exe().context("cannot find the xtask binary")?;
-        let binary = binary.to_str().context("the xtask binary's path is not UTF-8")?;
+        let binary = &xtask_binary()?;
         let spec = BuildSpec { no_cache, ..PlainBuild::spec(dockerfile.clone(), work) };
         let (mut xtask_ms, mut binary_ms, mut docker_ms) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..self.runs {
@@ -398,6 +397,12 @@ fn context_figures(sh: &Shell, root: &Utf8Path, work: &Utf8Path, plain: &PlainBu
 
 fn image_size(engine: &Engine, image: &str) -> Result<u64> {
     Ok(engine.inspect_image(image)?.with_context(|| format!("the engine has no image {image}"))?.size)
+}
+
+/// This xtask's binary, which the bench runs beside cargo's `cargo xtask`.
+fn xtask_binary() -> Result<String> {
+    let binary = std::env::current_exe().context("cannot find the xtask binary")?;
+    Ok(binary.to_str().context("the xtask binary's path is not UTF-8")?.to_string())
 }
 
 /// Milliseconds `line` took; its output goes nowhere, a failure stops the bench.

@@ -9,28 +9,23 @@ use camino::Utf8Path;
 
 use super::{
     figures::{StackFigures, Stats},
-    time, Bench,
+    time, xtask_binary, Bench,
 };
 use crate::{
     engine::{compose::Project, Engine, Kind},
     standins,
     sys::{
+        probe,
         process::{self, CommandLine},
         project,
     },
 };
 
-/// A port nothing listens on now: the stack's `API_PORT`.
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 impl Bench {
     /// The stack figures, from the project's compose.yaml copied to `work`
     /// with its image already built under `tag`.
     pub(super) fn stack_figures(&self, engine: &Engine, work: &Utf8Path, tag: &str) -> Result<StackFigures> {
-        let binary = std::env::current_exe().context("cannot find the xtask binary")?;
-        let binary = binary.to_str().context("the xtask binary's path is not UTF-8")?;
+        let binary = &xtask_binary()?;
         let file = work.join("compose.yaml");
         let dockerfile = work.join("docker/Dockerfile");
         let xtask = |task: &str| {
@@ -46,7 +41,7 @@ impl Bench {
         let mut parts: [Vec<f64>; 5] = Default::default();
         for run in 0..self.runs {
             eprintln!("Timing the stack, run {} of {}.", run + 1, self.runs);
-            let port = format!("API_PORT={}", free_port()?);
+            let port = format!("API_PORT={}", probe::free_port()?);
             up_ms.push(time(&xtask("up").args(["--env", &port]))?);
             time(&xtask("down").arg("--volumes"))?;
             if engine.kind() == Kind::Docker {
@@ -81,7 +76,7 @@ impl Bench {
     fn compose_up_wait(&self, engine: &Engine, file: &Utf8Path, tag: &str) -> Result<f64> {
         let mut compose = Project::new(engine, project::unique_name("xtask-bench"), vec![file.to_path_buf()])?;
         compose.set("API_IMAGE", tag);
-        compose.set("API_PORT", &free_port()?.to_string());
+        compose.set("API_PORT", &probe::free_port()?.to_string());
         compose.set_secret("POSTGRES_PASSWORD", &project::unique_name("bench"));
         if self.offline {
             for (variable, image) in standins::stack_images(engine)? {

@@ -16,7 +16,7 @@ use camino::Utf8Path;
 
 use super::{
     figures::{Stats, WatchFigures},
-    Bench,
+    xtask_binary, Bench,
 };
 use crate::{
     engine::{build::Bases, Engine, Kind},
@@ -25,10 +25,6 @@ use crate::{
 
 /// How long one edit may take to serve before the bench gives up.
 const EDIT_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// Waits until GET `path` on 127.0.0.1:`port` answers 200.
 fn until_200(port: u16, path: &str) -> Result<()> {
@@ -105,8 +101,8 @@ impl Bench {
         };
 
         eprintln!("Timing `cargo xtask watch`, {edits} edits.");
-        let binary = std::env::current_exe().context("cannot find the xtask binary")?;
-        let port = free_port()?;
+        let binary = xtask_binary()?;
+        let port = probe::free_port()?;
         let mut xtask = Command::new(&binary);
         xtask.args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()]);
         xtask.args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()]);
@@ -141,7 +137,7 @@ impl Bench {
         bases: &Bases,
         edit_and_time: &mut dyn FnMut(u16) -> Result<f64>,
     ) -> Result<Vec<f64>> {
-        let port = free_port()?;
+        let port = probe::free_port()?;
         let name = project::unique_name("xtask-bench-watch");
         let args: String = bases
             .build_args(&Default::default())
