@@ -20,6 +20,7 @@ pub const ALL: &[(&str, fn())] = &[
     ("stack failures", stack_failures_name_the_service_and_why),
     ("signals and SIGKILL", a_stopped_or_killed_stack_smoke_leaves_nothing),
     ("two stacks at once", an_up_and_a_stack_smoke_of_one_checkout_never_meet),
+    ("watch --stack", watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure),
 ];
 
 /// The fixture stack beside a fresh build context: its compose.yaml at
@@ -280,4 +281,78 @@ pub fn an_up_and_a_stack_smoke_of_one_checkout_never_meet() {
     assert_ne!(up.str("project"), smoke.str("project"));
     assert_eq!(resources_of(smoke.str("project")), Vec::<String>::new());
     assert!(resources_of(up.str("project")).len() >= 6, "the smoke left the checkout's stack alone");
+}
+
+/// The id of the container that runs `service` of Compose project `project`.
+fn container_of(project: &str, service: &str) -> String {
+    let filters =
+        [format!("label=com.docker.compose.project={project}"), format!("label=com.docker.compose.service={service}")];
+    docker_ok(&["ps", "--quiet", "--filter", &filters[0], "--filter", &filters[1]])
+}
+
+pub fn watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure() {
+    use super::watch_suite::{lines_of, next, Watching};
+    let tag = TagGuard::new("watch-stack");
+    let context = stack_context();
+    let _down = Down(&context);
+    let port = free_port().unwrap();
+    let (mut child, _) = spawn_stack_task("watch", &context, &tag, &["--stack", "--port", &port.to_string()]);
+    let pid = child.id();
+    let lines = lines_of(&mut child);
+    let mut child = Watching(child);
+    let first = next(&lines, "the stack's start");
+    assert_eq!((first["outcome"].as_str(), first["success"].as_bool()), (Some("serving"), Some(true)), "{first}");
+    assert_eq!(first["url"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(first["services"].as_array().map(Vec::len), Some(6), "{first}");
+    let project = first["services"][0]["container"].as_str().unwrap().rsplitn(3, '-').nth(2).unwrap().to_string();
+    let (status, note) = http_json("POST", port, "/notes", r#"{"body": "kept across builds"}"#);
+    assert_eq!(status, 201, "{note}");
+    let note_path = format!("/notes/{}", note["id"]);
+    let (db, jobs) = (container_of(&project, "db"), container_of(&project, "jobs"));
+
+    // New code: the web service serves it on the same URL, the worker and
+    // beat run it too, the database goes on with its data.
+    let route = "\n\n@app.get(\"/added\")\ndef added() -> dict[str, int]:\n    return {\"added\": 1}\n";
+    context.edit("app/main.py", |main| main + route);
+    let edited = next(&lines, "an edit");
+    assert_eq!(edited["outcome"], "serving", "{edited}");
+    assert!(edited["latencyMs"]["stack"].is_u64() && edited["latencyMs"]["total"].is_u64(), "{edited}");
+    assert_eq!(http_json("GET", port, "/added", "").0, 200, "the new code serves on the same URL");
+    assert_eq!(http_json("GET", port, &note_path, "").0, 200, "the data stayed");
+    assert_eq!(container_of(&project, "db"), db, "the database was not replaced");
+    let replaced = container_of(&project, "jobs");
+    assert!(!replaced.is_empty() && replaced != jobs, "the worker runs the new build");
+
+    // A build whose web cannot start: nothing of the stack is touched.
+    context.edit("app/main.py", |main| main + "\ndef broken(:\n");
+    let broken = next(&lines, "a syntax error");
+    assert_eq!((broken["outcome"].as_str(), broken["success"].as_bool()), (Some("kept"), Some(false)), "{broken}");
+    assert!(broken["message"].as_str().unwrap().contains("SyntaxError"), "{broken}");
+    assert_eq!(http_json("GET", port, "/added", "").0, 200, "the old code still serves");
+    assert_eq!(container_of(&project, "jobs"), replaced, "the worker was not touched");
+    context.edit("app/main.py", |main| main.replace("\ndef broken(:\n", "\n"));
+    let fixed = next(&lines, "the fix");
+    assert_eq!(fixed["outcome"], "serving", "{fixed}");
+
+    // A build whose web starts but whose worker cannot: the services go
+    // back to the old build, which serves.
+    context.edit("app/tasks.py", |tasks| {
+        tasks + "\nimport sys\n\nif \"worker\" in sys.argv:\n    raise SystemExit(\"no worker today\")\n"
+    });
+    let half = next(&lines, "a worker that cannot start");
+    assert_eq!(half["outcome"], "kept", "{half}");
+    let said = half["message"].as_str().unwrap();
+    assert!(said.contains("Service jobs") && said.contains("run the old one again"), "{half}");
+    assert_eq!(http_json("GET", port, "/added", "").0, 200, "the old code serves again");
+    let jobs = container_of(&project, "jobs");
+    assert!(!jobs.is_empty(), "the worker runs the old build again");
+
+    signal(pid, "TERM");
+    let summary = next(&lines, "the summary");
+    assert_eq!(summary["summary"], true, "{summary}");
+    assert_eq!((summary["served"].as_u64(), summary["kept"].as_u64()), (Some(2), Some(2)), "{summary}");
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    let left: Vec<String> = resources_of(&project).into_iter().filter(|r| !r.starts_with("volume ")).collect();
+    assert_eq!(left, Vec::<String>::new(), "watch left a container or network of the stack");
+    assert_eq!(containers_of(pid), Vec::<String>::new(), "watch left a one-off container");
 }

@@ -16,7 +16,7 @@ use super::*;
 const CYCLE: Duration = Duration::from_secs(60);
 
 /// The JSON lines of a running `watch`, as they come.
-fn lines_of(child: &mut Child) -> Receiver<Value> {
+pub fn lines_of(child: &mut Child) -> Receiver<Value> {
     let stdout = child.stdout.take().unwrap();
     let (sender, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -31,7 +31,7 @@ fn lines_of(child: &mut Child) -> Receiver<Value> {
 }
 
 /// Ends the `watch` when the test does, pass or fail, as Ctrl-C would.
-struct Watching(Child);
+pub struct Watching(pub Child);
 
 impl Drop for Watching {
     fn drop(&mut self) {
@@ -42,7 +42,7 @@ impl Drop for Watching {
     }
 }
 
-fn next(lines: &Receiver<Value>, what: &str) -> Value {
+pub fn next(lines: &Receiver<Value>, what: &str) -> Value {
     lines.recv_timeout(CYCLE).unwrap_or_else(|_| panic!("no line within {CYCLE:?} for {what}"))
 }
 

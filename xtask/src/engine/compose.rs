@@ -16,7 +16,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
 use super::{
-    container::{owner_is_gone, this_owner, MANAGED},
+    container::{label, owner_is_gone, this_owner, Container, MANAGED, OWNER, TASK},
     Engine, Kind,
 };
 use crate::sys::{
@@ -316,6 +316,26 @@ impl Project {
         Ok(crate::sys::millis(clock.elapsed()))
     }
 
+    fn run_command(&self, service: &str, name: &str, publish: &str) -> CommandLine {
+        let line = self.command().args(["run", "--detach", "--no-deps", "--name", name, "--publish", publish]);
+        let line = line.args(label(MANAGED, "true")).args(label(TASK, "watch")).args(label(OWNER, &this_owner()));
+        line.arg(service)
+    }
+
+    /// Starts a one-off container of `service` beside the project's own
+    /// (its networks, variables and secrets), publishing its port `port`
+    /// on `host_port` (None: a free one): the guard removes it. It is
+    /// ours alone, so a run that is killed has it swept as any of ours.
+    pub fn run_beside(&self, service: &str, port: u16, host_port: Option<u16>) -> Result<Container> {
+        let name = project::unique_name(&format!("{}-{service}-next", self.name));
+        let published = host_port.map_or(String::new(), |p| p.to_string());
+        let publish = format!("{}:{published}:{port}", self.engine.published_host());
+        let container = Container::guard(&self.engine, name.clone(), port, host_port);
+        self.run(&self.run_command(service, &name, &publish))
+            .with_context(|| format!("Compose could not start a new container of {service}"))?;
+        Ok(container)
+    }
+
     pub fn ps(&self) -> Result<Vec<StackContainer>> {
         parse_ps(&self.run(&self.command().args(["ps", "--all", "--format", "json"]))?)
     }
@@ -384,6 +404,15 @@ mod tests {
              /p/compose.yaml up --detach --no-deps --no-build --pull never postgres redis"
         );
         assert!(project.down_command(true).to_string().ends_with("down --remove-orphans --timeout 10 --volumes"));
+        let run = project.run_command("api", "xtask-smoke-1-api-next-7", "127.0.0.1::8000").to_string();
+        assert!(
+            run.ends_with(&format!(
+                "run --detach --no-deps --name xtask-smoke-1-api-next-7 --publish 127.0.0.1::8000 --label \
+                 dev.xtask.managed=true --label dev.xtask.task=watch --label dev.xtask.owner={} api",
+                this_owner()
+            )),
+            "{run}"
+        );
         assert!(project.config_command().to_string().ends_with("config --format json"));
     }
 

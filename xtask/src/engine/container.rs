@@ -75,7 +75,7 @@ pub struct Settings {
     pub env_files: Vec<Utf8PathBuf>,
 }
 
-fn label(key: &str, value: &str) -> [String; 2] {
+pub(super) fn label(key: &str, value: &str) -> [String; 2] {
     ["--label".to_string(), format!("{key}={value}")]
 }
 
@@ -121,9 +121,7 @@ impl Engine {
         let name = project::unique_name(&format!("xtask-{}", spec.task));
         let line = self.run_command(spec, &name, &this_owner());
         // Guard first: even a failed or interrupted run may have created the container.
-        let published = spec.host_port;
-        let mut container =
-            Container { engine: self.clone(), name, id: String::new(), port: spec.port, published, keep: false };
+        let mut container = Container::guard(self, name, spec.port, spec.host_port);
         let output = self.output(&line)?;
         if !output.status.success() {
             bail!(run_failure(self.kind(), &String::from_utf8_lossy(&output.stderr)));
@@ -263,6 +261,13 @@ pub struct Container {
 }
 
 impl Container {
+    /// The guard of container `name`, which another command starts (a
+    /// Compose one-off): made before it starts, so that a failed or
+    /// interrupted start is removed too.
+    pub(super) fn guard(engine: &Engine, name: String, port: u16, published: Option<u16>) -> Container {
+        Container { engine: engine.clone(), name, id: String::new(), port, published, keep: false }
+    }
+
     fn cli(&self) -> CommandLine {
         self.engine.cli()
     }

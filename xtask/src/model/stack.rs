@@ -46,6 +46,8 @@ pub struct Service {
     pub healthcheck: Option<Vec<String>>,
     /// The container ports it publishes.
     pub ports: Vec<u16>,
+    /// The host ports the file publishes them on, where it names them.
+    pub host_ports: Vec<u16>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -93,6 +95,19 @@ struct RawHealthcheck {
 #[derive(Deserialize)]
 struct RawPort {
     target: u16,
+    /// A string in Compose's model ("8000"); absent for a port of its choice.
+    #[serde(default)]
+    published: Option<serde_json::Value>,
+}
+
+impl RawPort {
+    fn host_port(&self) -> Option<u16> {
+        match self.published.as_ref()? {
+            serde_json::Value::String(port) => port.parse().ok(),
+            serde_json::Value::Number(port) => port.as_u64()?.try_into().ok(),
+            _ => None,
+        }
+    }
 }
 
 impl Stack {
@@ -119,6 +134,7 @@ impl Stack {
                 command: raw.command.unwrap_or_default(),
                 depends_on,
                 healthcheck: healthcheck.map(|h| h.test),
+                host_ports: raw.ports.iter().filter_map(RawPort::host_port).collect(),
                 ports: raw.ports.into_iter().map(|p| p.target).collect(),
                 environment: raw.environment.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(),
             });
@@ -143,6 +159,20 @@ impl Stack {
     pub fn entry(&self, image: &str) -> Option<&Service> {
         let runs = |s: &&Service| s.image.as_deref() == Some(image) || s.builds;
         self.services.iter().filter(runs).find(|s| !s.ports.is_empty())
+    }
+
+    /// The services that run `image` (or that Compose builds: the image
+    /// the tool builds for them), waiting only on each other: what a new
+    /// build replaces while the others go on.
+    pub fn running(&self, image: &str) -> Stack {
+        let ours = |s: &Service| s.image.as_deref() == Some(image) || s.builds;
+        let names: BTreeSet<&str> = self.services.iter().filter(|s| ours(s)).map(|s| s.name.as_str()).collect();
+        let services = self.services.iter().filter(|s| names.contains(s.name.as_str())).map(|s| {
+            let mut service = s.clone();
+            service.depends_on.retain(|(other, _)| names.contains(other.as_str()));
+            service
+        });
+        Stack { services: services.collect() }
     }
 
     /// How the tool tells that `service` is ready.
@@ -202,18 +232,30 @@ impl Stack {
             for (key, value) in labels {
                 yaml += &format!("      {}: {}\n", quoted(key), quoted(value));
             }
-            if !service.ports.is_empty() {
-                yaml += "    ports: !override\n";
-                for port in &service.ports {
-                    yaml += &format!("      - \"{host}::{port}\"\n");
-                }
-            }
+            yaml += &service.republished(host);
         }
         yaml
+    }
+
+    /// A Compose override that publishes `service`'s ports on free ports
+    /// of `host` instead of the file's: `watch --stack` serves the file's
+    /// port itself, through its proxy.
+    pub fn republished(&self, service: &str, host: &str) -> String {
+        let ports = self.service(service).map(|s| s.republished(host)).unwrap_or_default();
+        format!("services:\n  {}:\n{ports}", quoted(service))
     }
 }
 
 impl Service {
+    /// Its `ports:`, every one on a free port of `host`.
+    fn republished(&self, host: &str) -> String {
+        if self.ports.is_empty() {
+            return String::new();
+        }
+        let ports = self.ports.iter().map(|port| format!("      - \"{host}::{port}\"\n"));
+        format!("    ports: !override\n{}", ports.collect::<String>())
+    }
+
     /// The last part of its image's name, without tag: `postgres` of
     /// `docker.io/library/postgres:16`.
     fn image_name(&self) -> &str {
@@ -408,6 +450,7 @@ mod tests {
             depends_on: Vec::new(),
             healthcheck: healthcheck.map(|h| h.iter().map(|s| s.to_string()).collect()),
             ports: Vec::new(),
+            host_ports: Vec::new(),
             environment: BTreeMap::new(),
         };
         let ready_line = Readiness::LogLine(vec!["celery@".into(), " ready.".into()]);
@@ -464,5 +507,22 @@ mod tests {
             "{yaml}"
         );
         assert_eq!(yaml.matches("ports:").count(), 1);
+        assert_eq!(
+            sample().republished("api", "127.0.0.1"),
+            "services:\n  \"api\":\n    ports: !override\n      - \"127.0.0.1::8000\"\n"
+        );
+    }
+
+    #[test]
+    fn a_new_build_replaces_the_services_of_its_image_in_their_order() {
+        let stack = sample();
+        let ours = stack.running("app:1");
+        let names: Vec<&str> = ours.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["api", "beat", "migrate", "worker"]);
+        // Postgres and Redis go on: only the migration is waited for.
+        assert_eq!(ours.service("api").unwrap().depends_on, [("migrate".to_string(), Condition::Completed)]);
+        assert_eq!(ours.startable(&BTreeSet::new(), |_, _| false), ["beat", "migrate", "worker"]);
+        assert_eq!(ours.readiness(ours.service("migrate").unwrap()), Readiness::Completed);
+        assert_eq!(stack.service("api").unwrap().host_ports, [8000]);
     }
 }

@@ -1,15 +1,17 @@
 //! `cargo xtask watch`: the dev loop. Builds and serves the image as `run`
 //! does, then on each change that reaches the image rebuilds, starts the
 //! new container and switches to it once it is ready, on the same URL;
-//! a failure leaves the old one serving. One JSON line per cycle on
-//! stdout, a summary line at the end (Ctrl-C or SIGTERM).
+//! a failure leaves the old one serving. With `--stack`, serves this
+//! checkout's stack as `up` starts it and replaces only its services of
+//! the image. One JSON line per cycle on stdout, a summary line at the
+//! end (Ctrl-C or SIGTERM).
 
 use anyhow::Result;
 use camino::Utf8Path;
 
 use super::{Done, Task, Then};
 use crate::{
-    cli::{values, Service, ServiceFlags},
+    cli::{values, Service, ServiceFlags, StackFlags},
     engine::{build::BuildSpec, choice::Choice},
     model::watch_scope::WatchScope,
     report::Report,
@@ -20,12 +22,19 @@ use crate::{
 #[derive(Debug, clap::Parser)]
 #[command(name = "watch")]
 pub struct Flags {
-    /// The host port of the URL, kept across restarts [default: a free one]
+    /// The host port of the URL, kept across restarts [default: the one the stack's file publishes the
+    /// service on with --stack, else a free one]
     #[arg(long, value_name = "HOSTPORT", value_parser = values::port)]
     port: Option<u16>,
     /// Poll the files every 200 ms instead of waiting for their events (network file systems)
     #[arg(long)]
     poll: bool,
+    /// Serve this checkout's stack of the Compose file, as `up` does; on each change replace only the
+    /// services of the image (the stack stops when the loop does; its data stays)
+    #[arg(long)]
+    stack: bool,
+    #[command(flatten)]
+    stack_flags: StackFlags,
     #[command(flatten)]
     service: ServiceFlags,
 }
@@ -57,7 +66,9 @@ impl Task for Watch {
         let Service { spec, settings, checks, engine } = flags.service.read()?;
         let scope = scope(&spec);
         let (ready, headers) = (checks.ready, checks.headers);
-        let spec = WatchSpec { spec, settings, ready, headers, port: flags.port, poll: flags.poll, scope };
+        let stack = flags.stack.then(|| flags.stack_flags.into_spec(spec.offline, settings.env.clone()));
+        let (port, poll) = (flags.port, flags.poll);
+        let spec = WatchSpec { spec, settings, ready, headers, port, poll, scope, stack };
         Ok(Watch { spec, engine })
     }
 
@@ -89,5 +100,8 @@ mod tests {
         assert!(watch.spec.scope.triggers("/w/docker/Dockerfile".into()));
         assert!(watch.spec.scope.triggers("/w/docker/run.env".into()));
         assert!(parse(&["--port", "0"]).is_err());
+        let stack = parse(&["--stack", "--offline", "--file", "/w/stack.yaml"]).unwrap().spec.stack.unwrap();
+        assert_eq!((stack.file.as_str(), stack.offline), ("/w/stack.yaml", true));
+        assert!(parse(&[]).unwrap().spec.stack.is_none());
     }
 }

@@ -70,6 +70,13 @@ pub struct ServiceState {
     pub log_tail: Vec<String>,
 }
 
+impl ServiceState {
+    /// Where its published port is reached from here.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.url.as_deref()?.trim_start_matches("http://").to_socket_addrs().ok()?.next()
+    }
+}
+
 /// The services as a person reads them: one line each.
 pub fn table(services: &[ServiceState]) -> String {
     let mut table = String::new();

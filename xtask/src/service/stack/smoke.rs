@@ -4,7 +4,7 @@
 //! job a worker does); the stack goes with its volumes however the run
 //! ends, and the tag moves only when every check passed.
 
-use std::{net::ToSocketAddrs, time::Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
@@ -64,9 +64,10 @@ impl Checks {
         let clock = Instant::now();
         bring_up(compose, model, !stack.offline, stack.timeout, &mut report.services)?;
         report.timings.ready_ms = Some(elapsed_ms(clock));
-        let url = report.services.iter().find(|s| s.name == entry).and_then(|s| s.url.clone());
-        let url = url.with_context(|| format!("service {entry} publishes no port"))?;
-        let address = url.trim_start_matches("http://").to_socket_addrs()?.next().context("no address")?;
+        let state = report.services.iter().find(|s| s.name == entry);
+        let (url, address) = state
+            .and_then(|s| Some((s.url.clone()?, s.address()?)))
+            .with_context(|| format!("service {entry} publishes no port"))?;
         report.url = Some(url);
         let clock = Instant::now();
         let ready = self.ready.as_deref().unwrap_or(health);

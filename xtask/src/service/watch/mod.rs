@@ -7,6 +7,10 @@
 //! The check `image` makes after a build (can the image start its app?)
 //! is not made here: the new container is started anyway, and its
 //! readiness proves more, so the loop does not pay twice.
+//!
+//! With `--stack` the loop serves this checkout's stack instead (`stack`).
+
+mod stack;
 
 use std::{
     collections::BTreeSet,
@@ -17,7 +21,12 @@ use std::{
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::{obtain, wait_ready, Obtained, READY_TIMEOUT};
+use self::stack::{Replaced, WatchedStack};
+use super::{
+    obtain,
+    stack::{ServiceState, StackSpec},
+    wait_ready, Obtained, READY_TIMEOUT,
+};
 use crate::{
     engine::{
         build::BuildSpec,
@@ -53,6 +62,8 @@ pub struct WatchSpec {
     /// Poll the files instead of waiting for their events.
     pub poll: bool,
     pub scope: WatchScope,
+    /// Serve this stack, replacing its services of our image on each build.
+    pub stack: Option<StackSpec>,
 }
 
 /// Milliseconds of one cycle, from the first file event.
@@ -72,6 +83,9 @@ pub struct Latency {
     pub ready: Option<u64>,
     /// From the first event until the new code served on the URL.
     pub total: u64,
+    /// `--stack`: then, the replacement of the stack's services of our image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<u64>,
 }
 
 /// One cycle: a line of `watch`'s output.
@@ -90,6 +104,9 @@ pub struct Cycle {
     pub url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Latency>,
+    /// `--stack`, on the first line: each service as `up` reports it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceState>,
     pub success: bool,
     pub message: String,
 }
@@ -140,13 +157,29 @@ impl Report for Summary {
     }
 }
 
+/// What the loop serves, and replaces on every new build.
+enum Serving {
+    Container(Container),
+    Stack(Box<WatchedStack>),
+}
+
+impl Serving {
+    /// What the end of the loop does with it, as a sentence's end.
+    fn removal(&self) -> String {
+        match self {
+            Serving::Container(container) => format!("removed {}", container.name),
+            Serving::Stack(stack) => format!("stopped the stack {} (its data stays)", stack.name()),
+        }
+    }
+}
+
 /// The loop, serving.
 pub struct Watching {
     engine: Engine,
     spec: WatchSpec,
     watcher: Watcher,
     proxy: Proxy,
-    serving: Container,
+    serving: Serving,
     image_id: String,
     cycles: u32,
     totals: Vec<u64>,
@@ -160,13 +193,46 @@ fn ms(since: Instant) -> u64 {
     millis(since.elapsed()) as u64
 }
 
+/// Stops `container` the graceful way, while the loop goes on.
+fn stop_later(container: Container) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || drop(container.stop()))
+}
+
 /// Builds and serves the image: the loop, and its first line.
-pub fn start(engine: &Engine, spec: WatchSpec) -> Result<(Watching, Cycle)> {
+pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> {
     engine.sweep_leftovers()?;
+    // The stack's file first: a mistake in it costs no build.
+    let stack = match &spec.stack {
+        Some(stack) => {
+            super::stack::sweep_abandoned(engine)?;
+            Some(WatchedStack::open(engine, stack, &spec.spec.tag)?)
+        }
+        None => None,
+    };
     let clock = Instant::now();
     let image = obtain(engine, &spec.spec, true)?;
     let build = ms(clock);
-    let (container, address, started) = serve(engine, &spec, &image).map_err(|e| image.reject(e))?;
+    let (serving, address, latency) = match stack {
+        None => {
+            let (container, address, started) = serve(engine, &spec, &image, None).map_err(|e| image.reject(e))?;
+            (Serving::Container(container), address, started.into())
+        }
+        Some(mut stack) => {
+            spec.ready = spec.ready.or(stack.ready.clone());
+            spec.port = spec.port.or(stack.file_port);
+            let clock = Instant::now();
+            match stack.up(&image.report().image_id) {
+                Ok(address) => {
+                    (Serving::Stack(Box::new(stack)), address, Latency { ready: Some(ms(clock)), ..Latency::default() })
+                }
+                Err(error) => {
+                    // Down first: its containers hold the image.
+                    drop(stack);
+                    return Err(image.reject(error));
+                }
+            }
+        }
+    };
     let image_id = image.accept()?.image_id;
     let listen = SocketAddr::from(([127, 0, 0, 1], spec.port.unwrap_or(0)));
     let proxy =
@@ -178,20 +244,26 @@ pub fn start(engine: &Engine, spec: WatchSpec) -> Result<(Watching, Cycle)> {
         eprintln!("Polling the files every 200 ms, {why}.");
     }
     let url = format!("http://{}", proxy.address());
-    let message = format!(
-        "{} serves on {url} as {} container {}; watching {} for changes until Ctrl-C.",
-        spec.spec.tag,
-        engine.name(),
-        container.name,
-        spec.spec.context
-    );
+    let what = match &serving {
+        Serving::Container(container) => format!("as {} container {}", engine.name(), container.name),
+        Serving::Stack(stack) => {
+            format!("with its stack {} of {} services on {}", stack.name(), stack.services.len(), engine.name())
+        }
+    };
+    let message =
+        format!("{} serves on {url} {what}; watching {} for changes until Ctrl-C.", spec.spec.tag, spec.spec.context);
+    let total = build + latency.start.unwrap_or(0) + latency.ready.unwrap_or(0);
     let first = Cycle {
         outcome: "serving",
         image_id: image_id.clone(),
         url,
-        latency_ms: Some(Latency { build, total: build + started.start + started.ready, ..started.into() }),
+        latency_ms: Some(Latency { build, total, ..latency }),
         success: true,
         message,
+        services: match &serving {
+            Serving::Stack(stack) => stack.services.clone(),
+            Serving::Container(_) => Vec::new(),
+        },
         ..Cycle::default()
     };
     let watching = Watching {
@@ -199,7 +271,7 @@ pub fn start(engine: &Engine, spec: WatchSpec) -> Result<(Watching, Cycle)> {
         spec,
         watcher,
         proxy,
-        serving: container,
+        serving,
         image_id,
         cycles: 0,
         totals: Vec::new(),
@@ -221,20 +293,28 @@ impl From<Started> for Latency {
     }
 }
 
-/// Starts the image and waits until its ready path answers 200: the
-/// container, where it answers, and how long each took.
-fn serve(engine: &Engine, spec: &WatchSpec, image: &Obtained<'_>) -> Result<(Container, SocketAddr, Started)> {
+/// Starts the image (with `stack`, as a one-off of its entry service
+/// beside it) and waits until its ready path answers 200: the container,
+/// where it answers, and how long each took.
+fn serve(
+    engine: &Engine,
+    spec: &WatchSpec,
+    image: &Obtained<'_>,
+    stack: Option<&mut WatchedStack>,
+) -> Result<(Container, SocketAddr, Started)> {
     let contract = image.contract(&spec.spec);
+    let id = &image.report().image_id;
     // A free port chosen here, on a local engine: one question less to the
     // engine (`port`) on every cycle.
     let host_port = (!engine.is_remote()).then(|| probe::free_port().ok()).flatten();
-    let run = Spec {
-        settings: spec.settings.clone(),
-        host_port,
-        ..Spec::owned("watch", &image.report().image_id, contract.port)
-    };
     let clock = Instant::now();
-    let container = engine.start(&run)?;
+    let container = match stack {
+        Some(stack) => stack.next(id, host_port)?,
+        None => {
+            let settings = spec.settings.clone();
+            engine.start(&Spec { settings, host_port, ..Spec::owned("watch", id, contract.port) })?
+        }
+    };
     let address = container.endpoint()?;
     let start = ms(clock);
     let clock = Instant::now();
@@ -259,11 +339,11 @@ impl Watching {
         sorted.sort_unstable();
         let median = sorted.get(sorted.len().saturating_sub(1) / 2).copied();
         let message = format!(
-            "Stopped watching after {} cycles: {served} served new code{}, {} kept the old; removed {}.",
+            "Stopped watching after {} cycles: {served} served new code{}, {} kept the old; {}.",
             self.cycles,
             median.map_or(String::new(), |m| format!(" (median {m} ms from the save)")),
             self.kept,
-            self.serving.name
+            self.serving.removal()
         );
         let summary = Summary {
             summary: true,
@@ -278,7 +358,7 @@ impl Watching {
         for stop in std::mem::take(&mut self.stopping) {
             let _ = stop.join();
         }
-        // The container goes with `self`, the proxy with it.
+        // What serves goes with `self`, the proxy with it.
         drop(self);
         print(Printed::line(&summary));
     }
@@ -332,10 +412,8 @@ impl Watching {
         let mut cycle = Cycle { cycle: self.cycles, url, ..Cycle::default() };
         let outcome = self.rebuild(first, &mut changed, &mut latency);
         cycle.changed = changed.into_iter().collect();
-        latency.total = ms(first);
         match outcome {
-            Ok(Some((container, image_id))) => {
-                let old = std::mem::replace(&mut self.serving, container);
+            Ok(Some(image_id)) => {
                 self.image_id = image_id;
                 self.totals.push(latency.total);
                 cycle.outcome = "serving";
@@ -345,16 +423,17 @@ impl Watching {
                     latency.total,
                     cycle.changed.join(", ")
                 );
-                self.stopping.push(std::thread::spawn(move || drop(old.stop())));
             }
             Ok(None) => {
+                latency.total = ms(first);
                 cycle.outcome = "unchanged";
                 cycle.message = "The build is the image that serves already: nothing to replace.".into();
             }
             Err(error) => {
+                latency.total = ms(first);
                 self.kept += 1;
                 cycle.outcome = "kept";
-                cycle.message = format!("{error:#} The old code still serves on {}.", cycle.url);
+                cycle.message = format!("{error:#}");
                 eprintln!("{}", cycle.message);
             }
         }
@@ -364,16 +443,20 @@ impl Watching {
         cycle
     }
 
+    /// "… The old code still serves on URL.": a cycle that kept it.
+    fn kept(&self, error: anyhow::Error) -> anyhow::Error {
+        anyhow::anyhow!("{error:#} The old code still serves on http://{}.", self.proxy.address())
+    }
+
     /// Builds (again while changes keep coming during the build), starts
-    /// the build beside the serving container and switches to it once it
-    /// is ready: the new container and its image, or None when the build
-    /// is the image that serves.
+    /// the build beside what serves and switches to it once it is ready:
+    /// the new image, or None when the build is the image that serves.
     fn rebuild(
         &mut self,
         first: Instant,
         changed: &mut BTreeSet<String>,
         latency: &mut Latency,
-    ) -> Result<Option<(Container, String)>> {
+    ) -> Result<Option<String>> {
         let engine = self.engine.clone();
         let image = loop {
             let clock = Instant::now();
@@ -388,7 +471,7 @@ impl Watching {
                 Ok(image) if !stale => break image,
                 Ok(image) => self.discard(&image),
                 Err(_) if stale => {}
-                Err(error) => return Err(error),
+                Err(error) => return Err(self.kept(error)),
             }
             eprintln!("Files changed during the build: building again with the newest.");
             self.gather(first, changed);
@@ -397,18 +480,53 @@ impl Watching {
         if id == self.image_id {
             return Ok(None);
         }
-        let (container, address, started) = match serve(&engine, &self.spec, &image) {
+        let stack = match &mut self.serving {
+            Serving::Stack(stack) => Some(&mut **stack),
+            Serving::Container(_) => None,
+        };
+        let (container, address, started) = match serve(&engine, &self.spec, &image, stack) {
             Ok(served) => served,
             Err(error) => {
-                let error = anyhow::anyhow!("The new build did not become ready: {error:#}");
+                let error = self.kept(anyhow::anyhow!("The new build did not become ready: {error:#}"));
                 self.discard(&image);
                 return Err(error);
             }
         };
         (latency.start, latency.ready) = (Some(started.start), Some(started.ready));
         self.proxy.switch(address);
+        latency.total = ms(first);
+        let old = match &mut self.serving {
+            Serving::Container(serving) => std::mem::replace(serving, container),
+            Serving::Stack(stack) => {
+                let clock = Instant::now();
+                let replaced = stack.replace(&id, &self.image_id);
+                latency.stack = Some(ms(clock));
+                match replaced {
+                    Replaced::New(address) => {
+                        self.proxy.switch(address);
+                        self.stopping.extend(stack.stand_in().map(stop_later));
+                        container
+                    }
+                    Replaced::Old(address, error) => {
+                        self.proxy.switch(address);
+                        drop(container);
+                        let error = self.kept(error);
+                        self.discard(&image);
+                        return Err(error);
+                    }
+                    Replaced::Neither(error) => {
+                        stack.keep_serving(container);
+                        let url = self.proxy.address();
+                        return Err(anyhow::anyhow!(
+                            "{error:#} A one-off container serves the new build on http://{url}."
+                        ));
+                    }
+                }
+            }
+        };
         image.accept()?;
-        Ok(Some((container, id)))
+        self.stopping.push(stop_later(old));
+        Ok(Some(id))
     }
 
     /// Removes a build that will not serve, unless a tag names it or it
