@@ -63,14 +63,15 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     let first = next(&lines, "the first start");
     assert_eq!((first["outcome"].as_str(), first["success"].as_bool()), (Some("serving"), Some(true)), "{first}");
     assert_eq!(first["url"], format!("http://127.0.0.1:{port}"));
-    let get = |path: &str| {
+    let answer = |path: &str| {
         let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer).ok()?;
-        answer.split_whitespace().nth(1)?.parse::<u16>().ok()
+        Some(answer)
     };
+    let get = |path: &str| answer(path)?.split_whitespace().nth(1)?.parse::<u16>().ok();
     assert_eq!(get("/"), Some(200));
     assert_eq!(get("/added"), Some(404));
 
@@ -108,17 +109,30 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     context.write("app/tests/test_x.py", "def test_x():\n    pass\n");
     assert!(lines.recv_timeout(Duration::from_secs(3)).is_err(), "a change outside the image rebuilt");
 
+    // A save during a build stops it: one cycle builds the newest files.
+    // The slow step runs after the app's files, so every build of an
+    // edit waits for it.
+    context.edit("docker/Dockerfile", |dockerfile| dockerfile + "RUN sleep 8\n");
+    std::thread::sleep(Duration::from_secs(3));
+    context.edit("app/main.py", |main| main.replace("\"added\": 1", "\"added\": 2"));
+    let newest = next(&lines, "a save during a build");
+    assert_eq!(newest["outcome"], "serving", "{newest}");
+    assert_eq!(newest["changed"], serde_json::json!(["app/main.py", "docker/Dockerfile"]), "{newest}");
+    assert!(lines.recv_timeout(Duration::from_secs(2)).is_err(), "the stale build served too");
+    assert!(answer("/added").unwrap_or_default().ends_with(r#"{"added":2}"#), "the newest code serves");
+
     signal(pid, "TERM");
     let summary = next(&lines, "the summary");
     assert_eq!(summary["summary"], true, "{summary}");
     assert_eq!(
         (summary["cycles"].as_u64(), summary["served"].as_u64(), summary["kept"].as_u64()),
-        (Some(4), Some(3), Some(1))
+        (Some(5), Some(4), Some(1))
     );
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let said = said.join().unwrap();
     assert!(said.contains("invalid syntax") || said.contains("SyntaxError"), "the reason, on stderr: {said}");
+    assert!(said.contains("Files changed during the build"), "the stale build was stopped: {said}");
     assert_eq!(containers_of(pid), Vec::<String>::new(), "watch left a container");
     assert!(get("/").is_none(), "the URL is closed");
 }

@@ -1,6 +1,6 @@
-//! `cargo xtask up`: builds the API image (every check of `image`; the tag
-//! moves only when they pass), starts this checkout's stack of the Compose
-//! file service by service, and reports once every service is ready.
+//! `cargo xtask up`: builds the API image, starts this checkout's stack of
+//! the Compose file service by service on the build, and reports once
+//! every service is ready; only then does the tag move to the build.
 //! Detached by default; `--attach` follows the stack's logs until Ctrl-C,
 //! then stops it. Its data stays in its volumes until `down --volumes`.
 
@@ -105,19 +105,21 @@ impl Up {
         // The file first: a mistake in it costs no build.
         let (mut compose, model) = self.stack.open(&engine, Owner::Checkout, &self.spec.tag)?;
         report.project = Some(compose.name().to_string());
-        let image = match self.build {
-            true => service::checked_build(&engine, &self.spec)?,
-            false => service::obtain(&engine, &self.spec, false)?,
-        };
-        report.image = image.accept()?;
-        // The image that passed, whatever a later build does to the tag.
+        // Not `image`'s startable check: the stack's services start on the
+        // build anyway, and their readiness proves more, so `up` does not
+        // pay twice.
+        let image = service::obtain(&engine, &self.spec, self.build)?;
+        report.image = image.report().clone();
+        // The build, whatever a later build does to the tag.
         compose.set(API_IMAGE, &report.image.image_id);
         let clock = Instant::now();
         if let Err(error) = bring_up(&compose, &model, !self.stack.offline, self.stack.timeout, &mut report.services) {
             eprintln!("Stopping the stack; its data stays.");
+            // Down first: its containers hold the build.
             let _ = compose.down(false);
-            return Err(error);
+            return Err(image.reject(error));
         }
+        report.image = image.accept()?;
         let ready = clock.elapsed();
         report.ready_ms = Some(millis(ready) as u64);
         let urls: Vec<String> =
