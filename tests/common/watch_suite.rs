@@ -49,6 +49,13 @@ pub fn next(lines: &Receiver<Value>, what: &str) -> Value {
 pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     let tag = TagGuard::new("watch");
     let context = copy_of_build_context(&[]);
+    // A busy port is said before any build.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let refused = task_in("watch", &context, &tag.0, &["--port", &busy_port], &[]);
+    assert_ne!(refused.code, 0, "{}", refused.json);
+    assert!(refused.str("message").starts_with(&format!("Port {busy_port} on 127.0.0.1 is busy.")), "{}", refused.json);
+    assert!(!docker(&["image", "inspect", &tag.0]).status.success(), "a build was made for a busy port");
     let port = free_port().unwrap().to_string();
     let (mut child, _) = spawn_task_in("watch", &context, &tag.0, &["--port", &port], &[]);
     let pid = child.id();

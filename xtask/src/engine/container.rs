@@ -112,11 +112,7 @@ impl Engine {
     pub fn start(&self, spec: &Spec<'_>) -> Result<Container> {
         if let Some(port) = spec.host_port.filter(|_| !self.is_remote()) {
             // docker's own wording for a busy port differs between versions.
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-                bail!(
-                    "Port {port} on 127.0.0.1 is busy. Choose another with --port, or leave --port out for a free one."
-                );
-            }
+            crate::sys::probe::ensure_free(port)?;
         }
         let name = project::unique_name(&format!("xtask-{}", spec.task));
         let line = self.run_command(spec, &name, &this_owner());

@@ -18,6 +18,17 @@ pub fn free_port() -> io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Fails, in a sentence, when something listens on `port` of loopback:
+/// before a build, rather than after it.
+pub fn ensure_free(port: u16) -> anyhow::Result<()> {
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        anyhow::bail!(
+            "Port {port} on 127.0.0.1 is busy. Choose another with --port, or leave --port out for a free one."
+        );
+    }
+    Ok(())
+}
+
 /// The status code of `GET path` on `address`, with `headers`. Any
 /// error, a timeout included, means "no HTTP answer yet".
 pub fn get(address: SocketAddr, path: &str, headers: &[Header], timeout: Duration) -> io::Result<u16> {

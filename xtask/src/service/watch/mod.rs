@@ -200,6 +200,12 @@ fn stop_later(container: Container) -> std::thread::JoinHandle<()> {
 
 /// Builds and serves the image: the loop, and its first line.
 pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> {
+    // A busy port costs no build. The stack's port may be held by this
+    // checkout's own stack until the loop takes it over: that one is
+    // asked for when the proxy binds it.
+    if let (Some(port), None) = (spec.port, &spec.stack) {
+        probe::ensure_free(port)?;
+    }
     engine.sweep_leftovers()?;
     // The stack's file first: a mistake in it costs no build.
     let stack = match &spec.stack {
