@@ -116,6 +116,37 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     context.write("app/tests/test_x.py", "def test_x():\n    pass\n");
     assert!(lines.recv_timeout(Duration::from_secs(3)).is_err(), "a change outside the image rebuilt");
 
+    // The project's files are read again when one changes: a setting
+    // restarts the same image with it; a mistake in one is said and the
+    // old code serves; a build arg reaches the next build.
+    let serving_image = burst["imageId"].as_str().unwrap().to_string();
+    context.write("docker/run.env", "XTASK_WATCH_SETTING=on\n");
+    let set = next(&lines, "a setting");
+    assert_eq!((set["outcome"].as_str(), set["imageId"].as_str()), (Some("serving"), Some(&*serving_image)), "{set}");
+    // The one replaced may still be stopping beside it.
+    let envs: Vec<String> = containers_of(pid)
+        .iter()
+        .map(|c| docker(&["inspect", "--format", "{{json .Config.Env}}", c]))
+        .map(|ran| String::from_utf8_lossy(&ran.stdout).into_owned())
+        .collect();
+    assert!(
+        envs.iter().any(|env| env.contains("XTASK_WATCH_SETTING=on")),
+        "the setting reached the container: {envs:?}"
+    );
+    context.write("docker/build-args", "not a setting\n");
+    let mistake = next(&lines, "a bad line in build-args");
+    assert_eq!(mistake["outcome"], "kept", "{mistake}");
+    assert!(mistake["message"].as_str().unwrap().contains("build-args"), "the file is named: {mistake}");
+    assert_eq!(get("/added"), Some(200), "the old code still serves");
+    context.write("docker/build-args", "APP_PORT=8001\n");
+    let argued = next(&lines, "a build arg");
+    assert_eq!(argued["outcome"], "serving", "{argued}");
+    let env = docker_ok(&["image", "inspect", "--format", "{{json .Config.Env}}", argued["imageId"].as_str().unwrap()]);
+    assert!(env.contains("UVICORN_PORT=8001"), "the build arg reached the build: {env}");
+    context.write("docker/build-args", "");
+    let reset = next(&lines, "the build args taken back");
+    assert_eq!(reset["outcome"], "serving", "{reset}");
+
     // A save during a build stops it: one cycle builds the newest files.
     // The slow step runs after the app's files, so every build of an
     // edit waits for it.
@@ -133,7 +164,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     assert_eq!(summary["summary"], true, "{summary}");
     assert_eq!(
         (summary["cycles"].as_u64(), summary["served"].as_u64(), summary["kept"].as_u64()),
-        (Some(5), Some(4), Some(1))
+        (Some(9), Some(7), Some(2))
     );
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));

@@ -39,7 +39,7 @@ struct InputData {
 /// The image flags as given. `--input` is read as it comes, and the flags
 /// override what it says, whatever their order.
 /// (`Parser` too, so that a test can read these flags alone.)
-#[derive(Debug, Default, clap::Parser)]
+#[derive(Debug, Clone, Default, clap::Parser)]
 #[command(next_help_heading = IMAGE_FLAGS)]
 pub struct ImageFlags {
     /// The contract's InputData as JSON: {"dockerfilePath", "buildContext", "buildArgs", "tag"} (- for stdin); the flags override it

@@ -52,7 +52,7 @@ pub const ENGINE_FLAG: &str = "Engine flag";
 
 /// What every task that starts the service takes: what to build, its
 /// settings at run time, and the engine.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServiceFlags {
     #[command(flatten)]
     image: ImageFlags,
@@ -82,7 +82,7 @@ impl ServiceFlags {
 }
 
 /// Which engine: every task that talks to one takes it.
-#[derive(Debug, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = ENGINE_FLAG)]
 pub struct EngineFlag {
     /// The container engine (also XTASK_ENGINE); default Docker when one answers, else podman

@@ -12,7 +12,7 @@ use crate::{engine::container::Settings, sys::mask};
 
 /// The service's settings at run time. (`Parser` too, so that a test can
 /// read these flags alone.)
-#[derive(Debug, Default, clap::Parser)]
+#[derive(Debug, Clone, Default, clap::Parser)]
 #[command(next_help_heading = SETTINGS_FLAGS)]
 pub struct SettingsFlags {
     /// A setting in the container; repeatable; its value is never printed

@@ -7,7 +7,7 @@
 //! end (Ctrl-C or SIGTERM).
 
 use anyhow::Result;
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Done, Task, Then};
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     engine::{build::BuildSpec, choice::Choice},
     model::watch_scope::WatchScope,
     report::Report,
-    service::watch::{self, Cycle, WatchSpec},
+    service::watch::{self, Cycle, Served, WatchSpec},
 };
 
 /// Serve the image and rebuild, restart and switch on every change, on one URL
@@ -48,13 +48,23 @@ pub struct Watch {
 /// reads: a change to them is a change to what runs.
 const PROJECT_FILES: [&str; 4] = ["build-args", "run.env", "run.local.env", "checks.json"];
 
+fn project_files(spec: &BuildSpec) -> Vec<Utf8PathBuf> {
+    let beside = spec.dockerfile.parent().unwrap_or(Utf8Path::new("."));
+    PROJECT_FILES.iter().map(|name| beside.join(name)).collect()
+}
+
 /// What `spec`'s build reads: its context as `.dockerignore` lets it
 /// through, the Dockerfile, and the project's files beside it.
 fn scope(spec: &BuildSpec) -> WatchScope {
     let ignore = std::fs::read_to_string(spec.context.join(".dockerignore")).unwrap_or_default();
-    let beside = spec.dockerfile.parent().unwrap_or(Utf8Path::new("."));
-    let files = std::iter::once(spec.dockerfile.clone()).chain(PROJECT_FILES.iter().map(|name| beside.join(name)));
+    let files = std::iter::once(spec.dockerfile.clone()).chain(project_files(spec));
     WatchScope::new(&spec.context, &ignore, files.collect())
+}
+
+/// What the project's files and `flags` say to serve.
+fn read_served(flags: ServiceFlags) -> Result<(Served, Choice)> {
+    let Service { spec, settings, checks, engine } = flags.read()?;
+    Ok((Served { spec, settings, ready: checks.ready, headers: checks.headers }, engine))
 }
 
 impl Task for Watch {
@@ -63,12 +73,13 @@ impl Task for Watch {
     const LINES: bool = true;
 
     fn new(flags: Flags) -> Result<Watch> {
-        let Service { spec, settings, checks, engine } = flags.service.read()?;
-        let scope = scope(&spec);
-        let (ready, headers) = (checks.ready, checks.headers);
-        let stack = flags.stack.then(|| flags.stack_flags.into_spec(spec.offline, settings.env.clone()));
+        let again = flags.service.clone();
+        let (served, engine) = read_served(flags.service)?;
+        let (scope, project_files) = (scope(&served.spec), project_files(&served.spec));
+        let stack = flags.stack.then(|| flags.stack_flags.into_spec(served.spec.offline, served.settings.env.clone()));
+        let reread = Box::new(move || Ok(read_served(again.clone())?.0));
         let (port, poll) = (flags.port, flags.poll);
-        let spec = WatchSpec { spec, settings, ready, headers, port, poll, scope, stack };
+        let spec = WatchSpec { served, project_files, reread, port, poll, scope, stack };
         Ok(Watch { spec, engine })
     }
 

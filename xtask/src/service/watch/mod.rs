@@ -19,6 +19,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use self::stack::{Replaced, WatchedStack};
@@ -50,13 +51,23 @@ const QUIET: Duration = Duration::from_millis(30);
 /// The longest a burst is waited on: a `git checkout` of many files.
 const LONGEST_BURST: Duration = Duration::from_secs(1);
 
-/// What to serve, and where.
-pub struct WatchSpec {
+/// What the project's files and the flags say to build and run: read at
+/// the start, and again when one of the project's files changes.
+pub struct Served {
     pub spec: BuildSpec,
     pub settings: Settings,
     /// The path that says a new container is ready; None: the image's health path.
     pub ready: Option<String>,
     pub headers: Vec<Header>,
+}
+
+/// What to serve, and where.
+pub struct WatchSpec {
+    pub served: Served,
+    /// The project's files beside the Dockerfile (build args, run
+    /// settings, checks): a change to one reads them all again (`reread`).
+    pub project_files: Vec<Utf8PathBuf>,
+    pub reread: Box<dyn Fn() -> Result<Served>>,
     /// The host port the URL keeps; None: a free one.
     pub port: Option<u16>,
     /// Poll the files instead of waiting for their events.
@@ -184,6 +195,8 @@ pub struct Watching {
     cycles: u32,
     totals: Vec<u64>,
     kept: u32,
+    /// A project file changed, and was not read again yet.
+    reread: bool,
     /// The replaced containers' graceful stops, under way: the loop goes
     /// on to the next edit meanwhile, and waits for them at its end.
     stopping: Vec<std::thread::JoinHandle<()>>,
@@ -211,12 +224,12 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
     let stack = match &spec.stack {
         Some(stack) => {
             super::stack::sweep_abandoned(engine)?;
-            Some(WatchedStack::open(engine, stack, &spec.spec.tag)?)
+            Some(WatchedStack::open(engine, stack, &spec.served.spec.tag)?)
         }
         None => None,
     };
     let clock = Instant::now();
-    let image = obtain(engine, &spec.spec, true)?;
+    let image = obtain(engine, &spec.served.spec, true)?;
     let build = ms(clock);
     let (serving, address, latency) = match stack {
         None => {
@@ -224,7 +237,6 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
             (Serving::Container(container), address, started.into())
         }
         Some(mut stack) => {
-            spec.ready = spec.ready.or(stack.ready.clone());
             spec.port = spec.port.or(stack.file_port);
             let clock = Instant::now();
             match stack.up(&image.report().image_id) {
@@ -244,7 +256,7 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
     let proxy =
         Proxy::bind(listen, address).with_context(|| format!("cannot serve on {listen}: choose another --port"))?;
     let (inside, triggers) = (spec.scope.clone(), spec.scope.clone());
-    let descend = move |dir: &camino::Utf8Path| inside.descends(dir);
+    let descend = move |dir: &Utf8Path| inside.descends(dir);
     let watcher = Watcher::new(&spec.scope.folders(), descend, move |path| triggers.triggers(path), spec.poll)?;
     if let Some(why) = &watcher.polling {
         eprintln!("Polling the files every 200 ms, {why}.");
@@ -256,8 +268,10 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
             format!("with its stack {} of {} services on {}", stack.name(), stack.services.len(), engine.name())
         }
     };
-    let message =
-        format!("{} serves on {url} {what}; watching {} for changes until Ctrl-C.", spec.spec.tag, spec.spec.context);
+    let message = format!(
+        "{} serves on {url} {what}; watching {} for changes until Ctrl-C.",
+        spec.served.spec.tag, spec.served.spec.context
+    );
     let total = build + latency.start.unwrap_or(0) + latency.ready.unwrap_or(0);
     let first = Cycle {
         outcome: "serving",
@@ -282,6 +296,7 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
         cycles: 0,
         totals: Vec::new(),
         kept: 0,
+        reread: false,
         stopping: Vec::new(),
     };
     Ok((watching, first))
@@ -308,7 +323,11 @@ fn serve(
     image: &Obtained<'_>,
     stack: Option<&mut WatchedStack>,
 ) -> Result<(Container, SocketAddr, Started)> {
-    let contract = image.contract(&spec.spec);
+    let served = &spec.served;
+    let contract = image.contract(&served.spec);
+    // The path asked for, else the one the stack's healthcheck GETs, else the image's.
+    let ready = served.ready.clone().or_else(|| stack.as_ref().and_then(|s| s.ready.clone()));
+    let ready = ready.unwrap_or(contract.health);
     let id = &image.report().image_id;
     // A free port chosen here, on a local engine: one question less to the
     // engine (`port`) on every cycle.
@@ -317,15 +336,14 @@ fn serve(
     let container = match stack {
         Some(stack) => stack.next(id, host_port)?,
         None => {
-            let settings = spec.settings.clone();
+            let settings = served.settings.clone();
             engine.start(&Spec { settings, host_port, ..Spec::owned("watch", id, contract.port) })?
         }
     };
     let address = container.endpoint()?;
     let start = ms(clock);
     let clock = Instant::now();
-    let ready = spec.ready.as_deref().unwrap_or(&contract.health);
-    match wait_ready(&container, address, ready, &spec.headers, READY_TIMEOUT)? {
+    match wait_ready(&container, address, &ready, &served.headers, READY_TIMEOUT)? {
         200 => Ok((container, address, Started { start, ready: ms(clock) })),
         status => bail!("GET {ready} answered {status}, not 200. {}", container.last_words()),
     }
@@ -396,7 +414,8 @@ impl Watching {
 
     /// Records a changed file; a folder is no file to name (its files come
     /// as changes of their own).
-    fn note(&self, path: &camino::Utf8Path, changed: &mut BTreeSet<String>) {
+    fn note(&mut self, path: &Utf8Path, changed: &mut BTreeSet<String>) {
+        self.reread |= self.spec.project_files.iter().any(|file| file == path);
         if !path.is_dir() {
             changed.insert(self.spec.scope.shown(path));
         }
@@ -464,11 +483,19 @@ impl Watching {
         latency: &mut Latency,
     ) -> Result<Option<String>> {
         let engine = self.engine.clone();
+        let mut reread = false;
         let image = loop {
+            // A project file that changed is read again before the build; a
+            // mistake in one keeps the old code serving, and the files are
+            // read again next time.
+            if self.reread {
+                self.spec.served = (self.spec.reread)().map_err(|error| self.kept(error))?;
+                (self.reread, reread) = (false, true);
+            }
             let clock = Instant::now();
             // A change during the build stops it (`signals::cancel`).
             self.watcher.arm(true);
-            let built = obtain(&engine, &self.spec.spec, true);
+            let built = obtain(&engine, &self.spec.served.spec, true);
             self.watcher.arm(false);
             latency.build = ms(clock);
             let stale = signals::cancelled() | self.pending(changed);
@@ -483,7 +510,11 @@ impl Watching {
             self.gather(first, changed);
         };
         let id = image.report().image_id.clone();
-        if id == self.image_id {
+        // A container's settings (run.env, checks.json) changed: the same
+        // image starts again with them. The stack's services take theirs
+        // from the Compose file.
+        let settings_changed = reread && matches!(self.serving, Serving::Container(_));
+        if id == self.image_id && !settings_changed {
             return Ok(None);
         }
         let stack = match &mut self.serving {

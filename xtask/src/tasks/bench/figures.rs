@@ -91,6 +91,8 @@ pub struct StackFigures {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WatchFigures {
+    /// `--stack`: the loops of the whole stack, the route on its API.
+    pub stack: bool,
     pub edits: usize,
     pub xtask_ms: Stats,
     /// `docker compose watch`, a `rebuild` action; not on podman.

@@ -54,8 +54,9 @@ pub struct Flags {
     /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
     #[arg(long)]
     offline: bool,
-    /// Measure the stack instead: `up` beside `docker compose up --wait`, and `smoke --stack`
-    #[arg(long, conflicts_with = "watch")]
+    /// Measure the stack instead: `up` beside `docker compose up --wait`, and `smoke --stack`; with
+    /// --watch, `watch --stack` beside `docker compose watch` of the stack
+    #[arg(long)]
     stack: bool,
     /// Measure the dev loop instead: `watch` beside `docker compose watch`, 4 edits a run each
     #[arg(long)]
@@ -217,7 +218,7 @@ impl Bench {
                 .with_context(|| format!("cannot copy {item} to {work}"))?;
         }
         let plain = PlainBuild { engine, bases: &bases };
-        if self.stack {
+        if self.stack && !self.watch {
             let spec = BuildSpec {
                 tag: tag.to_string(),
                 build_args: bases.build_args(&BTreeMap::new()),

@@ -61,10 +61,16 @@ pub fn markdown(report: &BenchReport) -> String {
         out += &format!("| … teardown with volumes | {} |\n", ms(&s.smoke_stop_ms));
     }
     if let Some(w) = &report.watch {
-        out += &format!("\n| the dev loop, {} edits: save → new code answers | |\n|---|---|\n", w.edits);
-        out += &format!("| `cargo xtask watch` | {} |\n", ms(&w.xtask_ms));
+        let (of, flag, rebuilt) = match w.stack {
+            true => (" of the stack", " --stack", " on the API"),
+            false => ("", "", ""),
+        };
+        out += &format!("\n| the dev loop{of}, {} edits: save → new code answers | |\n|---|---|\n", w.edits);
+        out += &format!("| `cargo xtask watch{flag}` | {} |\n", ms(&w.xtask_ms));
         match &w.compose_watch_ms {
-            Some(compose) => out += &format!("| `docker compose watch`, `rebuild` action | {} |\n", ms(compose)),
+            Some(compose) => {
+                out += &format!("| `docker compose watch`, `rebuild` action{rebuilt} | {} |\n", ms(compose))
+            }
             None => out += "| `docker compose watch` | not on podman |\n",
         }
     }

@@ -3,6 +3,12 @@
 //! watch` with a `rebuild` action on the same service. Each edit appends
 //! a new route to the app; the time is from the save until that route
 //! answers 200 on the loop's one URL, polled every 20 ms.
+//!
+//! With `--stack`, the loops serve the whole stack of compose.yaml:
+//! `cargo xtask watch --stack`, and `docker compose watch` with the
+//! `rebuild` action on the API service (the worker and beat have no build
+//! of their own in the file, so Compose's loop leaves them on the old
+//! code; the xtask's replaces them too).
 
 use std::{
     fs::OpenOptions,
@@ -20,11 +26,16 @@ use super::{
 };
 use crate::{
     engine::{build::Bases, Engine, Kind},
+    standins,
     sys::{millis, probe, project, signals},
 };
 
 /// How long one edit may take to serve before the bench gives up.
 const EDIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// With the stack, the pause after each edit served: both loops may go
+/// on replacing services after the API serves, and an edit should not
+/// time the one before it.
+const STACK_SETTLE: Duration = Duration::from_secs(10);
 
 /// Waits until GET `path` on 127.0.0.1:`port` answers 200.
 fn until_200(port: u16, path: &str) -> Result<()> {
@@ -97,8 +108,13 @@ impl Bench {
             drop(file);
             let clock = Instant::now();
             until_200(port, &path)?;
-            Ok(millis(clock.elapsed()))
+            let took = millis(clock.elapsed());
+            if self.stack {
+                std::thread::sleep(STACK_SETTLE);
+            }
+            Ok(took)
         };
+        let file = work.join("compose.yaml");
 
         eprintln!("Timing `cargo xtask watch`, {edits} edits.");
         let binary = xtask_binary()?;
@@ -107,6 +123,9 @@ impl Bench {
         xtask.args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()]);
         xtask.args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()]);
         xtask.args(self.offline.then_some("--offline"));
+        if self.stack {
+            xtask.args(["--stack", "--file", file.as_str()]);
+        }
         let mut watch = Loop::spawn(&mut xtask, Stdio::piped())?;
         let stdout = watch.0.stdout.take().context("no stdout")?;
         // Its lines are read all along, so that a full pipe never stalls it.
@@ -116,52 +135,83 @@ impl Bench {
         if !first.contains(r#""success":true"#) {
             bail!("watch did not start: {first}");
         }
-        let xtask_ms = (0..edits).map(|_| edit_and_time(port)).collect::<Result<Vec<f64>>>()?;
+        let xtask_ms = (0..edits).map(|_| edit_and_time(port)).collect::<Result<Vec<f64>>>();
         drop(watch);
+        if self.stack {
+            // The loop stopped the stack; its data goes too.
+            let down = Command::new(&binary)
+                .args(["down", "--volumes", "--engine", engine.kind().name()])
+                .args(["--file", file.as_str()])
+                .output();
+            down.context("cannot take the stack down")?;
+        }
+        let xtask_ms = xtask_ms?;
 
         let compose_ms = match engine.kind() {
             Kind::Docker => {
                 eprintln!("Timing `docker compose watch`, {edits} edits.");
-                Some(self.compose_watch(work, bases, &mut edit_and_time)?)
+                Some(self.compose_watch(engine, work, bases, &mut edit_and_time)?)
             }
             Kind::Podman => None,
         };
-        Ok(WatchFigures { edits, xtask_ms: Stats::of(xtask_ms), compose_watch_ms: compose_ms.map(Stats::of) })
+        Ok(WatchFigures {
+            stack: self.stack,
+            edits,
+            xtask_ms: Stats::of(xtask_ms),
+            compose_watch_ms: compose_ms.map(Stats::of),
+        })
     }
 
     /// `docker compose watch` with a `rebuild` action on the same service,
-    /// built from the same files on the same bases.
+    /// built from the same files on the same bases: the service alone, or
+    /// with `--stack` the API service of compose.yaml in its stack.
     fn compose_watch(
         &self,
+        engine: &Engine,
         work: &Utf8Path,
         bases: &Bases,
         edit_and_time: &mut dyn FnMut(u16) -> Result<f64>,
     ) -> Result<Vec<f64>> {
         let port = probe::free_port()?;
         let name = project::unique_name("xtask-bench-watch");
+        let image = format!("{name}:latest");
         let args: String = bases
             .build_args(&Default::default())
             .iter()
             .map(|(key, value)| format!("        {key}: \"{value}\"\n"))
             .collect();
+        let service = format!(
+            "  api:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n      args:\n{args}    ports: \
+             !override [\"127.0.0.1:{port}:8000\"]\n    develop:\n      watch:\n        - action: rebuild\n          \
+             path: ./app\n"
+        );
         let file = work.join("compose.watch.yaml");
-        std::fs::write(
-            &file,
-            format!(
-                "services:\n  api:\n    image: {name}:latest\n    build:\n      context: .\n      dockerfile: \
-                 docker/Dockerfile\n      args:\n{args}    ports: [\"127.0.0.1:{port}:8000\"]\n    develop:\n      \
-                 watch:\n        - action: rebuild\n          path: ./app\n"
-            ),
-        )?;
+        let mut files = vec![file.clone()];
+        let mut env = vec![("API_IMAGE".to_string(), image.clone())];
+        if self.stack {
+            files.insert(0, work.join("compose.yaml"));
+            std::fs::write(&file, format!("services:\n{service}"))?;
+            env.push(("POSTGRES_PASSWORD".into(), project::unique_name("bench")));
+            if self.offline {
+                env.extend(standins::stack_images(engine)?.into_iter().map(|(key, value)| (key.to_string(), value)));
+            }
+        } else {
+            std::fs::write(&file, format!("services:\n{}    image: {image}\n", service.replace(" !override", "")))?;
+        }
         let compose = |args: &[&str]| {
             let mut command = Command::new("docker");
-            command.args(["compose", "--project-name", &name, "--file", file.as_str()]).args(args);
+            command.envs(env.iter().map(|(key, value)| (key, value))).args(["compose", "--project-name", &name]);
+            for file in &files {
+                command.args(["--file", file.as_str()]);
+            }
+            command.args(args);
             command
         };
         let watch = Loop::spawn(&mut compose(&["watch"]), Stdio::null())?;
         let measured = until_200(port, "/").and_then(|()| (0..self.runs * 4).map(|_| edit_and_time(port)).collect());
         drop(watch);
-        let _ = compose(&["down", "--volumes", "--rmi", "all"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = compose(&["down", "--volumes"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        engine.remove_images(&[&image]);
         measured
     }
 }
