@@ -11,7 +11,7 @@ use crate::{
         compose::{Project, NO_COMPOSE},
         Engine,
     },
-    model::stack::Stack,
+    model::stack::{Service, Stack},
     standins,
     sys::{files, mask, project},
 };
@@ -101,6 +101,18 @@ impl StackSpec {
             eprintln!("Made a database password for this checkout's stack and kept it in {path}.");
         }
         Ok(Some(made))
+    }
+
+    /// The service of `stack` that runs the image `tag` and publishes a
+    /// port: where the tool's requests go, to `what` (`check`, `serve`).
+    pub fn entry<'a>(&self, stack: &'a Stack, tag: &str, what: &str) -> Result<&'a Service> {
+        stack.entry(tag).with_context(|| {
+            format!(
+                "No service of {} runs the image {tag} and publishes a port, so there is nothing to {what}: set its \
+                 image to ${{{API_IMAGE}:-{tag}}}.",
+                project::shown(&self.file)
+            )
+        })
     }
 
     /// The Compose project of this stack for `owner`, with its variables

@@ -16,7 +16,6 @@ use crate::{
         obtain,
         smoke::{ask, elapsed_ms, said, Checks, SmokeReport},
     },
-    sys::project,
 };
 
 impl Checks {
@@ -27,16 +26,7 @@ impl Checks {
         super::sweep_abandoned(engine)?;
         let (mut compose, model) = stack.open(engine, Owner::Run, &self.spec.tag)?;
         report.project = Some(compose.name().to_string());
-        let entry = model.entry(&self.spec.tag).with_context(|| {
-            format!(
-                "No service of {} runs the image {} and publishes a port, so there is nothing to check: set its \
-                 image to ${{{API_IMAGE}:-{}}}.",
-                project::shown(&stack.file),
-                self.spec.tag,
-                self.spec.tag
-            )
-        })?;
-        let entry = entry.name.clone();
+        let entry = stack.entry(&model, &self.spec.tag, "check")?.name.clone();
         let clock = Instant::now();
         let image = obtain(engine, &self.spec, self.build)?;
         report.image = image.report().clone();

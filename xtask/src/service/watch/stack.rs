@@ -16,7 +16,6 @@ use crate::{
     engine::{compose::Project, container::Container, Engine},
     model::stack::{Readiness, Stack},
     service::stack::{bring_up, Owner, ServiceState, StackSpec, API_IMAGE},
-    sys::project,
 };
 
 /// The stack the loop serves, and takes down (keeping its data) when it
@@ -47,13 +46,7 @@ impl WatchedStack {
     /// This checkout's stack of `spec`, whose image `tag` the loop builds.
     pub fn open(engine: &Engine, spec: &StackSpec, tag: &str) -> Result<WatchedStack> {
         let (mut project, stack) = spec.open(engine, Owner::Checkout, tag)?;
-        let entry = stack.entry(tag).with_context(|| {
-            format!(
-                "No service of {} runs the image {tag} and publishes a port, so there is nothing to serve: set its \
-                 image to ${{{API_IMAGE}:-{tag}}}.",
-                project::shown(&spec.file)
-            )
-        })?;
+        let entry = spec.entry(&stack, tag, "serve")?;
         let ready = match stack.readiness(entry) {
             Readiness::Http { path, .. } => Some(path),
             _ => None,
