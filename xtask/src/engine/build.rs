@@ -275,7 +275,8 @@ impl Engine {
         let iidfile = project::scratch_dir()?.join(project::unique_name("iid"));
         let working_before = self.working_containers();
         let built = self.stream(&self.build_command(spec, bases, &secrets.files, &iidfile));
-        if signals::received().is_some() {
+        // A signal, or a cancel (`watch`: newer files came), ended it.
+        if signals::received().is_some() || signals::cancelled() {
             self.remove_working_containers(&working_before);
         }
         drop(secrets);
@@ -317,8 +318,8 @@ impl Engine {
     }
 
     /// Buildah's working containers (podman lists them as `Storage`, with
-    /// `--external` only): a build that a signal ends leaves its own
-    /// behind, mounted. None for Docker, whose builders leave none.
+    /// `--external` only): a build that a signal or a cancel ends leaves
+    /// its own behind, mounted. None for Docker, whose builders leave none.
     fn working_containers(&self) -> Vec<String> {
         if self.kind() != Kind::Podman {
             return Vec::new();
