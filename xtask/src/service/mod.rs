@@ -128,12 +128,29 @@ pub fn writes_after_serving(engine: &Engine, spec: &Spec<'_>, health: &str) -> R
 }
 
 /// Why a service answered 404 on the health path it was given by default
-/// (the user named none): run and smoke say it the same way.
+/// (the user named none): run, watch and smoke say it the same way.
 pub fn no_health_path(path: &str) -> String {
     format!(
         "GET {path} answered 404: this service has no {path}; set its health path with --health or in \
          docker/build-args."
     )
+}
+
+/// Waits until GET `path` answers 200 (`wait_ready`); any other answer
+/// fails with the service's last log lines, or, for a 404 on a path
+/// nobody named (`named` false: the image's own), with `no_health_path`.
+pub fn wait_serving(
+    container: &Container,
+    address: SocketAddr,
+    path: &str,
+    named: bool,
+    headers: &[Header],
+) -> Result<()> {
+    match wait_ready(container, address, path, headers, READY_TIMEOUT)? {
+        200 => Ok(()),
+        404 if !named => bail!(no_health_path(path)),
+        status => bail!("GET {path} answered {status}, not 200. {}", container.last_words()),
+    }
 }
 
 /// Waits until GET `path` gets any HTTP answer, and returns its status.

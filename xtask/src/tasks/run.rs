@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::{Done, Task, Then};
@@ -19,7 +19,7 @@ use crate::{
         Engine,
     },
     report::{extends_image, ImageReport},
-    service::{self, contract::Contract, READY_TIMEOUT},
+    service::{self, contract::Contract},
     sys::{process, signals},
 };
 
@@ -136,12 +136,7 @@ impl Run {
         let container = engine.start(&spec)?;
         let port = container.endpoint()?;
         let ready = self.checks.ready.as_deref().unwrap_or(&contract.health);
-        let status = service::wait_ready(&container, port, ready, &self.checks.headers, READY_TIMEOUT)?;
-        match status {
-            200 => {}
-            404 if self.checks.ready.is_none() => bail!(service::no_health_path(ready)),
-            _ => bail!("GET {ready} answered {status}, not 200. {}", container.last_words()),
-        }
+        service::wait_serving(&container, port, ready, self.checks.ready.is_some(), &self.checks.headers)?;
         Ok((container, port))
     }
 }

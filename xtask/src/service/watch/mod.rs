@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
@@ -26,7 +26,7 @@ use self::stack::{Replaced, WatchedStack};
 use super::{
     obtain,
     stack::{ServiceState, StackSpec},
-    wait_ready, Obtained, READY_TIMEOUT,
+    wait_serving, Obtained,
 };
 use crate::{
     engine::{
@@ -326,8 +326,8 @@ fn serve(
     let served = &spec.served;
     let contract = image.contract(&served.spec);
     // The path asked for, else the one the stack's healthcheck GETs, else the image's.
-    let ready = served.ready.clone().or_else(|| stack.as_ref().and_then(|s| s.ready.clone()));
-    let ready = ready.unwrap_or(contract.health);
+    let named = served.ready.clone().or_else(|| stack.as_ref().and_then(|s| s.ready.clone()));
+    let ready = named.clone().unwrap_or(contract.health);
     let id = &image.report().image_id;
     // A free port chosen here, on a local engine: one question less to the
     // engine (`port`) on every cycle.
@@ -343,10 +343,8 @@ fn serve(
     let address = container.endpoint()?;
     let start = ms(clock);
     let clock = Instant::now();
-    match wait_ready(&container, address, &ready, &served.headers, READY_TIMEOUT)? {
-        200 => Ok((container, address, Started { start, ready: ms(clock) })),
-        status => bail!("GET {ready} answered {status}, not 200. {}", container.last_words()),
-    }
+    wait_serving(&container, address, &ready, named.is_some(), &served.headers)?;
+    Ok((container, address, Started { start, ready: ms(clock) }))
 }
 
 impl Watching {
