@@ -180,23 +180,27 @@ impl Bench {
             .iter()
             .map(|(key, value)| format!("        {key}: \"{value}\"\n"))
             .collect();
-        let service = format!(
-            "  api:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n      args:\n{args}    ports: \
-             !override [\"127.0.0.1:{port}:8000\"]\n    develop:\n      watch:\n        - action: rebuild\n          \
-             path: ./app\n"
-        );
+        // Over compose.yaml, the API's ports replace the file's.
+        let replace = if self.stack { " !override" } else { "" };
         let file = work.join("compose.watch.yaml");
-        let mut files = vec![file.clone()];
-        let mut env = vec![("API_IMAGE".to_string(), image.clone())];
+        std::fs::write(
+            &file,
+            format!(
+                "services:\n  api:\n    image: {image}\n    build:\n      context: .\n      dockerfile: \
+                 docker/Dockerfile\n      args:\n{args}    ports:{replace} [\"127.0.0.1:{port}:8000\"]\n    \
+                 develop:\n      watch:\n        - action: rebuild\n          path: ./app\n"
+            ),
+        )?;
+        let mut files = vec![file];
+        let mut env = Vec::new();
         if self.stack {
             files.insert(0, work.join("compose.yaml"));
-            std::fs::write(&file, format!("services:\n{service}"))?;
+            // The worker, beat and migration run the API's image too.
+            env.push(("API_IMAGE".to_string(), image.clone()));
             env.push(("POSTGRES_PASSWORD".into(), project::unique_name("bench")));
             if self.offline {
                 env.extend(standins::stack_images(engine)?.into_iter().map(|(key, value)| (key.to_string(), value)));
             }
-        } else {
-            std::fs::write(&file, format!("services:\n{}    image: {image}\n", service.replace(" !override", "")))?;
         }
         let compose = |args: &[&str]| {
             let mut command = Command::new("docker");
