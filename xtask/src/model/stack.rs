@@ -157,16 +157,14 @@ impl Stack {
     /// The service that runs `image` (the image the tool builds) and
     /// publishes a port: where the checks go.
     pub fn entry(&self, image: &str) -> Option<&Service> {
-        let runs = |s: &&Service| s.image.as_deref() == Some(image) || s.builds;
-        self.services.iter().filter(runs).find(|s| !s.ports.is_empty())
+        self.services.iter().find(|s| s.runs(image) && !s.ports.is_empty())
     }
 
     /// The services that run `image` (or that Compose builds: the image
     /// the tool builds for them), waiting only on each other: what a new
     /// build replaces while the others go on.
     pub fn running(&self, image: &str) -> Stack {
-        let ours = |s: &Service| s.image.as_deref() == Some(image) || s.builds;
-        let names: BTreeSet<&str> = self.services.iter().filter(|s| ours(s)).map(|s| s.name.as_str()).collect();
+        let names: BTreeSet<&str> = self.services.iter().filter(|s| s.runs(image)).map(|s| s.name.as_str()).collect();
         let services = self.services.iter().filter(|s| names.contains(s.name.as_str())).map(|s| {
             let mut service = s.clone();
             service.depends_on.retain(|(other, _)| names.contains(other.as_str()));
@@ -247,6 +245,12 @@ impl Stack {
 }
 
 impl Service {
+    /// Whether it runs `image`, the one the tool builds: named so, or
+    /// built by Compose (`build:`), whose image the tool's stands in for.
+    fn runs(&self, image: &str) -> bool {
+        self.image.as_deref() == Some(image) || self.builds
+    }
+
     /// Its `ports:`, every one on a free port of `host`.
     fn republished(&self, host: &str) -> String {
         if self.ports.is_empty() {
