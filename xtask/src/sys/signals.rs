@@ -44,7 +44,7 @@ pub fn received() -> Option<i32> {
 }
 
 /// Cancels the step under way: its child gets SIGTERM, and the step fails
-/// with `CANCELLED`. From any thread.
+/// with `CANCELLED_STEP`. From any thread.
 pub fn cancel() {
     CANCELLED.store(true, Ordering::SeqCst);
 }
