@@ -44,6 +44,12 @@ impl Choice {
         Ok(Choice(named.as_deref().map(Kind::parse).transpose()?))
     }
 
+    /// The engine asked for, or `default` where none was: for `setup`,
+    /// which makes an engine rather than detects one.
+    pub fn engine_or(self, default: Kind) -> Engine {
+        Engine::of(self.0.unwrap_or(default))
+    }
+
     pub fn engine(self) -> Engine {
         Engine::of(self.0.unwrap_or_else(detect))
     }

@@ -225,9 +225,11 @@ impl Engine {
     }
 }
 
-/// The containers.conf line that podman needs where the sandbox may not
-/// raise rlimits (no CAP_SYS_RESOURCE): every podman run fails without it.
-pub const PODMAN_ULIMITS_FIX: &str = r#"printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' | sudo tee /etc/containers/containers.conf"#;
+/// The containers.conf lines that podman needs where the sandbox may not
+/// raise rlimits (no CAP_SYS_RESOURCE): every podman run fails without
+/// them. `cargo xtask setup --engine podman` adds them.
+pub const PODMAN_ULIMITS: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n";
+pub const CONTAINERS_CONF: &str = "/etc/containers/containers.conf";
 
 /// One sentence for a `run` the engine refused, naming that engine; the
 /// CLI's pointer to its help is no part of it.
@@ -235,7 +237,8 @@ fn run_failure(kind: Kind, stderr: &str) -> String {
     if kind == Kind::Podman && stderr.contains("rlimit") {
         return format!(
             "podman cannot start containers here: its default rlimits are above what this machine allows. \
-             Lower them: {PODMAN_ULIMITS_FIX}"
+             Lower them with `cargo xtask setup --engine podman`, which adds `{}` to {CONTAINERS_CONF}.",
+            PODMAN_ULIMITS.trim_end().replace('\n', " ")
         );
     }
     let said: Vec<&str> =
@@ -567,6 +570,7 @@ mod tests {
         let rlimit = "time=\"2026\" level=error msg=\"error setting rlimit type 7: operation not permitted\"";
         let said = run_failure(Kind::Podman, rlimit);
         assert!(said.starts_with("podman cannot start containers here") && said.contains("default_ulimits"), "{said}");
+        assert!(said.contains("`cargo xtask setup --engine podman`"), "{said}");
         let docker = "docker: Error response from daemon: boom.\nSee 'docker run --help'.\n";
         assert_eq!(run_failure(Kind::Docker, docker), "docker run failed: docker: Error response from daemon: boom.");
     }

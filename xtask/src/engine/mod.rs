@@ -9,6 +9,7 @@ pub mod build;
 pub mod choice;
 pub mod compose;
 pub mod container;
+pub mod daemon;
 mod inspect;
 pub mod push;
 mod transfer;
@@ -163,10 +164,10 @@ impl Engine {
             Ok(output) => output,
             Err(error) if not_found(&error) => match self.kind {
                 Kind::Docker => bail!(
-                    "The docker client is not installed: install Docker (https://docs.docker.com/engine/install/), \
-                     or podman and give --engine podman."
+                    "The docker client is not installed: `cargo xtask setup` installs Docker \
+                     (https://docs.docker.com/engine/install/ elsewhere), or give --engine podman."
                 ),
-                Kind::Podman => bail!("The podman client is not installed: `sudo apt-get install podman`."),
+                Kind::Podman => bail!("The podman client is not installed: `cargo xtask setup --engine podman`."),
             },
             Err(error) => return Err(error),
         };
@@ -175,8 +176,8 @@ impl Engine {
             let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer").trim();
             match self.kind {
                 Kind::Docker => bail!(
-                    "No Docker engine answers ({said}). Start one (`sudo systemctl start docker`, or `sudo dockerd &`), \
-                     point DOCKER_HOST at a running engine, or give --engine podman."
+                    "No Docker engine answers ({said}). Start one (`cargo xtask setup` does), point DOCKER_HOST at a \
+                     running engine, or give --engine podman."
                 ),
                 Kind::Podman => bail!("podman does not work here ({said}): `podman info` says more."),
             }

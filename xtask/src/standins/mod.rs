@@ -156,6 +156,12 @@ pub fn present(engine: &Engine) -> Result<bool> {
     Ok(existing(engine, &suite())?.is_some())
 }
 
+/// Whether every stand-in of this machine's release is in `engine`'s
+/// store: the Python pair and the stack's services.
+pub fn all_present(engine: &Engine) -> Result<bool> {
+    Ok(present(engine)? && services::present(engine)?)
+}
+
 /// Runs the runtime stand-in once, as a container: whether `engine`
 /// can start containers here at all.
 pub fn run_one(engine: &Engine) -> Result<()> {

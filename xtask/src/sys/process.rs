@@ -269,6 +269,22 @@ pub fn spawn_tied(line: &CommandLine) -> Result<Child> {
     command.spawn().with_context(|| format!("cannot start `{}`", line.program))
 }
 
+/// Starts `line` to outlive us: in a process group of its own (a Ctrl-C
+/// at the terminal does not reach it), its output appended to `log`, none
+/// of our pipes held open (a reader of our stdout would wait for it).
+pub fn spawn_detached(line: &CommandLine, log: &camino::Utf8Path) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open {log}"))?;
+    let mut command = line.command();
+    command.stdout(file.try_clone()?).stderr(file).process_group(0);
+    let child = command.spawn().with_context(|| format!("cannot start `{}`", line.program))?;
+    Ok(child.id())
+}
+
 type Pipe = Box<dyn Read + Send>;
 
 /// Starts `line` with its stdout and stderr piped to us.

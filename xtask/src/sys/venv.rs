@@ -46,17 +46,31 @@ fn dir(venv: Venv) -> Utf8PathBuf {
     project::root().join(format!("target/{}-venv", venv.name()))
 }
 
-/// The venv's bin/ folder, made first when its requirements changed.
-pub fn bin(sh: &Shell, which: Venv) -> Result<Utf8PathBuf> {
+/// The requirements the venv must be made from, as its stamp records them.
+fn wanted(sh: &Shell, which: Venv) -> Result<String> {
     let root = project::root();
-    let venv = dir(which);
-    let files = which.requirements();
-    let requirements = root.join(files[0]);
     let mut wanted = String::new();
-    for file in &files {
+    for file in which.requirements() {
         wanted += &sh.read_file(root.join(file))?;
     }
-    let stamp = venv.join("requirements.stamp");
+    Ok(wanted)
+}
+
+fn stamp(which: Venv) -> Utf8PathBuf {
+    dir(which).join("requirements.stamp")
+}
+
+/// Whether the venv is made, from its requirements as they are now.
+pub fn ready(which: Venv) -> bool {
+    Shell::new().is_ok_and(|sh| wanted(&sh, which).is_ok_and(|w| sh.read_file(stamp(which)).is_ok_and(|s| s == w)))
+}
+
+/// The venv's bin/ folder, made first when its requirements changed.
+pub fn bin(sh: &Shell, which: Venv) -> Result<Utf8PathBuf> {
+    let venv = dir(which);
+    let requirements = project::root().join(which.requirements()[0]);
+    let wanted = wanted(sh, which)?;
+    let stamp = stamp(which);
     let _lock = project::lock(which.name())?;
     if sh.read_file(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         eprintln!("Making the tools venv {venv} from {requirements}.");

@@ -5,20 +5,22 @@
 //! uses. Every problem comes with the command that fixes it. It exits 0
 //! when `cargo xtask smoke` can work here.
 
-use std::time::Duration;
-
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Done, Task};
+use super::{
+    setup::{
+        self,
+        plan::{self, Action, Facts, Need, Step},
+    },
+    Done, Task,
+};
 use crate::{
     cli::EngineFlag,
     engine::{
         choice::{on_path, Choice},
-        container::PODMAN_ULIMITS_FIX,
         Engine, Kind,
     },
-    registry,
     report::Report,
     standins,
     sys::{
@@ -30,9 +32,6 @@ use crate::{
 
 /// The project's local secrets, beside its Dockerfile (see `cli::settings`).
 const LOCAL_SETTINGS: &str = "docker/run.local.env";
-
-/// Where the official base images come from, unless a mirror is named.
-const REGISTRY: &str = "registry-1.docker.io:443";
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,87 +161,118 @@ impl Task for Doctor {
     fn run(self) -> Done<DoctorReport> {
         let chosen = &self.engine.engine();
         let mut report = DoctorReport { chosen: chosen.name(), ..DoctorReport::default() };
-        let mut problems = Vec::new();
-        for kind in [Kind::Docker, Kind::Podman] {
-            report.engines.push(examine(&Engine::of(kind), &mut problems));
-        }
+        report.engines = [Kind::Docker, Kind::Podman].map(|kind| examine(&Engine::of(kind))).into();
         let used = report.engines.iter().find(|e| e.name == chosen.name());
         let (works, stand_ins) = used.map_or((false, false), |e| (e.starts_containers, e.stand_ins));
 
-        let reachable = || registry::answers_within(REGISTRY, Duration::from_secs(3));
-        report.registry_reachable = (!standins::requested(false)).then(reachable);
+        report.registry_reachable = (!standins::requested(false)).then(setup::registry_answers);
         report.offline_needed = report.registry_reachable != Some(true);
-        report.debootstrap = on_path("debootstrap");
+        let facts = setup::read_facts(chosen, report.offline_needed);
+        report.debootstrap = facts.debootstrap;
         report.compose = chosen.compose_version();
-        // Neither a registry to pull the bases from, nor a way to make them.
-        let no_bases = report.offline_needed && !stand_ins && !report.debootstrap;
-        if no_bases {
-            problems.push(Problem {
-                problem: "No registry answers here, and offline mode needs debootstrap to make its base images.".into(),
-                fix: "sudo apt-get install debootstrap".into(),
-            });
-        }
         report.python = process::read(&CommandLine::new("python3").arg("--version")).ok();
         report.hadolint = venv::installed(Venv::Lint, "hadolint");
         report.local_settings = project::root().join(LOCAL_SETTINGS).is_file();
-        let venv_works = process::read(&CommandLine::new("python3").args(["-c", "import venv, ensurepip"])).is_ok();
-        if !venv_works {
-            problems.push(Problem {
-                problem: "The tests and `lint` make Python venvs, and this python3 cannot.".into(),
-                fix: "sudo apt-get install python3-venv".into(),
-            });
+        let mut steps = plan::plan(&facts);
+        // podman beside a Docker that the tasks use: its rlimits still
+        // decide whether `--engine podman` can run anything.
+        if chosen.kind() == Kind::Docker && facts.podman {
+            let podman = plan::plan(&Facts { engine: Kind::Podman, ..facts.clone() });
+            steps.extend(podman.into_iter().filter(|step| step.need == Need::PodmanLimits));
         }
+        report.problems = problems(&steps, facts.root);
 
-        report.success = works && !no_bases && venv_works;
+        // Neither a registry to pull the bases from, nor a way to make them.
+        let no_bases = report.offline_needed && !stand_ins && !report.debootstrap;
+        report.success = works && !no_bases && facts.python_venv;
         report.message = match (report.success, report.offline_needed) {
             (true, true) => format!("`cargo xtask smoke --offline` can work here, on {}.", chosen.name()),
             (true, false) => format!("`cargo xtask smoke` can work here, on {}.", chosen.name()),
-            (false, _) => format!("{} problem(s) to fix first; each comes with its fix.", problems.len().max(1)),
+            (false, _) => format!("{} problem(s) to fix first; each comes with its fix.", report.problems.len().max(1)),
         };
-        report.problems = problems;
         report.into()
     }
 }
 
-/// What `engine` is here, and what stands in its way.
-fn examine(engine: &Engine, problems: &mut Vec<Problem>) -> EngineFound {
+/// The problems `steps` fix, with the fix: `cargo xtask setup` where it
+/// can, and the line it would run. What the tasks make by themselves when
+/// first needed, and what only the tests need, is no problem.
+fn problems(steps: &[Step], root: bool) -> Vec<Problem> {
+    let problem = |step: &Step| {
+        let mut why = step.why.clone();
+        why[..1].make_ascii_uppercase();
+        let fix = match &step.action {
+            Action::Manual(line) => line.clone(),
+            action => format!("`cargo xtask setup`, which runs `{}`", action.shell(!root)),
+        };
+        Problem { problem: format!("{why}."), fix }
+    };
+    steps.iter().filter(|step| !step.need.on_demand() && !step.need.tests_only()).map(problem).collect()
+}
+
+/// What `engine` is here: whether it answers, how it builds, whether it
+/// has the stand-ins and can start a container.
+fn examine(engine: &Engine) -> EngineFound {
     let mut found = EngineFound { name: engine.name(), installed: on_path(engine.kind().name()), ..Default::default() };
     if !found.installed {
         return found;
     }
-    match engine.version() {
-        Ok(version) => {
-            found.answers = true;
-            found.starts_containers = true;
-            found.version = Some(version);
-        }
-        Err(error) => {
-            let docker_host = std::env::var("DOCKER_HOST").ok().filter(|host| !host.is_empty());
-            let (problem, fix) = match (engine.kind(), docker_host) {
-                (Kind::Docker, Some(host)) => (
-                    format!("DOCKER_HOST={host} points at no engine that answers."),
-                    format!("start the engine at {host}, or `unset DOCKER_HOST` to use this machine's Docker"),
-                ),
-                (Kind::Docker, None) => (format!("{error:#}"), "sudo dockerd > /tmp/dockerd.log 2>&1 &".to_string()),
-                (Kind::Podman, _) => (format!("{error:#}"), "podman info".to_string()),
-            };
-            problems.push(Problem { problem, fix });
-            return found;
-        }
-    }
+    let Ok(version) = engine.version() else { return found };
+    found.answers = true;
+    found.starts_containers = true;
+    found.version = Some(version);
     found.builder = Some(engine.builder().name().to_string());
     found.buildx = engine.kind() == Kind::Docker && engine.has_buildx();
     found.stand_ins = standins::present(engine).unwrap_or(false);
     if engine.kind() == Kind::Podman && found.stand_ins {
         // Where the sandbox may not raise rlimits, every podman run fails.
-        if let Err(error) = standins::run_one(engine) {
-            let said = format!("{error:#}");
-            found.starts_containers = false;
-            if said.contains("rlimit") {
-                let problem = "podman cannot start containers: its default rlimits are above what this machine allows.";
-                problems.push(Problem { problem: problem.into(), fix: PODMAN_ULIMITS_FIX.into() });
-            }
-        }
+        found.starts_containers = standins::run_one(engine).is_ok();
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each machine state's fixes, as `doctor` prints them.
+    fn fixes(facts: Facts) -> Vec<String> {
+        problems(&plan::plan(&facts), facts.root).into_iter().map(|p| p.fix).collect()
+    }
+
+    #[test]
+    fn each_fix_is_right_for_the_machine_and_names_setup() {
+        let bare = fixes(plan::bare_bookworm());
+        let install = bare.iter().position(|f| f.contains("install -y -q docker.io")).expect("the engine is installed");
+        let start = bare.iter().position(|f| f.contains("nohup dockerd")).expect("then started");
+        assert!(install < start, "install before start: {bare:#?}");
+        assert!(bare.iter().any(|f| f.contains("docker-compose/trixie")), "Compose v2 is a problem: {bare:#?}");
+        assert!(bare.iter().all(|f| f.starts_with("`cargo xtask setup`")), "{bare:#?}");
+        assert!(!bare.iter().any(|f| f.contains("docker-registry") || f.contains("cargo xtask tools")), "{bare:#?}");
+
+        let down = fixes(Facts { dockerd: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
+        assert_eq!(
+            down,
+            [format!(
+                "`cargo xtask setup`, which runs `nohup dockerd > {} 2>&1 &`",
+                crate::engine::daemon::DOCKERD_LOG
+            )]
+        );
+        let user =
+            fixes(Facts { root: false, dockerd: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
+        assert!(user[0].contains("sudo sh -c 'nohup dockerd"), "{user:?}");
+
+        let podman = fixes(Facts {
+            engine: Kind::Podman,
+            podman: true,
+            compose: true,
+            debootstrap: true,
+            ..plan::bare_bookworm()
+        });
+        assert_eq!(podman.len(), 1, "{podman:?}");
+        assert!(podman[0].contains("default_ulimits") && podman[0].contains("/etc/containers/containers.conf"));
+
+        let fedora = fixes(Facts { family: plan::Family::of(Some("ID=fedora\n")), ..plan::bare_bookworm() });
+        assert!(fedora.contains(&"sudo dnf install -y moby-engine".to_string()), "{fedora:#?}");
+    }
 }

@@ -11,6 +11,7 @@ mod layers;
 mod lint;
 mod push;
 mod run;
+mod setup;
 mod smoke;
 mod stop;
 mod tools;
@@ -117,6 +118,7 @@ pub const TASKS: &[&dyn Entry] = &[
     &Of::<lint::Lint>(PhantomData),
     &Of::<push::Push>(PhantomData),
     &Of::<layers::Layers>(PhantomData),
+    &Of::<setup::Setup>(PhantomData),
     &Of::<doctor::Doctor>(PhantomData),
     &Of::<tools::Tools>(PhantomData),
     &Of::<bench::Bench>(PhantomData),
