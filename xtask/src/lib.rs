@@ -46,7 +46,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     };
     let Some(task) = tasks::find(&name) else {
         let message = format!("`{name}` is not a task; `cargo xtask --help` lists them");
-        return Outcome { printed: Printed::usage(&NoTask::failure(message)), then: None };
+        return Outcome { printed: Printed::usage(Printed::of(&NoTask::failure(message))), then: None };
     };
     let args: Vec<OsString> = args.collect();
     if args.iter().any(|arg| arg == "--help" || arg == "-h") {

@@ -109,8 +109,9 @@ impl Printed {
         Printed { json: text, human: String::new(), code: 0 }
     }
 
-    pub fn usage(report: &impl Report) -> Printed {
-        Printed { code: 2, ..Printed::of(report) }
+    /// `printed`, as a mistake in the command line: exit code 2.
+    pub fn usage(printed: Printed) -> Printed {
+        Printed { code: 2, ..printed }
     }
 }
 
@@ -198,7 +199,7 @@ mod tests {
     fn exit_codes_follow_the_report() {
         assert_eq!(Printed::of(&ImageReport { success: true, ..Default::default() }).code, 0);
         assert_eq!(Printed::of(&ImageReport::failure("no".into())).code, 1);
-        let usage = Printed::usage(&NoTask::failure("`x` is not a task".into()));
+        let usage = Printed::usage(Printed::of(&NoTask::failure("`x` is not a task".into())));
         assert_eq!(
             (usage.code, usage.json.as_str()),
             (2, "{\n  \"success\": false,\n  \"message\": \"`x` is not a task\"\n}")

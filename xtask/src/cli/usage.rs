@@ -10,7 +10,11 @@ pub use crate::sys::usage::{usage, UsageError};
 /// `args` (after the task's name) read as task `task`'s flags `F`.
 pub fn parse<F: clap::Parser>(task: &str, args: impl IntoIterator<Item = OsString>) -> anyhow::Result<F> {
     let argv = std::iter::once(OsString::from(task)).chain(args);
-    F::try_parse_from(argv).map_err(|error| usage(said(task, &error)))
+    // A negative number after a flag is that flag's value (`--timeout -1`),
+    // which its own parser then refuses in its own words, not a flag.
+    let command = F::command().allow_negative_numbers(true);
+    let matches = command.try_get_matches_from(argv).map_err(|error| usage(said(task, &error)))?;
+    F::from_arg_matches(&matches).map_err(|error| usage(said(task, &error)))
 }
 
 /// A flag as clap names it in its errors (`--tag <NAME[:TAG]>`, or the

@@ -101,7 +101,7 @@ impl<T: Task + 'static> Entry for Of<T> {
                 let printed = if T::LINES { Printed::line(&done.report) } else { Printed::of(&done.report) };
                 Finished { printed, then: done.then }
             }
-            Err(error) => refusal::<T::Report>(error),
+            Err(error) => refusal::<T::Report>(error, T::LINES),
         }
     }
 }
@@ -129,11 +129,14 @@ pub fn find(name: &str) -> Option<&'static dyn Entry> {
     TASKS.iter().copied().find(|task| task.command().get_name() == name)
 }
 
-/// The report, in `R`'s shape, of a task that could not begin.
-fn refusal<R: Report>(error: anyhow::Error) -> Finished {
+/// The report, in `R`'s shape, of a task that could not begin: on one
+/// line for a task whose every line is a JSON object (`lines`).
+fn refusal<R: Report>(error: anyhow::Error, lines: bool) -> Finished {
     let report = R::failure(format!("{error:#}"));
-    let printed =
-        if error.downcast_ref::<UsageError>().is_some() { Printed::usage(&report) } else { Printed::of(&report) };
+    let mut printed = if lines { Printed::line(&report) } else { Printed::of(&report) };
+    if error.downcast_ref::<UsageError>().is_some() {
+        printed = Printed::usage(printed);
+    }
     Finished { printed, then: None }
 }
 
@@ -171,6 +174,10 @@ mod tests {
         assert_eq!(json["success"], false);
         assert!(json["message"].as_str().unwrap().starts_with("`--bogus` is not a flag of `cargo xtask stop`"));
 
+        let watch = run("watch", &["--port", "abc"]);
+        assert_eq!(watch.code, 2);
+        assert_eq!(watch.json.lines().count(), 1, "every line `watch` prints is one JSON object: {}", watch.json);
+
         let bench = run("bench", &["--runs", "0"]);
         assert_eq!(bench.code, 2);
         let json: serde_json::Value = serde_json::from_str(&bench.json).unwrap();
@@ -195,6 +202,8 @@ mod tests {
             ("lint", &["--image", "t", "--no-image"], "`--image` and `--no-image` contradict each other"),
             ("push", &[], "`cargo xtask push` needs `--registry`"),
             ("bench", &["--runs", "x"], "`--runs`: `x` is not a whole number above 0"),
+            ("smoke", &["--timeout", "-1"], "`--timeout`: `-1` is not a number of seconds above 0"),
+            ("up", &["--stack-timeout", "-1"], "`--stack-timeout`: `-1` is not a number of seconds above 0"),
         ] {
             let printed = run(task, list);
             assert_eq!(printed.code, 2, "{list:?}: {}", printed.json);
