@@ -109,6 +109,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     let burst = next(&lines, "a burst");
     assert_eq!(burst["outcome"], "serving", "{burst}");
     assert_eq!(burst["changed"].as_array().unwrap().len(), 30, "{burst}");
+    assert!(burst["message"].as_str().unwrap().contains(" and 25 more."), "a few named, the rest counted: {burst}");
     assert!(lines.recv_timeout(Duration::from_secs(2)).is_err(), "one burst, one rebuild");
 
     // Outside what reaches the image: no rebuild.

@@ -30,9 +30,26 @@ pub fn cut(value: &str) -> String {
     }
 }
 
+/// The first `count` of `names`, and how many more: a save of 500 files
+/// is named in a line, not in 9 KB.
+pub fn some_of(names: &[String], count: usize) -> String {
+    match names.len().checked_sub(count) {
+        Some(more) if more > 0 => format!("{} and {more} more", names[..count].join(", ")),
+        _ => names.join(", "),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_names_are_named_a_few_and_counted() {
+        let names: Vec<String> = (1..=500).map(|n| format!("f{n}.py")).collect();
+        assert_eq!(some_of(&names, 3), "f1.py, f2.py, f3.py and 497 more");
+        assert_eq!(some_of(&names[..3], 3), "f1.py, f2.py, f3.py");
+        assert_eq!(some_of(&[], 3), "");
+    }
 
     #[test]
     fn last_lines_said_or_as_written() {

@@ -40,7 +40,7 @@ use crate::{
         millis,
         probe::{self, Header},
         proxy::Proxy,
-        signals,
+        signals, text,
         watcher::Watcher,
     },
 };
@@ -444,7 +444,7 @@ impl Watching {
                     "New code serves on {} ({} ms from the save): {}.",
                     cycle.url,
                     latency.total,
-                    cycle.changed.join(", ")
+                    text::some_of(&cycle.changed, 5)
                 );
             }
             Ok(None) => {
