@@ -6,7 +6,8 @@
 use super::TASKS;
 use crate::cli::{ENGINE_FLAG, IMAGE_FLAGS, SETTINGS_FLAGS};
 
-const EXIT_CODES: &str = "Exit codes: 0 success, 1 failure, 2 a mistake in the command line.";
+const EXIT_CODES: &str =
+    "Exit codes: 0 success, 1 failure, 2 a mistake in the command line, 130 or 143 after SIGINT or SIGTERM.";
 
 /// `cargo xtask --help`: one line a task, as `cargo --list` does.
 pub fn help() -> String {

@@ -66,9 +66,10 @@ impl Task for Stop {
     }
 
     fn run(self) -> Done<StopReport> {
-        match self.remove(&self.engine.engine()) {
+        let engine = self.engine.engine();
+        match self.remove(&engine) {
             Ok(removed) => {
-                let message = format!("Removed {} container(s).", removed.len());
+                let message = format!("Removed {} container(s) on {}.", removed.len(), engine.name());
                 StopReport { removed, success: true, message }
             }
             Err(error) => StopReport::failure(format!("{error:#}")),
