@@ -10,11 +10,11 @@ pub mod plan;
 
 use std::{collections::BTreeMap, time::Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use xshell::Shell;
 
-use self::plan::{Action, Facts, Need, Step};
+use self::plan::{Action, Need, Step};
 use super::{Done, Task};
 use crate::{
     cli::EngineFlag,
@@ -144,7 +144,7 @@ impl Task for Setup {
                 _ => {
                     eprintln!("setup [{}/{}]: {}: {}", n + 1, steps.len(), step.what, line.command);
                     let clock = Instant::now();
-                    let done = self.take(step, &facts);
+                    let done = self.take(step);
                     line.seconds = (clock.elapsed().as_secs_f64() * 10.0).round() / 10.0;
                     match done {
                         Ok(()) => Outcome::Done,
@@ -187,7 +187,7 @@ impl Task for Setup {
 
 impl Setup {
     /// Runs one step.
-    fn take(&self, step: &Step, facts: &Facts) -> Result<()> {
+    fn take(&self, step: &Step) -> Result<()> {
         match &step.action {
             Action::AptUpdate | Action::Install(_) => {
                 process::to_stderr(&CommandLine::new("sh").arg("-c").arg(step.action.shell(false)))
@@ -199,7 +199,7 @@ impl Setup {
                 Need::StandIns => self.stand_ins(),
                 _ => Shell::new().map_err(Into::into).and_then(|sh| venv::bin(&sh, Venv::Tests)).map(drop),
             },
-            Action::Manual(_) => unreachable!("a manual step is never run: {facts:?}"),
+            Action::Manual(line) => bail!("{} is for you to do: {line}", step.what),
         }
     }
 
