@@ -122,6 +122,19 @@ mod tests {
         );
     }
 
+    /// The README is the first screen and a guide a few lines each, with
+    /// links: the details and the figures live in docs/.
+    #[test]
+    fn the_readme_stays_short_and_lists_every_task() {
+        let readme = std::fs::read_to_string(crate::sys::project::root().join("README.md")).unwrap();
+        let lines = readme.lines().count();
+        assert!(lines <= 250, "README.md has {lines} lines: at most 250, the rest belongs in docs/");
+        for task in TASKS {
+            let name = task.command().get_name().to_string();
+            assert!(readme.contains(&format!("| `{name}` |")), "README.md's task table lacks `{name}`");
+        }
+    }
+
     #[test]
     fn the_help_is_a_line_a_task_and_each_task_lists_its_flags() {
         let help = help();
