@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::{Builder, Engine, ImageInfo, Kind};
+use super::{Builder, Engine, ImageInfo};
 use crate::{
     model::{diagnose, dockerfile::Dockerfile},
     sys::{mask, process::CommandLine, project, signals},
@@ -241,8 +241,7 @@ impl Engine {
         iidfile: &Utf8Path,
     ) -> CommandLine {
         let line = self.cli().args(["build", "--file", spec.dockerfile.as_str(), "--iidfile", iidfile.as_str()]);
-        // podman builds OCI images by default, and OCI has no HEALTHCHECK.
-        let line = line.args((self.kind() == Kind::Podman).then_some(["--format", "docker"]).into_iter().flatten());
+        let line = line.args(self.kind().can().docker_format.iter().copied());
         let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
         line = line.args(spec.target.iter().flat_map(|target| ["--target", target.as_str()]));
         line = line.args(spec.cache_from.iter().flat_map(|image| ["--cache-from", image.as_str()]));
@@ -299,8 +298,11 @@ impl Engine {
         if spec.cache_from.is_empty() {
             return Ok(Vec::new());
         }
-        if self.kind() == Kind::Podman {
-            bail!("--cache-from is for Docker's builders here; podman keeps its own layer cache (see the README).");
+        if !self.kind().can().cache_from {
+            bail!(
+                "--cache-from is for Docker's builders here; {} keeps its own layer cache (see docs/reference.md).",
+                self.name()
+            );
         }
         let stages = spec.cache_stages()?;
         let sources = spec.cache_from.iter().flat_map(|image| {
@@ -321,7 +323,7 @@ impl Engine {
     /// `--external` only): a build that a signal or a cancel ends leaves
     /// its own behind, mounted. None for Docker, whose builders leave none.
     fn working_containers(&self) -> Vec<String> {
-        if self.kind() != Kind::Podman {
+        if !self.kind().can().leaves_build_containers {
             return Vec::new();
         }
         let listed = self.read(&self.working_containers_command()).unwrap_or_default();
@@ -375,6 +377,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Kind;
 
     #[test]
     fn the_build_command_carries_every_input_and_shows_no_build_arg_value() {

@@ -17,18 +17,15 @@ pub enum Kind {
 
 impl Kind {
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Docker => "docker",
-            Kind::Podman => "podman",
-        }
+        self.can().cli
     }
 
     pub fn parse(name: &str) -> Result<Kind, String> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "docker" => Ok(Kind::Docker),
-            "podman" => Ok(Kind::Podman),
-            _ => Err(format!("`{name}` is not an engine we know: say docker or podman")),
-        }
+        let wanted = name.trim().to_ascii_lowercase();
+        Kind::ALL.into_iter().find(|kind| kind.name() == wanted).ok_or_else(|| {
+            let known: Vec<&str> = Kind::ALL.iter().map(|kind| kind.name()).collect();
+            format!("`{name}` is not an engine we know: say {}", known.join(" or "))
+        })
     }
 }
 

@@ -16,8 +16,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
 use super::{
+    capabilities::ComposeVia,
     container::{label, owner_is_gone, this_owner, Container, MANAGED, OWNER, TASK},
-    Engine, Kind,
+    Engine,
 };
 use crate::sys::{
     process::{self, CommandLine},
@@ -205,9 +206,9 @@ fn parse_ps(json: &str) -> Result<Vec<StackContainer>> {
 impl Project {
     /// Project `name` of the Compose files `files` on `engine`.
     pub fn new(engine: &Engine, name: String, files: Vec<Utf8PathBuf>) -> Result<Project> {
-        let podman = match engine.kind() {
-            Kind::Podman => Some(PodmanSocket::start()?),
-            Kind::Docker => None,
+        let podman = match engine.kind().can().compose {
+            ComposeVia::Service => Some(PodmanSocket::start()?),
+            ComposeVia::Daemon => None,
         };
         Ok(Project { engine: engine.clone(), name, files, env: Vec::new(), podman, own_files: Vec::new() })
     }

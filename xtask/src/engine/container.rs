@@ -140,10 +140,7 @@ impl Engine {
     /// A `ps --format` template that prints label `key`: Docker's ps has
     /// `.Label`, podman's a map of them.
     pub(super) fn label_template(&self, key: &str) -> String {
-        match self.kind() {
-            Kind::Docker => format!("{{{{.Label \"{key}\"}}}}"),
-            Kind::Podman => format!("{{{{index .Labels \"{key}\"}}}}"),
-        }
+        self.kind().can().label_template.of(key)
     }
 
     pub(super) fn ps_command(&self, filters: &[String], format: &str) -> CommandLine {
@@ -155,7 +152,7 @@ impl Engine {
         // podman 4.3's --tail puts the pieces of a partial line in the wrong
         // places (podman#19545), and an unbuffered traceback is written in
         // pieces: podman reads the whole log, and log_tail cuts it.
-        let tail = (self.kind() != Kind::Podman).then(|| ["--tail".to_string(), lines.to_string()]);
+        let tail = self.kind().can().logs_tail.then(|| ["--tail".to_string(), lines.to_string()]);
         self.cli().arg("logs").args(tail.into_iter().flatten()).arg(container)
     }
 
@@ -181,7 +178,7 @@ impl Engine {
     /// the service 10 s unless told `--time 0`.
     fn rm_command(&self, names: &[String]) -> CommandLine {
         let line = self.cli().args(["rm", "--force", "--volumes"]);
-        let line = line.args((self.kind() == Kind::Podman).then_some(["--time", "0"]).into_iter().flatten());
+        let line = line.args(self.kind().can().rm_at_once.iter().copied());
         line.args(names.iter().cloned()).cleanup()
     }
 
@@ -234,11 +231,12 @@ pub const CONTAINERS_CONF: &str = "/etc/containers/containers.conf";
 /// One sentence for a `run` the engine refused, naming that engine; the
 /// CLI's pointer to its help is no part of it.
 fn run_failure(kind: Kind, stderr: &str) -> String {
-    if kind == Kind::Podman && stderr.contains("rlimit") {
+    if kind.can().sets_rlimits && stderr.contains("rlimit") {
         return format!(
-            "podman cannot start containers here: its default rlimits are above what this machine allows. \
-             Lower them with `cargo xtask setup --engine podman`, which adds `{}` to {CONTAINERS_CONF}.",
-            PODMAN_ULIMITS.trim_end().replace('\n', " ")
+            "{cli} cannot start containers here: its default rlimits are above what this machine allows. \
+             Lower them with `cargo xtask setup --engine {cli}`, which adds `{}` to {CONTAINERS_CONF}.",
+            PODMAN_ULIMITS.trim_end().replace('\n', " "),
+            cli = kind.name()
         );
     }
     let said: Vec<&str> =

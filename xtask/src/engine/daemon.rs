@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{Engine, Kind};
+use super::Engine;
 use crate::sys::process::{self, CommandLine};
 
 /// Where a dockerd that we start writes its log: a known place, which the
@@ -17,16 +17,6 @@ pub const DOCKERD_PID: &str = "/var/run/docker.pid";
 /// machine sets up its storage and networks.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-impl Kind {
-    /// The daemon its CLI talks to, where it has one.
-    pub fn daemon(self) -> Option<&'static str> {
-        match self {
-            Kind::Docker => Some("dockerd"),
-            Kind::Podman => None,
-        }
-    }
-}
-
 fn systemctl_start() -> CommandLine {
     CommandLine::new("systemctl").args(["start", "docker"])
 }
@@ -36,7 +26,7 @@ impl Engine {
     /// manager when one runs, else in the background with its log in
     /// DOCKERD_LOG; returns once the engine answers.
     pub fn start_daemon(&self, service_manager: bool) -> Result<()> {
-        let Some(daemon) = self.kind.daemon().filter(|_| !self.is_remote()) else {
+        let Some(daemon) = self.kind.can().daemon.filter(|_| !self.is_remote()) else {
             bail!("{} has no daemon on this machine to start", self.name());
         };
         match service_manager {
@@ -66,9 +56,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_docker_has_a_daemon_to_start() {
-        assert_eq!(Kind::Docker.daemon(), Some("dockerd"));
-        assert_eq!(Kind::Podman.daemon(), None);
+    fn the_service_manager_starts_docker() {
         assert_eq!(systemctl_start().to_string(), "systemctl start docker");
     }
 }

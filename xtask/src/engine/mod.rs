@@ -6,6 +6,7 @@
 mod api;
 pub mod archive;
 pub mod build;
+pub mod capabilities;
 pub mod choice;
 pub mod compose;
 pub mod container;
@@ -68,9 +69,9 @@ impl Default for Engine {
 impl Engine {
     /// The engine `kind`; Docker's host is DOCKER_HOST's, as its CLI reads it.
     pub fn of(kind: Kind) -> Engine {
-        let remote = match kind {
-            Kind::Docker => std::env::var("DOCKER_HOST").ok().and_then(|host| remote_host(&host)),
-            Kind::Podman => None,
+        let remote = match kind.can().follows_docker_host {
+            true => std::env::var("DOCKER_HOST").ok().and_then(|host| remote_host(&host)),
+            false => None,
         };
         Engine { kind, remote, host_flag: None }
     }
@@ -79,7 +80,7 @@ impl Engine {
     /// (podman, or a remote Docker) and that one answers: offline base
     /// images are copied from it rather than made again.
     pub fn local_docker(&self) -> Option<Engine> {
-        let other = self.kind == Kind::Podman || self.is_remote();
+        let other = !self.kind.can().docker_api || self.is_remote();
         (other && api::ping_socket(std::path::Path::new(api::DEFAULT_SOCKET))).then(Engine::docker_here)
     }
 
@@ -121,9 +122,9 @@ impl Engine {
     /// The engine's API, for read-only questions: the socket the docker CLI
     /// would use, and so never for podman, nor for a CLI told its `--host`.
     fn api_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Option<Option<T>> {
-        match self.kind {
-            Kind::Docker if self.host_flag.is_none() => api::get(path),
-            _ => None,
+        match self.kind.can().docker_api && self.host_flag.is_none() {
+            true => api::get(path),
+            false => None,
         }
     }
 
@@ -136,8 +137,8 @@ impl Engine {
     /// buildx (the default since Docker 23), and the legacy builder when it
     /// has not.
     pub fn builder(&self) -> Builder {
-        if self.kind == Kind::Podman {
-            return Builder::Buildah;
+        if let Some(builder) = self.kind.can().fixed_builder {
+            return builder;
         }
         match std::env::var("DOCKER_BUILDKIT").as_deref().map(str::trim) {
             Ok("1" | "true") => Builder::BuildKit,
@@ -162,24 +163,26 @@ impl Engine {
     pub fn version(&self) -> Result<String> {
         let output = match process::output(&self.version_command()) {
             Ok(output) => output,
-            Err(error) if not_found(&error) => match self.kind {
-                Kind::Docker => bail!(
-                    "The docker client is not installed: `cargo xtask setup` installs Docker \
-                     (https://docs.docker.com/engine/install/ elsewhere), or give --engine podman."
-                ),
-                Kind::Podman => bail!("The podman client is not installed: `cargo xtask setup --engine podman`."),
-            },
+            Err(error) if not_found(&error) => bail!(
+                "The {cli} client is not installed: `cargo xtask setup --engine {cli}` installs it, or give another \
+                 --engine.",
+                cli = self.kind.name()
+            ),
             Err(error) => return Err(error),
         };
         if !output.status.success() {
             let said = String::from_utf8_lossy(&output.stderr);
             let said = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer").trim();
-            match self.kind {
-                Kind::Docker => bail!(
-                    "No Docker engine answers ({said}). Start one (`cargo xtask setup` does), point DOCKER_HOST at a \
-                     running engine, or give --engine podman."
+            let can = self.kind.can();
+            match can.daemon {
+                Some(_) => bail!(
+                    "No {} engine answers ({said}). Start one (`cargo xtask setup --engine {}` does), {}or give \
+                     another --engine.",
+                    can.title,
+                    can.cli,
+                    if can.follows_docker_host { "point DOCKER_HOST at a running engine, " } else { "" }
                 ),
-                Kind::Podman => bail!("podman does not work here ({said}): `podman info` says more."),
+                None => bail!("{cli} does not work here ({said}): `{cli} info` says more.", cli = can.cli),
             }
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
 
-use super::{Engine, Kind};
+use super::{capabilities::PushDigest, Engine, Kind};
 use crate::model::reference;
 use crate::sys::{process::CommandLine, project};
 
@@ -13,9 +13,9 @@ impl Engine {
     /// podman speaks plain HTTP to a loopback registry only when told to.
     fn push_command(&self, image: &str, target: &str, digest_file: &Utf8Path) -> CommandLine {
         let line = self.cli().arg("push");
-        match self.kind() {
-            Kind::Docker => line.arg(target),
-            Kind::Podman => {
+        match self.kind().can().push_digest {
+            PushDigest::Recorded => line.arg(target),
+            PushDigest::File => {
                 let plain_http = reference::speaks_plain_http(reference::registry_of(target));
                 let line = line.args(["--digestfile", digest_file.as_str()]);
                 line.args(plain_http.then_some("--tls-verify=false")).args([image, target])

@@ -174,11 +174,11 @@ impl Task for Doctor {
         report.hadolint = venv::installed(Venv::Lint, "hadolint");
         report.local_settings = project::root().join(LOCAL_SETTINGS).is_file();
         let mut steps = plan::plan(&facts);
-        // podman beside a Docker that the tasks use: its rlimits still
-        // decide whether `--engine podman` can run anything.
-        if chosen.kind() == Kind::Docker && facts.podman {
-            let podman = plan::plan(&Facts { engine: Kind::Podman, ..facts.clone() });
-            steps.extend(podman.into_iter().filter(|step| step.need == Need::PodmanLimits));
+        // An engine beside the one the tasks use: its rlimits still decide
+        // whether `--engine` it can run anything.
+        for other in Kind::ALL.into_iter().filter(|kind| *kind != chosen.kind() && on_path(kind.name())) {
+            let theirs = plan::plan(&Facts { engine: other, installed: true, ..facts.clone() });
+            steps.extend(theirs.into_iter().filter(|step| step.need == Need::Rlimits));
         }
         report.problems = problems(&steps, facts.root);
 
@@ -222,9 +222,9 @@ fn examine(engine: &Engine) -> EngineFound {
     found.starts_containers = true;
     found.version = Some(version);
     found.builder = Some(engine.builder().name().to_string());
-    found.buildx = engine.kind() == Kind::Docker && engine.has_buildx();
+    found.buildx = engine.kind().can().fixed_builder.is_none() && engine.has_buildx();
     found.stand_ins = standins::present(engine).unwrap_or(false);
-    if engine.kind() == Kind::Podman && found.stand_ins {
+    if engine.kind().can().sets_rlimits && found.stand_ins {
         // Where the sandbox may not raise rlimits, every podman run fails.
         found.starts_containers = standins::run_one(engine).is_ok();
     }
@@ -250,7 +250,7 @@ mod tests {
         assert!(bare.iter().all(|f| f.starts_with("`cargo xtask setup`")), "{bare:#?}");
         assert!(!bare.iter().any(|f| f.contains("docker-registry") || f.contains("cargo xtask tools")), "{bare:#?}");
 
-        let down = fixes(Facts { dockerd: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
+        let down = fixes(Facts { installed: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
         assert_eq!(
             down,
             [format!(
@@ -259,12 +259,12 @@ mod tests {
             )]
         );
         let user =
-            fixes(Facts { root: false, dockerd: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
+            fixes(Facts { root: false, installed: true, compose: true, debootstrap: true, ..plan::bare_bookworm() });
         assert!(user[0].contains("sudo sh -c 'nohup dockerd"), "{user:?}");
 
         let podman = fixes(Facts {
             engine: Kind::Podman,
-            podman: true,
+            installed: true,
             compose: true,
             debootstrap: true,
             ..plan::bare_bookworm()

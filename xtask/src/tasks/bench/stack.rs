@@ -12,7 +12,7 @@ use super::{
     time, xtask_binary, Bench,
 };
 use crate::{
-    engine::{compose::Project, Engine, Kind},
+    engine::{capabilities::ComposeVia, compose::Project, Engine},
     standins,
     sys::{
         probe,
@@ -44,7 +44,8 @@ impl Bench {
             let port = format!("API_PORT={}", probe::free_port()?);
             up_ms.push(time(&xtask("up").args(["--env", &port]))?);
             time(&xtask("down").arg("--volumes"))?;
-            if engine.kind() == Kind::Docker {
+            // Plain Compose needs an engine it talks to without our help.
+            if engine.kind().can().compose == ComposeVia::Daemon {
                 compose_ms.push(self.compose_up_wait(engine, &file, tag)?);
             }
             let smoke = process::output(&xtask("smoke").arg("--stack"))?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::plan::{Facts, Family};
 use crate::{
-    engine::{choice::on_path, container::CONTAINERS_CONF, Engine, Kind},
+    engine::{choice::on_path, container::CONTAINERS_CONF, Engine},
     registry, standins,
     sys::{
         process::{self, CommandLine},
@@ -31,11 +31,12 @@ pub fn read(engine: &Engine, offline: bool) -> Facts {
         false => Some(std::fs::read_to_string("/etc/os-release").unwrap_or_default()),
     };
     let kind = engine.kind();
-    let version = match kind {
-        Kind::Docker => engine.version().map(drop),
-        Kind::Podman => Ok(()),
+    // An engine without a daemon answers once it is installed.
+    let version = match kind.can().daemon {
+        Some(_) => engine.version().map(drop),
+        None => Ok(()),
     };
-    let answers = version.is_ok() && (kind == Kind::Docker || on_path("podman"));
+    let answers = version.is_ok() && on_path(kind.name());
     let conf = std::fs::read_to_string(CONTAINERS_CONF).unwrap_or_default();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     Facts {
@@ -45,14 +46,15 @@ pub fn read(engine: &Engine, offline: bool) -> Facts {
         engine: kind,
         // Any DOCKER_HOST, a socket of its own included, names an engine
         // that is not this machine's default: not ours to start.
-        docker_host: std::env::var("DOCKER_HOST").ok().filter(|host| !host.is_empty() && kind == Kind::Docker),
-        dockerd: kind.daemon().is_some_and(on_path),
-        podman: on_path("podman"),
+        docker_host: std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|host| !host.is_empty() && kind.can().follows_docker_host),
+        installed: on_path(kind.can().daemon.unwrap_or(kind.can().cli)),
         answers,
         denied: version.is_err_and(|error| format!("{error:#}").contains("permission denied")),
         service_manager: std::path::Path::new("/run/systemd/system").is_dir(),
         compose: engine.compose_version().is_some(),
-        podman_limits_fail: !has_capability(&status, CAP_SYS_RESOURCE) && !conf.contains("default_ulimits"),
+        rlimits_fail: !has_capability(&status, CAP_SYS_RESOURCE) && !conf.contains("default_ulimits"),
         offline,
         debootstrap: on_path("debootstrap"),
         stand_ins: answers && standins::all_present(engine).unwrap_or(false),

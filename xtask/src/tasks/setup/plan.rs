@@ -63,24 +63,24 @@ impl Family {
         matches!(self, Family::Apt { id, like, .. } if id == "ubuntu" || like.split_whitespace().any(|l| l == "ubuntu"))
     }
 
-    /// The family's package for `need`; None where it has none.
-    fn package(&self, need: Need) -> Option<&'static str> {
+    /// The family's package for `need` (of `engine`, for the engine); None
+    /// where it has none.
+    fn package(&self, need: Need, engine: Kind) -> Option<&'static str> {
         let apt = matches!(self, Family::Apt { .. });
-        Some(match (need, self) {
-            (Need::Docker, Family::Apt { .. }) => "docker.io",
-            (Need::Docker, Family::Dnf) => "moby-engine",
-            (Need::Docker, Family::Pacman) => "docker",
-            (Need::Docker, Family::Brew) => "colima docker",
-            (Need::Podman, _) => "podman",
-            (Need::Compose, _) if self.ubuntu() => "docker-compose-v2",
-            (Need::Compose, _) => "docker-compose",
-            (Need::Debootstrap, Family::Brew) => return None,
-            (Need::Debootstrap, _) => "debootstrap",
-            (Need::Registry, _) if apt => "docker-registry",
-            (Need::Registry, _) => "distribution",
-            (Need::PythonVenv, _) if apt => "python3-venv",
-            (Need::PythonVenv, Family::Pacman) => "python",
-            (Need::PythonVenv, _) => "python3",
+        Some(match (need, self, engine) {
+            (Need::Engine, Family::Apt { .. }, _) => engine.can().package,
+            (Need::Engine, Family::Dnf, Kind::Docker) => "moby-engine",
+            (Need::Engine, Family::Brew, Kind::Docker) => "colima docker",
+            (Need::Engine, _, _) => engine.name(),
+            (Need::Compose, ..) if self.ubuntu() => "docker-compose-v2",
+            (Need::Compose, ..) => "docker-compose",
+            (Need::Debootstrap, Family::Brew, _) => return None,
+            (Need::Debootstrap, ..) => "debootstrap",
+            (Need::Registry, ..) if apt => "docker-registry",
+            (Need::Registry, ..) => "distribution",
+            (Need::PythonVenv, ..) if apt => "python3-venv",
+            (Need::PythonVenv, Family::Pacman, _) => "python",
+            (Need::PythonVenv, ..) => "python3",
             _ => return None,
         })
     }
@@ -122,9 +122,8 @@ enum ComposeFrom {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Need {
-    /// The Docker engine, dockerd.
-    Docker,
-    Podman,
+    /// The engine: Docker's daemon, or podman.
+    Engine,
     /// Compose v2, as the docker CLI plugin: the stack runs on it.
     Compose,
     /// Offline mode makes its base images with it.
@@ -133,9 +132,9 @@ pub enum Need {
     Registry,
     /// python3's venv module: the tools' venv is made with it.
     PythonVenv,
-    /// podman's rlimits, lowered where this machine may not raise them.
-    PodmanLimits,
-    /// A running Docker engine.
+    /// The engine's rlimits, lowered where this machine may not raise them.
+    Rlimits,
+    /// The engine's daemon running.
     Started,
     /// The offline stand-in base images.
     StandIns,
@@ -244,17 +243,17 @@ pub struct Facts {
     pub engine: Kind,
     /// DOCKER_HOST, when it names another engine: not ours to install or start.
     pub docker_host: Option<String>,
-    pub dockerd: bool,
-    pub podman: bool,
+    /// The engine's daemon, or its CLI where it has none, is installed.
+    pub installed: bool,
     pub answers: bool,
     /// The Docker engine runs, but its socket refuses this user.
     pub denied: bool,
     /// systemd runs here, and starts services.
     pub service_manager: bool,
     pub compose: bool,
-    /// podman's default rlimits would fail here: no CAP_SYS_RESOURCE, and
-    /// containers.conf does not lower them.
-    pub podman_limits_fail: bool,
+    /// An engine that sets its own rlimits (podman) would fail here: no
+    /// CAP_SYS_RESOURCE, and containers.conf does not lower them.
+    pub rlimits_fail: bool,
     /// No registry answers, or offline mode was asked for.
     pub offline: bool,
     pub debootstrap: bool,
@@ -274,20 +273,20 @@ pub fn plan(facts: &Facts) -> Vec<Step> {
     let package = |need: Need, what: &'static str, why: String| {
         // Off apt, the line is printed for the user to run, not run: we
         // know those families' package names, not their machines.
-        let action = match family.package(need) {
+        let action = match family.package(need, facts.engine) {
             Some(package) if apt => Action::Install(family.install(package)),
             Some(package) => Action::Manual(family.install(package)),
             None => Action::Manual(format!("{what} has no package here: install it by hand")),
         };
         Step { need, what, why, action }
     };
-    let docker = facts.engine == Kind::Docker;
-    if docker && !facts.dockerd && facts.docker_host.is_none() {
-        let why = "no dockerd is installed: the docker client alone cannot build";
-        installs.push(package(Need::Docker, "the Docker engine", why.into()));
-    }
-    if !docker && !facts.podman {
-        installs.push(package(Need::Podman, "podman", "podman is not installed".into()));
+    let can = facts.engine.can();
+    if !facts.installed && facts.docker_host.is_none() {
+        let why = match can.daemon {
+            Some(daemon) => format!("no {daemon} is installed: the {} client alone cannot build", can.cli),
+            None => format!("{} is not installed", can.cli),
+        };
+        installs.push(package(Need::Engine, "the engine", why));
     }
     if facts.offline && !facts.debootstrap {
         let why = "no registry answers here, and offline mode makes its base images with debootstrap";
@@ -339,15 +338,15 @@ pub fn plan(facts: &Facts) -> Vec<Step> {
         });
     }
     steps.append(&mut installs);
-    if !docker && facts.podman_limits_fail {
+    if can.sets_rlimits && facts.rlimits_fail {
         steps.push(Step {
-            need: Need::PodmanLimits,
-            what: "podman's rlimits",
-            why: "podman's default rlimits are above what this machine allows: every run would fail".into(),
+            need: Need::Rlimits,
+            what: "the engine's rlimits",
+            why: format!("{}'s default rlimits are above what this machine allows: every run would fail", can.cli),
             action: Action::Append { path: CONTAINERS_CONF, text: PODMAN_ULIMITS },
         });
     }
-    if docker && !facts.answers {
+    if can.daemon.is_some() && !facts.answers {
         let action = match &facts.docker_host {
             Some(host) => Action::Manual(format!(
                 "DOCKER_HOST={host} points at no engine that answers: start that engine, or `unset DOCKER_HOST`"
@@ -358,8 +357,8 @@ pub fn plan(facts: &Facts) -> Vec<Step> {
             ),
             None => Action::StartDocker { service_manager: facts.service_manager },
         };
-        let why = "no Docker engine answers".into();
-        steps.push(Step { need: Need::Started, what: "the Docker engine running", why, action });
+        let why = format!("no {} engine answers", can.title);
+        steps.push(Step { need: Need::Started, what: "the engine running", why, action });
     }
     if facts.offline && !facts.stand_ins {
         steps.push(Step {
@@ -391,13 +390,12 @@ pub fn bare_bookworm() -> Facts {
         root: true,
         engine: Kind::Docker,
         docker_host: None,
-        dockerd: false,
-        podman: false,
+        installed: false,
         answers: false,
         denied: false,
         service_manager: false,
         compose: false,
-        podman_limits_fail: true,
+        rlimits_fail: true,
         offline: true,
         debootstrap: false,
         stand_ins: false,
@@ -413,7 +411,7 @@ mod tests {
 
     fn ready() -> Facts {
         Facts {
-            dockerd: true,
+            installed: true,
             answers: true,
             compose: true,
             debootstrap: true,
@@ -472,7 +470,7 @@ mod tests {
 
     #[test]
     fn a_client_without_a_daemon_gets_the_engine_then_starts_it() {
-        let client_only = Facts { dockerd: false, answers: false, ..ready() };
+        let client_only = Facts { installed: false, answers: false, ..ready() };
         let lines = lines(&client_only);
         assert_eq!(lines.len(), 3, "{lines:#?}");
         assert_eq!(lines[0], "apt-get update -q");
@@ -482,12 +480,13 @@ mod tests {
 
     #[test]
     fn podman_gets_its_rlimits_and_no_daemon() {
-        let podman = Facts { engine: Kind::Podman, podman: false, answers: false, ..ready() };
+        let podman = Facts { engine: Kind::Podman, installed: false, answers: false, ..ready() };
         let steps = plan(&podman);
         let needs: Vec<Need> = steps.iter().map(|s| s.need).collect();
-        assert_eq!(needs, [Need::Podman, Need::Podman, Need::PodmanLimits], "{steps:#?}");
+        assert_eq!(needs, [Need::Engine, Need::Engine, Need::Rlimits], "{steps:#?}");
+        assert!(steps[1].action.shell(false).ends_with("install -y -q podman"), "{steps:#?}");
         assert_eq!(steps[2].action.shell(false), format!("printf %s '{PODMAN_ULIMITS}' >> {CONTAINERS_CONF}"));
-        let allowed = Facts { podman: true, podman_limits_fail: false, ..podman };
+        let allowed = Facts { installed: true, rlimits_fail: false, ..podman };
         assert!(plan(&allowed).is_empty(), "no Docker engine to start for podman");
     }
 
