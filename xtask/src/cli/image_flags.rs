@@ -8,7 +8,7 @@ use anyhow::Result;
 use camino::Utf8PathBuf;
 use serde::Deserialize;
 
-use super::{build_args_file, pair, request_path, usage, values, IMAGE_FLAGS};
+use super::{build_args_file, pair, request_path, usage, values, OfflineFlag, IMAGE_FLAGS};
 use crate::{
     engine::build::{BuildSpec, Secret, BUILDER_IMAGE, PYTHON_MINOR, RUNTIME_IMAGE},
     model::reference,
@@ -64,9 +64,8 @@ pub struct ImageFlags {
     /// The bases' Python, X.Y (build arg PYTHON_MINOR): online python:X.Y; offline the Debian release that carries it (3.9 bullseye, 3.11 bookworm, 3.13 trixie)
     #[arg(long, value_name = "X.Y", value_parser = values::python)]
     python: Option<String>,
-    /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    offline: OfflineFlag,
     /// Build every step again
     #[arg(long = "no-cache")]
     no_cache: bool,
@@ -117,7 +116,7 @@ impl ImageFlags {
                 mask::register(value);
             }
         }
-        let offline = standins::requested(self.offline);
+        let offline = self.offline.requested();
         if offline {
             // A Python no release carries is a mistake in what was asked.
             standins::suite_for(&build_args)?;

@@ -15,6 +15,7 @@ mod build_args_file;
 mod checks_file;
 mod image_flags;
 mod settings;
+mod shared_flags;
 mod stack_flags;
 mod usage;
 pub mod values;
@@ -23,7 +24,8 @@ pub use self::{
     checks_file::ProjectChecks,
     image_flags::{ImageFlags, DEFAULT_TAG},
     settings::SettingsFlags,
-    stack_flags::{StackFileFlag, StackFlags},
+    shared_flags::{AttachFlag, NoBuildFlag, OfflineFlag},
+    stack_flags::{StackChoice, StackFileFlag, StackFlags},
     usage::{parse, usage, UsageError},
     values::{pair, request_path},
 };

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use camino::Utf8PathBuf;
 
-use super::values;
+use super::{usage, values};
 use crate::{
     service::stack::{StackSpec, STACK_TIMEOUT},
     sys::{mask, project},
@@ -22,6 +22,31 @@ pub struct StackFileFlag {
 impl StackFileFlag {
     pub fn path(&self) -> Utf8PathBuf {
         self.file.clone().unwrap_or_else(|| project::root().join("compose.yaml"))
+    }
+}
+
+/// `--stack` and the stack's flags, for the tasks that work with the
+/// service alone unless asked (`smoke`, `watch`).
+#[derive(Debug, Default, clap::Args)]
+pub struct StackChoice {
+    /// With the whole stack of the Compose file: `smoke` starts a project of its own and removes it, `watch`
+    /// serves this checkout's (its data stays)
+    #[arg(long)]
+    stack: bool,
+    #[command(flatten)]
+    flags: StackFlags,
+}
+
+impl StackChoice {
+    /// The stack asked for, if any; a stack's flag without `--stack` is a
+    /// mistake, not a setting to ignore.
+    pub fn into_spec(self, offline: bool, variables: BTreeMap<String, String>) -> anyhow::Result<Option<StackSpec>> {
+        let given =
+            [("--file", self.flags.file.file.is_some()), ("--stack-timeout", self.flags.stack_timeout.is_some())];
+        match given.iter().find(|(_, given)| *given) {
+            Some((flag, _)) if !self.stack => Err(usage(format!("`{flag}` goes with `--stack`, which was not given"))),
+            _ => Ok(self.stack.then(|| self.flags.into_spec(offline, variables))),
+        }
     }
 }
 

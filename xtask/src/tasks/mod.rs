@@ -203,6 +203,8 @@ mod tests {
             ("push", &[], "`cargo xtask push` needs `--registry`"),
             ("bench", &["--runs", "x"], "`--runs`: `x` is not a whole number above 0"),
             ("smoke", &["--timeout", "-1"], "`--timeout`: `-1` is not a number of seconds above 0"),
+            ("smoke", &["--file", "s3cret.yaml"], "`--file` goes with `--stack`, which was not given"),
+            ("watch", &["--stack-timeout", "5"], "`--stack-timeout` goes with `--stack`, which was not given"),
             ("up", &["--stack-timeout", "-1"], "`--stack-timeout`: `-1` is not a number of seconds above 0"),
         ] {
             let printed = run(task, list);

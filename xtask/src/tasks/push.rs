@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Done, Task};
 use crate::{
-    cli::{ProjectChecks, Service, ServiceFlags},
+    cli::{NoBuildFlag, ProjectChecks, Service, ServiceFlags},
     engine::{
         build::{stage_cache, BuildSpec},
         choice::Choice,
@@ -56,9 +56,8 @@ pub struct Flags {
     /// Where to push, such as 127.0.0.1:5000
     #[arg(long, value_name = "HOST[:PORT]", required = true, value_parser = reference::registry)]
     registry: String,
-    /// Push the image the tag names as it is
-    #[arg(long = "no-build")]
-    no_build: bool,
+    #[command(flatten)]
+    no_build: NoBuildFlag,
     /// Run the smoke checks first, and push only an image that passed
     #[arg(long)]
     smoke: bool,
@@ -92,7 +91,7 @@ impl Task for Push {
             // legacy builder reads the images' own layers.
             spec.build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
         }
-        let (registry, build, smoke, cache) = (flags.registry, !flags.no_build, flags.smoke, flags.cache);
+        let (registry, build, smoke, cache) = (flags.registry, flags.no_build.build(), flags.smoke, flags.cache);
         Ok(Push { spec, registry, build, smoke, cache, settings, checks, engine })
     }
 

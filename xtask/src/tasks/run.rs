@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Done, Task, Then};
 use crate::{
-    cli::{values, ProjectChecks, Service, ServiceFlags},
+    cli::{values, AttachFlag, NoBuildFlag, ProjectChecks, Service, ServiceFlags},
     engine::{
         build::BuildSpec,
         choice::Choice,
@@ -41,15 +41,13 @@ extends_image!(RunReport);
 #[derive(Debug, clap::Parser)]
 #[command(name = "run")]
 pub struct Flags {
-    /// Start the image the tag names as it is
-    #[arg(long = "no-build")]
-    no_build: bool,
+    #[command(flatten)]
+    no_build: NoBuildFlag,
     /// Publish on this port of 127.0.0.1 [default: a free one]
     #[arg(long, value_name = "HOSTPORT", value_parser = values::port)]
     port: Option<u16>,
-    /// Follow the service's log until Ctrl-C, then remove the container
-    #[arg(long)]
-    attach: bool,
+    #[command(flatten)]
+    attach: AttachFlag,
     #[command(flatten)]
     service: ServiceFlags,
 }
@@ -72,7 +70,7 @@ impl Task for Run {
 
     fn new(flags: Flags) -> Result<Run> {
         let Service { spec, settings, checks, engine } = flags.service.read()?;
-        let (build, port, attach) = (!flags.no_build, flags.port, flags.attach);
+        let (build, port, attach) = (flags.no_build.build(), flags.port, flags.attach.attach);
         Ok(Run { spec, build, port, settings, checks, attach, engine })
     }
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::{Done, Task};
 use crate::{
-    cli::{request_path, values, Service, ServiceFlags, StackFlags},
+    cli::{request_path, values, NoBuildFlag, Service, ServiceFlags, StackChoice},
     engine::choice::Choice,
     model::checks::Request,
     report::ImageReport,
@@ -24,9 +24,8 @@ use crate::{
 #[derive(Debug, clap::Parser)]
 #[command(name = "smoke")]
 pub struct Flags {
-    /// Use the image the tag names as it is
-    #[arg(long = "no-build")]
-    no_build: bool,
+    #[command(flatten)]
+    no_build: NoBuildFlag,
     /// GET it, expecting 200; repeatable [default: the health path and /]
     #[arg(long, value_name = "/PATH", value_parser = request_path)]
     path: Vec<String>,
@@ -39,12 +38,8 @@ pub struct Flags {
     #[arg(long, value_name = "SECS", value_parser = values::seconds,
           help = format!("How long the service may take to answer [default: {}]", READY_TIMEOUT.as_secs()))]
     timeout: Option<Duration>,
-    /// Check the whole stack of the Compose file: start it in a project of
-    /// the run's own, run the checks and the stack's checks, remove it
-    #[arg(long)]
-    stack: bool,
     #[command(flatten)]
-    stack_flags: StackFlags,
+    stack: StackChoice,
     #[command(flatten)]
     service: ServiceFlags,
 }
@@ -72,8 +67,8 @@ impl Task for Smoke {
         let mut headers = project.headers;
         headers.retain(|(name, _)| !flags.header.iter().any(|(given, _)| given.eq_ignore_ascii_case(name)));
         headers.extend(flags.header);
-        let build = !flags.no_build;
-        let stack = flags.stack.then(|| flags.stack_flags.into_spec(spec.offline, settings.env.clone()));
+        let build = flags.no_build.build();
+        let stack = flags.stack.into_spec(spec.offline, settings.env.clone())?;
         let checks =
             Checks { spec, build, requests, headers, ready: project.ready, settings, timeout, stack: project.stack };
         Ok(Smoke { checks, stack, engine })

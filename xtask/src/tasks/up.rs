@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Done, Task, Then};
 use crate::{
-    cli::{Service, ServiceFlags, StackFlags},
+    cli::{AttachFlag, NoBuildFlag, Service, ServiceFlags, StackFlags},
     engine::{build::BuildSpec, choice::Choice, compose::Project},
     report::{extends_image, ImageReport},
     service::{
@@ -43,12 +43,10 @@ extends_image!(UpReport, |report| stack::table(&report.services));
 #[derive(Debug, clap::Parser)]
 #[command(name = "up")]
 pub struct Flags {
-    /// Use the image the tag names as it is
-    #[arg(long = "no-build")]
-    no_build: bool,
-    /// Follow the stack's logs until Ctrl-C, then stop it (its data stays)
-    #[arg(long)]
-    attach: bool,
+    #[command(flatten)]
+    no_build: NoBuildFlag,
+    #[command(flatten)]
+    attach: AttachFlag,
     #[command(flatten)]
     stack: StackFlags,
     #[command(flatten)]
@@ -70,7 +68,7 @@ impl Task for Up {
     fn new(flags: Flags) -> Result<Up> {
         let Service { spec, settings, engine, .. } = flags.service.read()?;
         let stack = flags.stack.into_spec(spec.offline, settings.env);
-        Ok(Up { spec, build: !flags.no_build, stack, attach: flags.attach, engine })
+        Ok(Up { spec, build: flags.no_build.build(), stack, attach: flags.attach.attach, engine })
     }
 
     fn run(self) -> Done<UpReport> {

@@ -11,7 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Done, Task, Then};
 use crate::{
-    cli::{values, Service, ServiceFlags, StackFlags},
+    cli::{values, Service, ServiceFlags, StackChoice},
     engine::{build::BuildSpec, choice::Choice},
     model::watch_scope::WatchScope,
     report::Report,
@@ -29,12 +29,8 @@ pub struct Flags {
     /// Poll the files every 200 ms instead of waiting for their events (network file systems)
     #[arg(long)]
     poll: bool,
-    /// Serve this checkout's stack of the Compose file, as `up` does; on each change replace only the
-    /// services of the image (the stack stops when the loop does; its data stays)
-    #[arg(long)]
-    stack: bool,
     #[command(flatten)]
-    stack_flags: StackFlags,
+    stack: StackChoice,
     #[command(flatten)]
     service: ServiceFlags,
 }
@@ -76,7 +72,7 @@ impl Task for Watch {
         let again = flags.service.clone();
         let (served, engine) = read_served(flags.service)?;
         let (scope, project_files) = (scope(&served.spec), project_files(&served.spec));
-        let stack = flags.stack.then(|| flags.stack_flags.into_spec(served.spec.offline, served.settings.env.clone()));
+        let stack = flags.stack.into_spec(served.spec.offline, served.settings.env.clone())?;
         let reread = Box::new(move || Ok(read_served(again.clone())?.0));
         let (port, poll) = (flags.port, flags.poll);
         let spec = WatchSpec { served, project_files, reread, port, poll, scope, stack };

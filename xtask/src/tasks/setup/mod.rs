@@ -17,7 +17,7 @@ use xshell::Shell;
 use self::plan::{Action, Need, Step};
 use super::{Done, Task};
 use crate::{
-    cli::EngineFlag,
+    cli::{EngineFlag, OfflineFlag},
     engine::{
         daemon::{DOCKERD_LOG, DOCKERD_PID},
         Engine, Kind,
@@ -91,9 +91,9 @@ impl Report for SetupReport {
 pub struct Flags {
     #[command(flatten)]
     engine: EngineFlag,
-    /// Prepare for no registry (also XTASK_OFFLINE): debootstrap and the stand-in base images; without it, when none answers
-    #[arg(long)]
-    offline: bool,
+    // Without it, setup prepares for offline mode anyway when no registry answers.
+    #[command(flatten)]
+    offline: OfflineFlag,
     /// Print the plan only; run nothing
     #[arg(long)]
     dry_run: bool,
@@ -111,7 +111,7 @@ impl Task for Setup {
 
     fn new(flags: Flags) -> Result<Setup> {
         let engine = flags.engine.choice()?.engine_or(Kind::Docker);
-        Ok(Setup { engine, offline: standins::requested(flags.offline), dry_run: flags.dry_run })
+        Ok(Setup { engine, offline: flags.offline.requested(), dry_run: flags.dry_run })
     }
 
     fn run(self) -> Done<SetupReport> {
