@@ -23,6 +23,7 @@ use super::{
 use crate::sys::{
     process::{self, CommandLine},
     project, text,
+    wait::Wait,
 };
 
 /// The label of a stack container that lives only as long as the run
@@ -124,14 +125,11 @@ impl PodmanSocket {
         let line = CommandLine::new("podman").args(["system", "service", "--time=0", &format!("unix://{path}")]);
         let child = process::spawn_tied(&line).context("cannot start podman's API service for Compose")?;
         let socket = PodmanSocket { child, path };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::os::unix::net::UnixStream::connect(&socket.path).is_err() {
-            if Instant::now() > deadline {
-                bail!("podman's API service did not answer on {} within 15 s", socket.path);
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let answers = || std::os::unix::net::UnixStream::connect(&socket.path).is_ok();
+        match Wait::new(Duration::from_secs(15), Duration::from_millis(50)).until(|_| Ok(answers().then_some(())))? {
+            Some(()) => Ok(socket),
+            None => bail!("podman's API service did not answer on {} within 15 s", socket.path),
         }
-        Ok(socket)
     }
 }
 

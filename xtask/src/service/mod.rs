@@ -3,11 +3,7 @@
 //! wait until the service in a started container answers HTTP; the whole
 //! stack through Compose (`stack/`); the dev loop (`watch`).
 
-use std::{
-    net::SocketAddr,
-    thread,
-    time::{Duration, Instant},
-};
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{bail, Context, Result};
 
@@ -28,7 +24,7 @@ use crate::{
     report::ImageReport,
     sys::{
         probe::{self, Header},
-        signals,
+        wait::Wait,
     },
 };
 
@@ -163,20 +159,17 @@ pub fn wait_ready(
     headers: &[Header],
     timeout: Duration,
 ) -> Result<u16> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        signals::check()?;
-        let left = deadline.saturating_duration_since(Instant::now());
+    // Often: a service that starts in 0.4 s should not wait 0.1 s more.
+    let answered = Wait::new(timeout, Duration::from_millis(25)).until(|left| {
         if let Ok(status) = probe::get(address, path, headers, left.min(Duration::from_secs(2))) {
-            return Ok(status);
+            return Ok(Some(status));
         }
-        if let Some(code) = container.exit_code().context("cannot inspect the container")? {
-            bail!(container.exited(code));
+        match container.exit_code().context("cannot inspect the container")? {
+            Some(code) => bail!(container.exited(code)),
+            None => Ok(None),
         }
-        if Instant::now() >= deadline {
-            bail!("GET {path} got no HTTP answer within {} s. {}", timeout.as_secs_f64(), container.last_words());
-        }
-        // Often: a service that starts in 0.4 s should not wait 0.1 s more.
-        thread::sleep(left.min(Duration::from_millis(25)));
-    }
+    })?;
+    answered.with_context(|| {
+        format!("GET {path} got no HTTP answer within {} s. {}", timeout.as_secs_f64(), container.last_words())
+    })
 }

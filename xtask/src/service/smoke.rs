@@ -27,6 +27,7 @@ use crate::{
         millis,
         probe::{self, Header},
         signals, text,
+        wait::Wait,
     },
 };
 
@@ -199,21 +200,22 @@ pub fn ask(address: SocketAddr, requests: &[Request], headers: &[Header], checks
     let mut values = BTreeMap::new();
     for request in requests {
         let request = request.with_values(&values);
-        let deadline = Instant::now() + Duration::from_secs_f64(request.within.unwrap_or(0.0));
+        let within = Duration::from_secs_f64(request.within.unwrap_or(0.0));
         let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
         let sent = probe::Request { method: &request.method, path: &request.path, headers, json: body.as_deref() };
-        let (answer, fault) = loop {
+        // The last answer is the check's, passed or not.
+        let mut last = None;
+        Wait::new(within, Duration::from_millis(100)).until(|_| {
             let answer = probe::send(address, &sent, Duration::from_secs(5));
             let fault = match &answer {
                 Ok(answer) => request.fault(answer.status, &answer.body),
                 Err(_) => Some("got no answer".to_string()),
             };
-            if fault.is_none() || Instant::now() >= deadline {
-                break (answer, fault);
-            }
-            signals::check()?;
-            std::thread::sleep(Duration::from_millis(100));
-        };
+            let passed = fault.is_none();
+            last = Some((answer, fault));
+            Ok(passed.then_some(()))
+        })?;
+        let (answer, fault) = last.expect("a wait makes one attempt at least");
         if let Some((name, value)) = answer.as_ref().ok().and_then(|answer| request.value(&answer.body)) {
             values.insert(name, value);
         }

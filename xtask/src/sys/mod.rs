@@ -13,6 +13,7 @@ pub mod tar;
 pub mod text;
 pub mod usage;
 pub mod venv;
+pub mod wait;
 pub mod watcher;
 
 use std::time::Duration;

@@ -28,7 +28,7 @@ use crate::{
         service_log,
         stack::{Condition, Readiness, Stack},
     },
-    sys::{millis, probe, signals, text},
+    sys::{millis, probe, text, wait::Wait},
 };
 
 /// How many log lines of a failed service the report carries.
@@ -114,11 +114,9 @@ pub fn bring_up(
     // What each service's readiness is follows from the model alone.
     let readiness: BTreeMap<&str, Readiness> =
         stack.services.iter().map(|s| (s.name.as_str(), stack.readiness(s))).collect();
-    let clock = Instant::now();
     let mut started: BTreeMap<String, Instant> = BTreeMap::new();
     let mut ready: BTreeSet<String> = BTreeSet::new();
-    loop {
-        signals::check()?;
+    let all_ready = Wait::new(timeout, PROBE_EVERY).until(|_| {
         let names: BTreeSet<String> = started.keys().cloned().collect();
         let met = |name: &str, condition| match condition {
             Condition::Started => names.contains(name),
@@ -157,20 +155,18 @@ pub fn bring_up(
                 Probed::Failed(why) => bail!(failed(project, state, &why)),
             }
         }
-        if ready.len() == stack.services.len() {
-            return Ok(());
-        }
-        if clock.elapsed() > timeout {
-            let late = services.iter_mut().find(|s| !s.ready).expect("a service is not ready");
-            let waited = readiness[late.name.as_str()].described();
-            let why = match late.state.as_str() {
-                "not started" => "never started: what it depends on was not ready".to_string(),
-                _ => format!("was not ready within {} s (the tool waited for {waited})", timeout.as_secs()),
-            };
-            bail!(failed(project, late, &why));
-        }
-        thread::sleep(PROBE_EVERY);
+        Ok((ready.len() == stack.services.len()).then_some(()))
+    })?;
+    if all_ready.is_none() {
+        let late = services.iter_mut().find(|s| !s.ready).expect("a service is not ready");
+        let waited = readiness[late.name.as_str()].described();
+        let why = match late.state.as_str() {
+            "not started" => "never started: what it depends on was not ready".to_string(),
+            _ => format!("was not ready within {} s (the tool waited for {waited})", timeout.as_secs()),
+        };
+        bail!(failed(project, late, &why));
     }
+    Ok(())
 }
 
 /// The report's view of each container.
