@@ -9,10 +9,7 @@ use anyhow::Result;
 use camino::Utf8Path;
 
 use super::{read_beside_dockerfile, usage, values};
-use crate::{
-    model::dockerfile::is_name,
-    service::contract::{self, APP_MODULE, APP_PORT, HEALTH_PATH},
-};
+use crate::model::dockerfile::is_name;
 
 /// The build args in `dockerfile`'s file; none when there is no such file.
 pub fn read(dockerfile: &Utf8Path) -> Result<BTreeMap<String, String>> {
@@ -36,13 +33,7 @@ fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
             _ => return Err(format!("line {} is not KEY=VALUE", number + 1)),
         };
         // The contract's keys are checked as their flags are.
-        let checked = match key {
-            APP_MODULE if !contract::is_app_reference(value) => Err("must have the form MODULE:ATTR".to_string()),
-            APP_PORT => values::port(value).map(drop),
-            HEALTH_PATH => values::request_path(value).map(drop),
-            _ => Ok(()),
-        };
-        checked.map_err(|why| format!("line {}: {key} {why}", number + 1))?;
+        values::build_arg(key, value).map_err(|why| format!("line {}: {why}", number + 1))?;
         args.insert(key.to_string(), value.to_string());
     }
     Ok(args)
@@ -69,7 +60,10 @@ mod tests {
             "line 2: APP_PORT `notaport` is not a port from 1 to 65535"
         );
         assert!(parse("HEALTH_PATH=nohealthslash").unwrap_err().starts_with("line 1: HEALTH_PATH takes a path"));
-        assert_eq!(parse("APP_MODULE=main.py").unwrap_err(), "line 1: APP_MODULE must have the form MODULE:ATTR");
+        assert_eq!(
+            parse("APP_MODULE=main.py").unwrap_err(),
+            "line 1: APP_MODULE `main.py` must have the form MODULE:ATTR, such as app.main:app"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::{build_args_file, pair, request_path, usage, values, OfflineFlag, IMAGE_FLAGS};
 use crate::{
     engine::build::{BuildSpec, Secret, BUILDER_IMAGE, PYTHON_MINOR, RUNTIME_IMAGE},
+    model::contract::{Asked, APP_MODULE, APP_PORT, DEFAULT_APP, DEFAULT_HEALTH, DEFAULT_PORT, HEALTH_PATH},
     model::reference,
-    service::contract::{self, APP_MODULE, APP_PORT, DEFAULT_APP, DEFAULT_HEALTH, DEFAULT_PORT, HEALTH_PATH},
     standins,
     sys::{mask, project},
 };
@@ -22,7 +22,7 @@ pub const DEFAULT_TAG: &str = "fastapi-server:latest";
 /// The build args that name what the image is (its contract, its bases):
 /// shown as they are. Every other build arg's value may be a token, and
 /// is masked wherever it would be printed.
-const SHOWN: [&str; 6] = [APP_MODULE, APP_PORT, HEALTH_PATH, BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR];
+const SHOWN: [&str; 3] = [BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR];
 const DEFAULT_DOCKERFILE: &str = "docker/Dockerfile";
 
 /// The contract's input, for `--input FILE`: the same as the flags.
@@ -55,7 +55,7 @@ pub struct ImageFlags {
     build_args: Vec<(String, String)>,
     #[arg(long, value_name = "NAME[:TAG]", value_parser = tag, help = format!("The image's tag [default: {DEFAULT_TAG}]"))]
     tag: Option<String>,
-    #[arg(long, value_name = "MODULE:ATTR", value_parser = app, help = format!("The app uvicorn serves, such as app.main:app (build arg {APP_MODULE}) [default: {DEFAULT_APP}]"))]
+    #[arg(long, value_name = "MODULE:ATTR", value_parser = values::app, help = format!("The app uvicorn serves, such as app.main:app (build arg {APP_MODULE}) [default: {DEFAULT_APP}]"))]
     app: Option<String>,
     #[arg(long = "app-port", value_name = "PORT", value_parser = values::port, help = format!("The port the service listens on in its container (build arg {APP_PORT}) [default: {DEFAULT_PORT}]"))]
     app_port: Option<u16>,
@@ -81,25 +81,13 @@ fn tag(value: &str) -> Result<String, String> {
     reference::normalize(value).map(|_| value.to_string())
 }
 
-fn app(value: &str) -> Result<String, String> {
-    match contract::is_app_reference(value) {
-        true => Ok(value.to_string()),
-        false => Err(format!("{} must have the form MODULE:ATTR, such as app.main:app", values::quoted(value))),
-    }
-}
-
 impl ImageFlags {
     pub fn into_spec(self) -> Result<BuildSpec> {
         let root = project::root();
         let (mut dockerfile, mut context, mut input_args, mut tag) = (None, None, BTreeMap::new(), None);
         let mut flag_args: BTreeMap<String, String> = self.build_args.into_iter().collect();
-        let contract = [
-            (APP_MODULE, self.app),
-            (APP_PORT, self.app_port.map(|p| p.to_string())),
-            (HEALTH_PATH, self.health),
-            (PYTHON_MINOR, self.python),
-        ];
-        flag_args.extend(contract.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))));
+        flag_args.extend(self.python.map(|python| (PYTHON_MINOR.to_string(), python)));
+        let flag_contract = Asked { app: self.app, port: self.app_port, health: self.health };
         if let Some(input) = self.input {
             dockerfile = Some(project::from_user(&input.dockerfile_path)?);
             context = input.build_context.as_deref().map(project::from_user).transpose()?;
@@ -107,10 +95,19 @@ impl ImageFlags {
             tag = input.tag;
         }
         let dockerfile = self.dockerfile.or(dockerfile).unwrap_or_else(|| root.join(DEFAULT_DOCKERFILE));
-        // The project's file, then InputData, then the flags.
-        let mut build_args = build_args_file::read(&dockerfile)?;
-        build_args.extend(input_args);
-        build_args.extend(flag_args);
+        // The project's file, then InputData, then the flags: the contract
+        // typed out of each.
+        let mut contract = Asked::default();
+        let mut build_args = BTreeMap::new();
+        for (from, mut args) in [
+            ("docker/build-args", build_args_file::read(&dockerfile)?),
+            ("InputData's buildArgs", input_args),
+            ("--build-arg", flag_args),
+        ] {
+            contract = contract.over(values::contract(&mut args).map_err(|why| usage(format!("{from}: {why}")))?);
+            build_args.extend(args);
+        }
+        let contract = contract.over(flag_contract);
         for (key, value) in &build_args {
             if !SHOWN.contains(&key.as_str()) {
                 mask::register(value);
@@ -127,6 +124,7 @@ impl ImageFlags {
             dockerfile,
             context: self.context.or(context).unwrap_or(root),
             build_args,
+            contract,
             offline,
             no_cache: self.no_cache,
             secrets: self.secret,
@@ -195,12 +193,13 @@ mod tests {
         assert_eq!((spec.build_args["A"].as_str(), spec.no_cache), ("1", true));
         let spec = parse(&["--app", "app.main:app", "--app-port", "9000", "--health", "/healthz", "--python", "3.13"])
             .unwrap();
-        let contract: Vec<&str> = spec.build_args.values().map(String::as_str).collect();
-        assert_eq!(
-            contract,
-            ["app.main:app", "9000", "/healthz", "3.13"],
-            "APP_MODULE, APP_PORT, HEALTH_PATH, PYTHON_MINOR"
-        );
+        let asked = Asked { app: Some("app.main:app".into()), port: Some(9000), health: Some("/healthz".into()) };
+        assert_eq!(spec.contract, asked);
+        assert_eq!(spec.build_args, BTreeMap::from([(PYTHON_MINOR.to_string(), "3.13".to_string())]));
+        let spec = parse(&["--build-arg", "APP_PORT=9001", "--app-port", "9002"]).unwrap();
+        assert_eq!((spec.contract.port, spec.build_args.len()), (Some(9002), 0), "the flag wins; no string is left");
+        let error = parse(&["--build-arg", "APP_PORT=x"]).unwrap_err().to_string();
+        assert!(error.contains("APP_PORT `x` is not a port"), "{error}");
     }
 
     #[test]

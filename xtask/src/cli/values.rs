@@ -3,12 +3,15 @@
 //! front, and a value may be a secret (`--build-arg`, `--env`, `--header`).
 //! Where a value cannot be a secret (a port, a path) it is quoted, cut.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use camino::Utf8PathBuf;
 
-use crate::sys::project;
 pub use crate::sys::text::quoted;
+use crate::{
+    model::contract::{is_app_reference, Asked, APP_MODULE, APP_PORT, HEALTH_PATH},
+    sys::project,
+};
 
 /// `KEY=VALUE`, as `--build-arg` and `--env` take it.
 pub fn pair(value: &str) -> Result<(String, String), String> {
@@ -43,6 +46,38 @@ pub fn port(value: &str) -> Result<u16, String> {
         .ok()
         .filter(|port| *port > 0)
         .ok_or_else(|| format!("{} is not a port from 1 to 65535", quoted(value)))
+}
+
+/// The app uvicorn serves, `MODULE:ATTR`.
+pub fn app(value: &str) -> Result<String, String> {
+    match is_app_reference(value) {
+        true => Ok(value.to_string()),
+        false => Err(format!("{} must have the form MODULE:ATTR, such as app.main:app", quoted(value))),
+    }
+}
+
+/// Checks one build arg: the contract's as their flags are checked
+/// (`--app`, `--app-port`, `--health`), any other as it is.
+pub fn build_arg(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        APP_MODULE => app(value).map(drop),
+        APP_PORT => port(value).map(drop),
+        HEALTH_PATH => request_path(value).map(drop),
+        _ => Ok(()),
+    }
+    .map_err(|why| format!("{key} {why}"))
+}
+
+/// The contract's build args, taken out of `args` and typed.
+pub fn contract(args: &mut BTreeMap<String, String>) -> Result<Asked, String> {
+    for (key, value) in args.iter() {
+        build_arg(key, value)?;
+    }
+    Ok(Asked {
+        app: args.remove(APP_MODULE),
+        port: args.remove(APP_PORT).and_then(|value| value.parse().ok()),
+        health: args.remove(HEALTH_PATH).map(|value| value.replace(' ', "%20")),
+    })
 }
 
 /// A Python version as X.Y, such as 3.11.

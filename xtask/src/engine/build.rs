@@ -10,7 +10,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Builder, Engine, ImageInfo};
 use crate::{
-    model::{diagnose, dockerfile::Dockerfile},
+    model::{contract::Asked, diagnose, dockerfile::Dockerfile},
     sys::{mask, process::CommandLine, project, signals},
 };
 
@@ -27,7 +27,11 @@ pub struct BuildSpec {
     pub tag: String,
     pub dockerfile: Utf8PathBuf,
     pub context: Utf8PathBuf,
+    /// The build args, but the contract's.
     pub build_args: BTreeMap<String, String>,
+    /// The service contract the build asks for, typed: our Dockerfile
+    /// takes it as build args.
+    pub contract: Asked,
     /// Build on stand-in base images made locally.
     pub offline: bool,
     pub no_cache: bool,
@@ -47,6 +51,13 @@ pub fn stage_cache(reference: &str, stage: &str) -> String {
 }
 
 impl BuildSpec {
+    /// Every build arg the Dockerfile is given: the build's own and the
+    /// contract's.
+    pub fn args(&self) -> BTreeMap<String, String> {
+        let contract = self.contract.build_args().into_iter().map(|(key, value)| (key.to_string(), value));
+        self.build_args.clone().into_iter().chain(contract).collect()
+    }
+
     /// The stages whose cache the final image does not hold: the named
     /// stages before the last. A multi-stage image carries none of its
     /// builder's layers, so without them a fresh runner re-runs pip.
@@ -245,7 +256,7 @@ impl Engine {
         let mut line = line.arg("--force-rm").args(spec.no_cache.then_some("--no-cache"));
         line = line.args(spec.target.iter().flat_map(|target| ["--target", target.as_str()]));
         line = line.args(spec.cache_from.iter().flat_map(|image| ["--cache-from", image.as_str()]));
-        for (key, value) in &bases.build_args(&spec.build_args) {
+        for (key, value) in &bases.build_args(&spec.args()) {
             line = line.arg("--build-arg").masked_pair(key, value);
         }
         for (id, path) in secrets {
@@ -368,7 +379,7 @@ impl Engine {
             context: spec.context.to_string(),
             offline: spec.offline,
             dockerfile: std::fs::read_to_string(&spec.dockerfile).unwrap_or_default(),
-            build_args: bases.build_args(&spec.build_args),
+            build_args: bases.build_args(&spec.args()),
             bases_python: bases.python().map(str::to_string),
         }
     }
@@ -386,6 +397,7 @@ mod tests {
             dockerfile: "/d/Dockerfile".into(),
             context: "/ctx".into(),
             build_args: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
+            contract: Asked { port: Some(9000), ..Asked::default() },
             offline: false,
             no_cache: true,
             secrets: vec![Secret::parse("id=token,env=TOKEN").unwrap()],
@@ -396,17 +408,17 @@ mod tests {
         let line = Engine::default().build_command(&spec, &Bases::Dockerfile, &secrets, "/t/iid".into());
         assert_eq!(
             line.unmasked(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=1 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=1 --build-arg APP_PORT=9000 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(
             line.to_string(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg APP_PORT=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(Engine::default().tag_command("sha256:a", "t:1").to_string(), "docker tag sha256:a t:1");
         let podman = Engine::of(Kind::Podman).build_command(&spec, &Bases::Dockerfile, &[], "/t/iid".into());
         assert_eq!(
             podman.to_string(),
-            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg B=*** /ctx"
+            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg APP_PORT=*** --build-arg B=*** /ctx"
         );
     }
 

@@ -92,6 +92,12 @@ impl ImageInfo {
 }
 
 impl ImageConfig {
+    /// The TCP ports the image EXPOSEs: the one reader of them.
+    pub fn exposed_tcp_ports(&self) -> Vec<u16> {
+        let tcp = self.exposed_ports.iter().flatten().filter_map(|(port, _)| port.strip_suffix("/tcp"));
+        tcp.filter_map(|port| port.parse().ok()).collect()
+    }
+
     /// The value of an `ENV` the image sets.
     pub fn env(&self, key: &str) -> Option<&str> {
         self.env.iter().flatten().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))

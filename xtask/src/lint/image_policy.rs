@@ -22,7 +22,7 @@ pub fn check_config(config: &ImageConfig, contract: &Contract, image: &str) -> V
         error("image-root-user", format!("The image runs as root (User is {user:?})."));
     }
     let port = contract.port;
-    if !config.exposed_ports.as_ref().is_some_and(|ports| ports.contains_key(&format!("{port}/tcp"))) {
+    if !config.exposed_tcp_ports().contains(&port) {
         error("image-port-not-exposed", format!("The image does not EXPOSE {port}, its service's port."));
     }
     let test = config.healthcheck.as_ref().and_then(|h| h.test.as_deref()).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! sit below `engine/` and `lint/`, which both read Dockerfiles, and are
 //! unit-tested alone (and fuzzed: `fuzz/`).
 //! - `checks`: the project's smoke checks file;
+//! - `contract`: the service contract a build asks for (app, port, health path);
 //! - `dockerfile`: a Dockerfile read as docker reads it;
 //! - `dockerignore`: which paths `.dockerignore` keeps out of the build context;
 //! - `python`: the Python a project asks for (`requires-python`);
@@ -12,6 +13,7 @@
 //! - `watch_scope`: which changed files `watch` rebuilds for.
 
 pub mod checks;
+pub mod contract;
 pub mod diagnose;
 pub mod dockerfile;
 pub mod dockerignore;

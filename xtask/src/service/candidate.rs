@@ -69,11 +69,11 @@ impl<'a> Candidate<'a> {
         let bases = standins::bases(engine, spec.offline, &spec.build_args)?;
         python_asked(spec, &bases)?;
         let mut built = engine.build(spec, &bases)?;
-        if !contract::differs(&built.info.config, &spec.build_args).is_empty() {
+        if !contract::differs(&built.info.config, &spec.contract).is_empty() {
             eprintln!("The build reused steps built with other build args; building again without the cache.");
             built = engine.build(&BuildSpec { no_cache: true, ..spec.clone() }, &bases)?;
         }
-        if let Some((key, asked, found)) = contract::differs(&built.info.config, &spec.build_args).into_iter().next() {
+        if let Some((key, asked, found)) = contract::differs(&built.info.config, &spec.contract).into_iter().next() {
             bail!("The image built with {key}={asked} says {found}: the Dockerfile does not pass {key} on.");
         }
         Ok(Candidate {

@@ -6,23 +6,13 @@
 //! build args (`--app-port`, `--health`, the project's build-args file)
 //! speak only for an image that does not say: one of another Dockerfile.
 
-use std::collections::BTreeMap;
+use crate::engine::ImageConfig;
+pub use crate::model::contract::{is_app_reference, Asked, DEFAULT_HEALTH, DEFAULT_PORT};
 
-use crate::{engine::ImageConfig, model::dockerfile::is_name};
-
-/// The build args of our Dockerfile that say it.
-pub const APP_MODULE: &str = "APP_MODULE";
-pub const APP_PORT: &str = "APP_PORT";
-pub const HEALTH_PATH: &str = "HEALTH_PATH";
 /// The image's environment variable that names the app (uvicorn reads it).
 const APP_ENV: &str = "UVICORN_APP";
 /// The image's label that holds the health path.
 pub const HEALTH_LABEL: &str = "dev.xtask.health-path";
-
-/// The defaults of our Dockerfile's ARGs, for an image that says nothing.
-pub const DEFAULT_APP: &str = "main:app";
-pub const DEFAULT_PORT: u16 = 8000;
-pub const DEFAULT_HEALTH: &str = "/health";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contract {
@@ -33,72 +23,64 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// What the image `config` says; where it says nothing, what
-    /// `build_args` say; else the defaults, 8000 and /health.
-    pub fn of(config: &ImageConfig, build_args: &BTreeMap<String, String>) -> Contract {
-        let given_port = build_args.get(APP_PORT).and_then(|port| port.parse().ok());
-        let exposed = config.exposed_ports.iter().flatten().filter_map(|(port, _)| port.strip_suffix("/tcp"));
-        let exposed: Vec<u16> = exposed.filter_map(|port| port.parse().ok()).collect();
-        // Several exposed ports say nothing of which one serves HTTP.
-        let image_port = match exposed[..] {
-            [port] => Some(port),
-            _ => None,
-        };
-        let label = config.labels.as_ref().and_then(|labels| labels.get(HEALTH_LABEL));
-        let health = label.or_else(|| build_args.get(HEALTH_PATH));
+    /// What the image `config` says; where it says nothing, what the
+    /// build `asked`; else the defaults, 8000 and /health.
+    pub fn of(config: &ImageConfig, asked: &Asked) -> Contract {
         Contract {
-            port: image_port.or(given_port).unwrap_or(DEFAULT_PORT),
-            health: health.cloned().unwrap_or_else(|| DEFAULT_HEALTH.to_string()),
+            port: image_port(config).or(asked.port).unwrap_or(DEFAULT_PORT),
+            health: health_label(config).or(asked.health.as_deref()).unwrap_or(DEFAULT_HEALTH).to_string(),
         }
     }
 }
 
-/// What of the contract `build_args` ask for that the image `config`
-/// built with them says otherwise, as `KEY` `asked` `found`: a build that
-/// reused a stale cache. Buildah (podman 4.3) reuses a step whose `ARG`
-/// value changed; an image that does not describe itself differs in nothing.
-pub fn differs(config: &ImageConfig, build_args: &BTreeMap<String, String>) -> Vec<(&'static str, String, String)> {
-    let exposed: Vec<&str> =
-        config.exposed_ports.iter().flatten().filter_map(|(p, _)| p.strip_suffix("/tcp")).collect();
-    let found = [
-        (APP_MODULE, config.env(APP_ENV).map(str::to_string)),
-        (
-            APP_PORT,
-            match exposed[..] {
-                [port] => Some(port.to_string()),
-                _ => None,
-            },
-        ),
-        (HEALTH_PATH, config.labels.as_ref().and_then(|labels| labels.get(HEALTH_LABEL)).cloned()),
-    ];
-    let asked = |key: &str| build_args.get(key).cloned();
-    found
-        .into_iter()
-        .filter_map(|(key, found)| Some((key, asked(key)?, found?)))
-        .filter(|(_, asked, found)| asked != found)
-        .collect()
+/// The port the image says it serves on: its one exposed TCP port.
+/// Several say nothing of which one serves HTTP.
+fn image_port(config: &ImageConfig) -> Option<u16> {
+    match config.exposed_tcp_ports()[..] {
+        [port] => Some(port),
+        _ => None,
+    }
 }
 
-/// `MODULE:ATTR`, as uvicorn takes it: dotted identifiers, a colon, an identifier.
-pub fn is_app_reference(word: &str) -> bool {
-    match word.split_once(':') {
-        Some((module, attr)) => module.split('.').all(is_name) && is_name(attr),
-        None => false,
-    }
+fn health_label(config: &ImageConfig) -> Option<&str> {
+    config.labels.as_ref().and_then(|labels| labels.get(HEALTH_LABEL)).map(String::as_str)
+}
+
+/// What of the contract `asked` that the image `config` built with it
+/// says otherwise, as `KEY` `asked` `found`: a build that reused a stale
+/// cache. Buildah (podman 4.3) reuses a step whose `ARG` value changed;
+/// an image that does not describe itself differs in nothing.
+pub fn differs(config: &ImageConfig, asked: &Asked) -> Vec<(&'static str, String, String)> {
+    let found = Asked {
+        app: config.env(APP_ENV).map(str::to_string),
+        port: image_port(config),
+        health: health_label(config).map(str::to_string),
+    };
+    let found: Vec<(&str, String)> = found.build_args();
+    asked
+        .build_args()
+        .into_iter()
+        .filter_map(|(key, asked)| {
+            let (_, found) = found.iter().find(|(k, _)| *k == key)?;
+            (asked != *found).then(|| (key, asked, found.clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::contract::{APP_MODULE, APP_PORT, DEFAULT_APP, HEALTH_PATH};
 
     #[test]
     fn a_stale_build_differs_from_what_was_asked() {
         let image = config(
             r#"{"Env":["UVICORN_APP=main:app"],"ExposedPorts":{"8000/tcp":{}},"Labels":{"dev.xtask.health-path":"/health"}}"#,
         );
-        let asked = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert!(differs(&image, &asked(&[(APP_MODULE, "main:app"), (APP_PORT, "8000")])).is_empty());
-        let stale = differs(&image, &asked(&[(APP_MODULE, "main:nope"), (HEALTH_PATH, "/healthz")]));
+        let same = Asked { app: Some("main:app".into()), port: Some(8000), health: None };
+        assert!(differs(&image, &same).is_empty());
+        let stale =
+            differs(&image, &Asked { app: Some("main:nope".into()), port: None, health: Some("/healthz".into()) });
         assert_eq!(
             stale,
             [
@@ -106,7 +88,8 @@ mod tests {
                 (HEALTH_PATH, "/healthz".to_string(), "/health".to_string())
             ]
         );
-        assert!(differs(&config("{}"), &asked(&[(APP_MODULE, "x:y")])).is_empty(), "another Dockerfile's image");
+        let other = Asked { app: Some("x:y".into()), ..Asked::default() };
+        assert!(differs(&config("{}"), &other).is_empty(), "another Dockerfile's image");
     }
 
     /// The defaults stand for what our Dockerfile's ARGs give an image.
@@ -123,14 +106,10 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
     #[test]
     fn the_image_describes_itself_and_build_args_speak_for_one_that_does_not() {
         let ours = config(r#"{"ExposedPorts":{"9000/tcp":{}},"Labels":{"dev.xtask.health-path":"/healthz"}}"#);
-        let given = args(&[(APP_PORT, "8080"), (HEALTH_PATH, "/ready")]);
+        let given = Asked { app: None, port: Some(8080), health: Some("/ready".into()) };
         assert_eq!(Contract::of(&ours, &given), Contract { port: 9000, health: "/healthz".into() });
         let theirs = config(r#"{"Labels":{"maintainer":"x"}}"#);
         assert_eq!(Contract::of(&theirs, &given), Contract { port: 8080, health: "/ready".into() });
@@ -139,20 +118,10 @@ mod tests {
     #[test]
     fn an_image_that_says_nothing_gets_the_defaults() {
         let silent = config("{}");
-        assert_eq!(Contract::of(&silent, &args(&[])), Contract { port: 8000, health: "/health".into() });
+        assert_eq!(Contract::of(&silent, &Asked::default()), Contract { port: 8000, health: "/health".into() });
         let two = config(r#"{"ExposedPorts":{"8000/tcp":{},"9000/tcp":{}},"Labels":null}"#);
-        assert_eq!(Contract::of(&two, &args(&[])).port, 8000);
+        assert_eq!(Contract::of(&two, &Asked::default()).port, 8000);
         let udp = config(r#"{"ExposedPorts":{"53/udp":{}}}"#);
-        assert_eq!(Contract::of(&udp, &args(&[])).port, 8000);
-    }
-
-    #[test]
-    fn app_references() {
-        for good in ["main:app", "app.main:app", "_x.y_2:api"] {
-            assert!(is_app_reference(good), "{good}");
-        }
-        for bad in ["main", "main:", ":app", "app/main:app", "1app:app", "app..main:app", "main:app()"] {
-            assert!(!is_app_reference(bad), "{bad}");
-        }
+        assert_eq!(Contract::of(&udp, &Asked::default()).port, 8000);
     }
 }

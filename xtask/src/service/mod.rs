@@ -52,7 +52,7 @@ impl Obtained<'_> {
             Obtained::Built(candidate) => &candidate.config,
             Obtained::Existing(_, config) => config,
         };
-        Contract::of(config, &spec.build_args)
+        Contract::of(config, &spec.contract)
     }
 
     /// The image passed: its report, once the tag names it.

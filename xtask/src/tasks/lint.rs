@@ -225,7 +225,7 @@ impl Lint {
         };
         report.summary.image = Some(shown_as.clone());
         let info = engine.inspect_image(&image)?.with_context(|| format!("there is no image {image}"))?;
-        let contract = Contract::of(&info.config, &self.build.build_args);
+        let contract = Contract::of(&info.config, &self.build.contract);
         report.findings.extend(image_policy::check_config(&info.config, &contract, &shown_as));
         report.findings.extend(image_policy::check_files(engine, &image, &shown_as)?);
         report.findings.extend(image_policy::check_running(engine, &image, &contract, &self.settings, &shown_as)?);

@@ -169,6 +169,7 @@ impl PlainBuild<'_> {
             dockerfile,
             context: context.to_path_buf(),
             build_args: BTreeMap::new(),
+            contract: Default::default(),
             offline: false,
             no_cache: false,
             secrets: Vec::new(),
@@ -342,7 +343,7 @@ impl Bench {
     ) -> Result<LifecycleFigures> {
         eprintln!("Timing start and stop ({} runs each).", self.runs);
         let info = engine.inspect_image(tag)?.context("the bench image is gone")?;
-        let contract = Contract::of(&info.config, &BTreeMap::new());
+        let contract = Contract::of(&info.config, &Default::default());
         let (ready_ms, stop_ms) = self.start_and_stop(engine, &info.id, &contract)?;
 
         // The same image, started the way a shell-form CMD starts it.

@@ -188,7 +188,7 @@ impl Layers {
     /// serves its health path and `/`.
     fn writable(&self, engine: &Engine, id: &str) -> Result<Writable> {
         let config = engine.inspect_image(id)?.context("the image is gone")?.config;
-        let contract = Contract::of(&config, &self.spec.build_args);
+        let contract = Contract::of(&config, &self.spec.contract);
         let spec = Spec::owned("layers", id, contract.port);
         let (bytes, changed) = service::writes_after_serving(engine, &spec, &contract.health)?;
         Ok(Writable { bytes, changed })
