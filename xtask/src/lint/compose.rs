@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::{rules::secret_value, Finding, Severity};
+use super::{secrets::secret_value, Finding, Severity};
 use crate::model::reference;
 
 /// Images of databases, caches and brokers: nothing outside the stack

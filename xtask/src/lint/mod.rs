@@ -1,18 +1,23 @@
-//! The linter's parts: `.dockerignore` matching, our rules (on the
-//! model's Dockerfile reader), hadolint, our rules for a Compose file (on
-//! the model Compose resolves), and the policy a built image must meet.
+//! The linter's parts: our rules for the Dockerfile (on the model's
+//! Dockerfile reader), for the `.dockerignore` (on the model's matcher),
+//! and for a Compose file (on the model Compose resolves), with the secret
+//! tests they share; hadolint; and the policy a built image must meet.
 //! The `lint` task puts them together.
 
 mod compose;
+mod dockerfile_rules;
+mod dockerignore_rules;
 pub mod hadolint;
 pub mod image_policy;
-mod rules;
+mod installs;
+mod secrets;
 
 use serde::Serialize;
 
 pub use self::{
     compose::{check_compose, compose_checks_image},
-    rules::{check_dockerfile, check_dockerignore, ships_git, ContextListing},
+    dockerfile_rules::check_dockerfile,
+    dockerignore_rules::{check_dockerignore, ships_git, ContextListing},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
