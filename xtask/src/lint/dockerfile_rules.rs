@@ -8,8 +8,13 @@ use super::{
     installs::{
         apt_installs, installs_compiler, installs_dependencies, leaves_pip_cache, mounts_apt_lists, removes_apt_lists,
     },
+    rule_table::{
+        Rule, APT_LISTS_KEPT, COMPILER_IN_FINAL_STAGE, COPY_BEFORE_INSTALL, COPY_ENV_FILE, DEV_SERVER,
+        FINAL_STAGE_FULL_BASE, LOOPBACK_BIND, NO_HEALTHCHECK, NO_STAGE, PIP_CACHE_IN_FINAL_STAGE, ROOT_USER,
+        SECRET_IN_ENV, SHELL_FORM_COMMAND,
+    },
     secrets::{is_env_file, secret_key},
-    Finding, Severity,
+    Finding,
 };
 use crate::model::{
     dockerfile::{expand, Dockerfile, Instruction, Stage},
@@ -20,22 +25,18 @@ use crate::model::{
 pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     let dockerfile = Dockerfile::parse(text);
     let Some(last_index) = dockerfile.stages.len().checked_sub(1) else {
-        return vec![Finding::new("no-stage", Severity::Error, file, "The Dockerfile has no FROM.".into())];
+        return vec![Finding::new(NO_STAGE, file, "The Dockerfile has no FROM.".into())];
     };
     let last = &dockerfile.stages[last_index];
     let lineage: Vec<&Stage> = dockerfile.lineage(last_index).collect();
     let inherited = |keyword: &'static str| lineage.iter().find_map(|stage| stage.find(keyword).last());
-    let error =
-        |rule: &str, at: &Instruction, message: String| Finding::new(rule, Severity::Error, file, message).at(at.line);
-    let warning = |rule: &str, at: &Instruction, message: String| {
-        Finding::new(rule, Severity::Warning, file, message).at(at.line)
-    };
+    let found = |rule: &Rule, at: &Instruction, message: String| Finding::new(rule, file, message).at(at.line);
     let mut findings = Vec::new();
 
     let root = lineage.last().expect("a lineage starts at its stage");
     if let Some(image) = root.image.as_deref().filter(|image| is_full_base(image)) {
-        findings.push(error(
-            "final-stage-full-base",
+        findings.push(found(
+            FINAL_STAGE_FULL_BASE,
             &last.from,
             format!("The final stage runs on {image}, a full image with compilers: use a -slim base and build in an earlier stage."),
         ));
@@ -56,7 +57,7 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
             });
         let inherited = from_parent || copied;
         findings.extend(copy_before_install(stage, inherited).into_iter().map(|copy| {
-            error("copy-before-install", copy, format!(
+            found(COPY_BEFORE_INSTALL, copy, format!(
                 "`COPY {}` comes before the dependencies are installed, so every code edit reinstalls them: copy the requirements file, install, then copy the code.",
                 copy.args
             ))
@@ -68,14 +69,14 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
         for run in stage.find("RUN") {
             let command = run.command();
             if apt_installs(&command) && !removes_apt_lists(&command) && !mounts_apt_lists(run) {
-                findings.push(error("apt-lists-kept", run, "`apt-get install` without `rm -rf /var/lib/apt/lists/*` in the same RUN keeps the package lists in the layer.".into()));
+                findings.push(found(APT_LISTS_KEPT, run, "`apt-get install` without `rm -rf /var/lib/apt/lists/*` in the same RUN keeps the package lists in the layer.".into()));
             }
         }
     }
     for stage in &dockerfile.stages {
         for instruction in stage.instructions.iter().filter(|i| i.keyword == "ENV" || i.keyword == "ARG") {
             if let Some(key) = secret_key(&instruction.args) {
-                findings.push(error("secret-in-env", instruction, format!(
+                findings.push(found(SECRET_IN_ENV, instruction, format!(
                     "`{} {key}=…` puts a secret in the image, where `docker history` and `docker inspect` show it to anyone who pulls it: pass it at run time, or with a BuildKit secret mount.",
                     instruction.keyword
                 )));
@@ -83,8 +84,8 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
         }
         for copy in stage.instructions.iter().filter(|i| matches!(i.keyword.as_str(), "COPY" | "ADD")) {
             if copy.operands().iter().rev().skip(1).any(|source| is_env_file(source)) {
-                findings.push(error(
-                    "copy-env-file",
+                findings.push(found(
+                    COPY_ENV_FILE,
                     copy,
                     format!(
                         "`{} {}` copies a .env file, and the secrets in it, into the image: pass settings at run time.",
@@ -98,15 +99,15 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     let runs = || lineage.iter().flat_map(|stage| stage.find("RUN"));
     let no_cache_env = lineage.iter().flat_map(|s| s.find("ENV")).any(|env| env.args.contains("PIP_NO_CACHE_DIR"));
     for run in runs().filter(|r| leaves_pip_cache(r) && !no_cache_env) {
-        findings.push(error(
-            "pip-cache-in-final-stage",
+        findings.push(found(
+            PIP_CACHE_IN_FINAL_STAGE,
             run,
             "`pip install` without `--no-cache-dir` in the final stage keeps pip's download cache in the image.".into(),
         ));
     }
     for run in runs().filter(|r| installs_compiler(&r.command())) {
-        findings.push(error(
-            "compiler-in-final-stage",
+        findings.push(found(
+            COMPILER_IN_FINAL_STAGE,
             run,
             "A compiler is installed in the final stage, where the service never needs one: build in an earlier stage and copy the result.".into(),
         ));
@@ -115,14 +116,15 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     // An entrypoint that drops privileges itself starts as root on purpose.
     let dropper = privilege_dropper(&lineage);
     let root = |at: &Instruction, said: String| match dropper {
-        Some(tool) => warning(
-            "root-user",
+        Some(tool) => found(
+            ROOT_USER,
             at,
             format!(
                 "{said} The image has {tool}, so its entrypoint may drop privileges: make sure it does, or set USER."
             ),
-        ),
-        None => error("root-user", at, said),
+        )
+        .lowered(),
+        None => found(ROOT_USER, at, said),
     };
     match user_stage.and_then(|stage| Some((stage, stage.find("USER").last()?))) {
         None => findings.push(root(&last.from, "The final stage sets no USER, so the service runs as root.".into())),
@@ -136,7 +138,7 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     let env: Vec<&Instruction> = lineage.iter().rev().flat_map(|s| s.find("ENV")).collect();
     for command in ["CMD", "ENTRYPOINT"].into_iter().filter_map(&inherited) {
         findings
-            .extend(command_findings(command, &env).into_iter().map(|(rule, message)| error(rule, command, message)));
+            .extend(command_findings(command, &env).into_iter().map(|(rule, message)| found(rule, command, message)));
     }
     // An image whose command starts no server (a shell, a CLI's help)
     // serves several roles, each given its command where it runs: no one
@@ -145,12 +147,12 @@ pub fn check_dockerfile(text: &str, file: &str) -> Vec<Finding> {
     let starts_server = commands.is_empty() || commands.iter().any(|c| starts_a_server(&c.command()));
     let missing = |at: &Instruction, said: &str| {
         match starts_server {
-        true => error("no-healthcheck", at, said.to_string()),
-        false => warning(
-            "no-healthcheck",
+        true => found(NO_HEALTHCHECK, at, said.to_string()),
+        false => found(
+            NO_HEALTHCHECK,
             at,
             format!("{said} Its command starts no server, so it may serve several roles: give each its check where it runs (compose's healthcheck, a Kubernetes probe)."),
-        ),
+        ).lowered(),
     }
     };
     match inherited("HEALTHCHECK") {
@@ -186,16 +188,16 @@ fn privilege_dropper(lineage: &[&Stage]) -> Option<&'static str> {
 }
 
 /// The rules on the command the image starts, given the ENV it sets.
-fn command_findings(command: &Instruction, env: &[&Instruction]) -> Vec<(&'static str, String)> {
+fn command_findings(command: &Instruction, env: &[&Instruction]) -> Vec<(&'static Rule, String)> {
     let mut found = Vec::new();
     let keyword = &command.keyword;
     if !command.is_exec_form() {
-        found.push(("shell-form-command", format!(
+        found.push((SHELL_FORM_COMMAND, format!(
             "Shell-form {keyword} makes /bin/sh PID 1, which does not pass on docker stop's SIGTERM: write it as a JSON array."
         )));
     } else if let Some(script) = shell_script(&command.command()) {
         if !script.split_whitespace().any(|word| word == "exec") && !bash_execs_itself(&command.command(), script) {
-            found.push(("shell-form-command", format!(
+            found.push((SHELL_FORM_COMMAND, format!(
                 "{keyword} runs `sh -c` without `exec`, so the shell is PID 1 and does not pass on docker stop's SIGTERM: start the script's last command with `exec`."
             )));
         }
@@ -205,13 +207,13 @@ fn command_findings(command: &Instruction, env: &[&Instruction]) -> Vec<(&'stati
     // (Django's, Flask's) say themselves they are not for production.
     let dev = ["fastapi dev", "manage.py runserver", "flask run"].iter().any(|server| words.contains(server));
     if dev || words.split_whitespace().any(|w| w == "--reload") {
-        found.push(("dev-server", format!(
+        found.push((DEV_SERVER, format!(
             "The {keyword} starts a development server (`fastapi dev`, `manage.py runserver`, `flask run` or `--reload`), which is not for serving: run uvicorn or gunicorn (or `fastapi run`) without `--reload`."
         )));
     }
     if let Some(host) = loopback_host(&words, env) {
         found.push((
-            "loopback-bind",
+            LOOPBACK_BIND,
             format!(
                 "The service listens on {host}, inside the container only: nothing outside reaches it. Use 0.0.0.0."
             ),
@@ -347,7 +349,7 @@ fn loopback_host(command: &str, env: &[&Instruction]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::project;
+    use crate::{lint::Severity, sys::project};
 
     fn rules_of(text: &str) -> Vec<(String, Option<usize>)> {
         check_dockerfile(text, "Dockerfile").into_iter().map(|f| (f.rule, f.line)).collect()

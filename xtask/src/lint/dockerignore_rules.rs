@@ -4,7 +4,7 @@
 //! context. Whether the Dockerfile carries the context's `.git` into the
 //! image (`ships_git`) decides how much a leak of it matters.
 
-use super::{secrets::is_env_file, Finding, Severity};
+use super::{rule_table::DOCKERIGNORE_LEAKS, secrets::is_env_file, Finding};
 use crate::model::{
     dockerfile::{Dockerfile, Instruction},
     dockerignore::DockerIgnore,
@@ -16,40 +16,45 @@ use crate::model::{
 /// to the engine, not shipped, unless the Dockerfile `ships_git`: then it
 /// is an error, else a warning.
 pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListing, ships_git: bool) -> Vec<Finding> {
-    let mut probes: Vec<(String, String, Severity)> = Vec::new();
+    // Each probe: a path the leak would hold, what it is, and whether it
+    // can reach the image.
+    let mut probes: Vec<(String, String, bool)> = Vec::new();
     for env_file in &context.env_files {
-        probes.push((env_file.clone(), env_file.clone(), Severity::Error));
+        probes.push((env_file.clone(), env_file.clone(), true));
     }
     if context.entries.iter().any(|e| e == ".git/") {
-        let severity = if ships_git { Severity::Error } else { Severity::Warning };
-        probes.push((".git/HEAD".into(), ".git".into(), severity));
+        probes.push((".git/HEAD".into(), ".git".into(), ships_git));
     }
     for venv in &context.venvs {
-        probes.push((format!("{venv}/pyvenv.cfg"), format!("the virtual environment {venv}"), Severity::Error));
+        probes.push((format!("{venv}/pyvenv.cfg"), format!("the virtual environment {venv}"), true));
     }
     if context.entries.iter().any(|e| e == "target/") && context.entries.iter().any(|e| e == "Cargo.toml") {
-        probes.push(("target/debug/build".into(), "target/".into(), Severity::Error));
+        probes.push(("target/debug/build".into(), "target/".into(), true));
     }
-    let shipped = |severity: Severity| {
-        match severity {
-        Severity::Error => "and can reach the image",
-        _ => "but no `COPY .` carries it into the image, or the build runs git, which reads it: ignore it unless the build needs it",
+    let shipped = |reaches: bool| {
+        match reaches {
+        true => "and can reach the image",
+        false => "but no `COPY .` carries it into the image, or the build runs git, which reads it: ignore it unless the build needs it",
     }
+    };
+    // Only what is sent to the engine and never shipped may be there on
+    // purpose: a warning.
+    let finding = |reaches: bool, message: String| match reaches {
+        true => Finding::new(DOCKERIGNORE_LEAKS, file, message),
+        false => Finding::new(DOCKERIGNORE_LEAKS, file, message).lowered(),
     };
     // Without a .dockerignore, a context that holds none of them is fine.
     let Some(text) = text else {
-        let severity = probes.iter().map(|(_, _, s)| *s).min_by_key(|s| *s as u8).unwrap_or(Severity::Error);
+        let reaches = probes.iter().any(|(_, _, reaches)| *reaches);
         let leaks: Vec<String> = probes.into_iter().map(|(_, what, _)| what).collect();
         return match leaks.is_empty() {
             true => Vec::new(),
-            false => vec![Finding::new(
-                "dockerignore-leaks",
-                severity,
-                file,
+            false => vec![finding(
+                reaches,
                 format!(
                     "There is no .dockerignore, so the whole context goes to the engine, {} included, {}.",
                     leaks.join(", "),
-                    shipped(severity)
+                    shipped(reaches)
                 ),
             )],
         };
@@ -58,12 +63,12 @@ pub fn check_dockerignore(text: Option<&str>, file: &str, context: &ContextListi
     probes
         .into_iter()
         .filter(|(path, _, _)| !ignore.excludes(path))
-        .map(|(_, what, severity)| {
-            let message = match severity {
-                Severity::Error => format!("The .dockerignore lets {what} into the build context."),
-                _ => format!("The .dockerignore lets {what} into the build context, {}.", shipped(severity)),
+        .map(|(_, what, reaches)| {
+            let message = match reaches {
+                true => format!("The .dockerignore lets {what} into the build context."),
+                false => format!("The .dockerignore lets {what} into the build context, {}.", shipped(reaches)),
             };
-            Finding::new("dockerignore-leaks", severity, file, message)
+            finding(reaches, message)
         })
         .collect()
 }
@@ -143,7 +148,7 @@ impl ContextListing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::project;
+    use crate::{lint::Severity, sys::project};
 
     #[test]
     fn our_own_dockerignore_is_clean() {

@@ -4,7 +4,13 @@
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::{Finding, Severity};
+use super::{
+    rule_table::{
+        Rule, IMAGE_COMPILER, IMAGE_NO_HEALTHCHECK, IMAGE_PORT_NOT_EXPOSED, IMAGE_READ_ONLY_FAILS, IMAGE_ROOT_USER,
+        IMAGE_SHELL_FORM_COMMAND, IMAGE_UNWANTED_FILE, IMAGE_WRITES_AT_RUN_TIME,
+    },
+    Finding,
+};
 use crate::{
     engine::{
         container::{Settings, Spec},
@@ -16,22 +22,22 @@ use crate::{
 /// What the image's configuration says, of a service that follows `contract`.
 pub fn check_config(config: &ImageConfig, contract: &Contract, image: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut error = |rule: &str, message: String| findings.push(Finding::new(rule, Severity::Error, image, message));
+    let mut error = |rule: &Rule, message: String| findings.push(Finding::new(rule, image, message));
     let user = config.user.as_deref().unwrap_or("");
     if matches!(user.split(':').next().unwrap_or(""), "" | "root" | "0") {
-        error("image-root-user", format!("The image runs as root (User is {user:?})."));
+        error(IMAGE_ROOT_USER, format!("The image runs as root (User is {user:?})."));
     }
     let port = contract.port;
     if !config.exposed_ports.as_ref().is_some_and(|ports| ports.contains_key(&format!("{port}/tcp"))) {
-        error("image-port-not-exposed", format!("The image does not EXPOSE {port}, its service's port."));
+        error(IMAGE_PORT_NOT_EXPOSED, format!("The image does not EXPOSE {port}, its service's port."));
     }
     let test = config.healthcheck.as_ref().and_then(|h| h.test.as_deref()).unwrap_or_default();
     if test.is_empty() || test[0] == "NONE" {
-        error("image-no-healthcheck", "The image has no health check.".into());
+        error(IMAGE_NO_HEALTHCHECK, "The image has no health check.".into());
     }
     for (what, command) in [("CMD", &config.cmd), ("ENTRYPOINT", &config.entrypoint)] {
         if command.as_deref().is_some_and(|c| c.len() >= 2 && c[0] == "/bin/sh" && c[1] == "-c") {
-            error("image-shell-form-command", format!("The image's {what} is shell form: /bin/sh is PID 1."));
+            error(IMAGE_SHELL_FORM_COMMAND, format!("The image's {what} is shell form: /bin/sh is PID 1."));
         }
     }
     findings
@@ -62,19 +68,19 @@ pub fn check_files(engine: &Engine, image: &str, shown_as: &str) -> Result<Vec<F
         .context("cannot look inside the image with its python")?;
     let found: FileCheck =
         serde_json::from_str(&said).with_context(|| format!("cannot read the file check `{said}`"))?;
-    let finding = |rule: &str, path: String, message: String| Finding {
+    let finding = |rule: &Rule, path: String, message: String| Finding {
         path: Some(path),
-        ..Finding::new(rule, Severity::Error, shown_as, message)
+        ..Finding::new(rule, shown_as, message)
     };
     let compilers = found.compilers.into_iter().map(|path| {
         finding(
-            "image-compiler",
+            IMAGE_COMPILER,
             path.clone(),
             format!("The runtime image has a compiler, {path}: build in an earlier stage."),
         )
     });
     let unwanted = found.unwanted.into_iter().map(|path| {
-        finding("image-unwanted-file", path.clone(), format!("{path} is in the image: keep it out with .dockerignore."))
+        finding(IMAGE_UNWANTED_FILE, path.clone(), format!("{path} is in the image: keep it out with .dockerignore."))
     });
     Ok(compilers.chain(unwanted).collect())
 }
@@ -91,7 +97,7 @@ pub fn check_running(
     let health = contract.health.as_str();
     let spec = |read_only| Spec { read_only, settings: settings.clone(), ..Spec::owned("lint", image, contract.port) };
     let mut findings = Vec::new();
-    let error = |rule: &str, message: String| Finding::new(rule, Severity::Error, shown_as, message);
+    let error = |rule: &Rule, message: String| Finding::new(rule, shown_as, message);
 
     let read_only = engine.start(&spec(true))?;
     let served = service::wait_ready(&read_only, read_only.endpoint()?, health, &[], READY_TIMEOUT);
@@ -100,13 +106,13 @@ pub fn check_running(
         Ok(status) => Some(format!("With a read-only root file system, GET {health} answers {status}.")),
         Err(error) => Some(format!("With a read-only root file system the service does not serve: {error:#}")),
     };
-    findings.extend(trouble.map(|message| error("image-read-only-fails", message)));
+    findings.extend(trouble.map(|message| error(IMAGE_READ_ONLY_FAILS, message)));
     drop(read_only);
 
     let (bytes, changed) = service::writes_after_serving(engine, &spec(false), health)?;
     if bytes > 0 {
         let message = format!("Serving requests wrote {bytes} bytes to the container's layer: {}.", changed.join(", "));
-        findings.push(error("image-writes-at-run-time", message));
+        findings.push(error(IMAGE_WRITES_AT_RUN_TIME, message));
     }
     Ok(findings)
 }

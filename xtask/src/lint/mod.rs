@@ -10,12 +10,14 @@ mod dockerignore_rules;
 pub mod hadolint;
 pub mod image_policy;
 mod installs;
+pub mod rule_table;
 mod secrets;
 
 use serde::Serialize;
 
+use self::rule_table::Rule;
 pub use self::{
-    compose::{check_compose, compose_checks_image},
+    compose::check_compose_file,
     dockerfile_rules::check_dockerfile,
     dockerignore_rules::{check_dockerignore, ships_git, ContextListing},
 };
@@ -53,8 +55,26 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &str, severity: Severity, file: &str, message: String) -> Finding {
-        Finding { rule: rule.to_string(), severity, file: file.to_string(), line: None, path: None, message }
+    /// A finding of our rule `rule`, at the severity its row gives it.
+    pub fn new(rule: &Rule, file: &str, message: String) -> Finding {
+        Finding::of(rule.id.to_string(), rule.severity, file, message)
+    }
+
+    /// A finding of hadolint's rule `code`, at the level hadolint gave it:
+    /// its rules are its own, and have no row in our table.
+    fn hadolint(code: &str, severity: Severity, file: &str, message: String) -> Finding {
+        Finding::of(format!("hadolint/{code}"), severity, file, message)
+    }
+
+    fn of(rule: String, severity: Severity, file: &str, message: String) -> Finding {
+        Finding { rule, severity, file: file.to_string(), line: None, path: None, message }
+    }
+
+    /// The finding as a warning, whatever its rule's severity: what the
+    /// rule sees says it may be right on purpose, as the rule's row says
+    /// in `warning_when`.
+    pub fn lowered(self) -> Finding {
+        Finding { severity: Severity::Warning, ..self }
     }
 
     fn at(mut self, line: usize) -> Finding {
