@@ -146,9 +146,12 @@ impl ContextListing {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::{lint::Severity, sys::project};
+    use crate::{
+        lint::{rule_table::tests::Seen, Severity},
+        sys::project,
+    };
 
     #[test]
     fn our_own_dockerignore_is_clean() {
@@ -158,14 +161,19 @@ mod tests {
         assert!(ignore.is_empty(), "{ignore:?}");
     }
 
-    #[test]
-    fn the_dockerignore_rule_judges_what_the_context_holds() {
+    /// The rule on contexts that hold something to leak (the fixture
+    /// tests/fixtures/lint/leaky.dockerignore, or none) and on ones that
+    /// hold nothing.
+    pub(in crate::lint) fn cases(seen: &mut Seen) {
         let nothing_to_leak =
             ContextListing { entries: vec!["Dockerfile".into(), "main.py".into()], ..Default::default() };
-        assert!(check_dockerignore(None, ".dockerignore", &nothing_to_leak, true).is_empty());
+        let found = check_dockerignore(None, ".dockerignore", &nothing_to_leak, true);
+        assert!(found.is_empty(), "{found:?}");
+        seen.silent(DOCKERIGNORE_LEAKS.id, &found);
         let git = ContextListing { entries: vec![".git/".into(), "main.py".into()], ..Default::default() };
         let missing = check_dockerignore(None, ".dockerignore", &git, true);
         assert_eq!(missing.len(), 1);
+        seen.fired(&missing);
         assert!(
             missing[0]
                 .message
@@ -179,8 +187,8 @@ mod tests {
             env_files: [".env", "app/.env"].map(String::from).to_vec(),
             venvs: vec!["env".into()],
         };
-        let messages: Vec<String> =
-            check_dockerignore(Some(leaky), ".dockerignore", &holds, true).into_iter().map(|f| f.message).collect();
+        let leaks = check_dockerignore(Some(leaky), ".dockerignore", &holds, true);
+        let messages: Vec<&str> = leaks.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(
             messages,
             [
@@ -190,12 +198,25 @@ mod tests {
             ],
             "no target/ finding without a Cargo.toml: a Python context's target/ is its own business"
         );
+        seen.fired(&leaks);
         let python_only =
             ContextListing { entries: vec!["app/".into(), "requirements.txt".into()], ..Default::default() };
-        assert_eq!(check_dockerignore(Some(""), ".dockerignore", &python_only, true).len(), 0, "nothing there to leak");
+        let found = check_dockerignore(Some(""), ".dockerignore", &python_only, true);
+        assert_eq!(found.len(), 0, "nothing there to leak");
+        seen.silent(DOCKERIGNORE_LEAKS.id, &found);
         let sent_not_shipped = check_dockerignore(None, ".dockerignore", &git, false);
         assert_eq!(sent_not_shipped[0].severity, Severity::Warning);
         assert!(sent_not_shipped[0].message.contains("no `COPY .` carries it"), "{}", sent_not_shipped[0].message);
+        seen.fired(&sent_not_shipped);
+    }
+
+    #[test]
+    fn the_dockerignore_rule_judges_what_the_context_holds() {
+        cases(&mut Seen::default());
+    }
+
+    #[test]
+    fn git_is_shipped_by_a_copy_of_the_context_that_no_git_command_needs() {
         assert!(ships_git("FROM a\nCOPY . /app\n") && !ships_git("FROM a\nCOPY app/ /srv/app\n"));
         assert!(!ships_git("FROM a\nCOPY . /app\nRUN git restore . && pip install .\n"), "the build reads it");
         assert!(ships_git("FROM a\nRUN apt-get install -y git && git clone https://x/y\nCOPY . /app\n"));

@@ -429,10 +429,62 @@ pub fn markdown() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::lint::{compose, dockerfile_rules, dockerignore_rules, image_policy, Finding};
+
+    /// What the rules' unit tests saw each rule do: fire in a case that
+    /// asserted its findings, or stay silent in a case that names it (a
+    /// near miss: a fixture whose header names it, a clean input).
+    #[derive(Default)]
+    pub(in crate::lint) struct Seen {
+        fired: BTreeSet<&'static str>,
+        silent: BTreeSet<&'static str>,
+    }
+
+    impl Seen {
+        /// Records the rules of `findings`, which a case asserted, as
+        /// fired: each has a row, and the severity its row gives it, or a
+        /// warning where the row says when.
+        pub(in crate::lint) fn fired(&mut self, findings: &[Finding]) {
+            for finding in findings {
+                let rule = row(&finding.rule);
+                let lowered = finding.severity == Severity::Warning && rule.warning_when.is_some();
+                assert!(finding.severity == rule.severity || lowered, "{finding:?}: not a severity of its row");
+                self.fired.insert(rule.id);
+            }
+        }
+
+        /// Asserts that `rule`, which a case names, is none of `findings`'
+        /// rules, and records it as silent there.
+        pub(in crate::lint) fn silent(&mut self, rule: &str, findings: &[Finding]) {
+            let rule = row(rule);
+            assert!(findings.iter().all(|f| f.rule != rule.id), "{} fired: {findings:?}", rule.id);
+            self.silent.insert(rule.id);
+        }
+    }
+
+    fn row(id: &str) -> &'static Rule {
+        RULES.iter().copied().find(|rule| rule.id == id).unwrap_or_else(|| panic!("`{id}` has no row in RULES"))
+    }
+
+    /// A rule in the table fires in a case its tests assert and stays
+    /// silent in one that names it; no rule's finding lacks a row (the
+    /// rules take their ids from the table, and `Seen` checks each).
+    #[test]
+    fn every_rule_fires_on_a_fixture_and_stays_silent_on_a_clean_one() {
+        let mut seen = Seen::default();
+        dockerfile_rules::tests::cases(&mut seen);
+        dockerignore_rules::tests::cases(&mut seen);
+        compose::tests::cases(&mut seen);
+        image_policy::tests::cases(&mut seen);
+        let unfired: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !seen.fired.contains(id)).collect();
+        let never_silent: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !seen.silent.contains(id)).collect();
+        assert!(unfired.is_empty(), "no case fires {unfired:?}");
+        assert!(never_silent.is_empty(), "no clean case names {never_silent:?}");
+    }
 
     #[test]
     fn ids_are_unique_and_lowercase_words() {
