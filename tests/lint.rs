@@ -1,6 +1,6 @@
 //! `cargo xtask lint` on our own files and image, and on the beginner's
 //! naive Dockerfile. One fixture per custom rule is checked by the unit
-//! tests of xtask/src/lint/rules.rs, without an engine.
+//! tests of xtask/src/lint/dockerfile_rules.rs, without an engine.
 
 mod common;
 

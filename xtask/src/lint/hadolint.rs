@@ -46,8 +46,8 @@ pub fn check(
                 _ => Severity::Info,
             };
             match f.code.as_str() {
-                "DL1000" if readable => Finding::new(
-                    "hadolint/DL1000",
+                "DL1000" if readable => Finding::hadolint(
+                    "DL1000",
                     Severity::Warning,
                     file,
                     format!(
@@ -56,7 +56,7 @@ pub fn check(
                         f.line
                     ),
                 ),
-                _ => Finding::new(&format!("hadolint/{}", f.code), severity, file, f.message),
+                _ => Finding::hadolint(&f.code, severity, file, f.message),
             }
             .at(f.line)
         })

@@ -1,7 +1,10 @@
 //! Plumbing that knows nothing of containers: child processes, the HTTP
 //! probe, signals, project paths, the host-side tools' venv, a tar reader,
-//! the cutting of long output, file events and a TCP proxy (for `watch`).
+//! the cutting of long output, file events and a TCP proxy (for `watch`);
+//! and, for the unit tests, the blocks of the docs that the code writes.
 
+#[cfg(test)]
+pub mod doc_blocks;
 pub mod files;
 pub mod mask;
 pub mod probe;

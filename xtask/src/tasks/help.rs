@@ -98,28 +98,11 @@ fn table<'a>(flags: impl Iterator<Item = &'a clap::Arg>) -> String {
 mod tests {
     use super::*;
 
-    const BEGIN: &str = "<!-- flags:begin -->\n";
-    const END: &str = "<!-- flags:end -->";
-
     /// docs/reference.md's flag tables are the declarations' own: with
     /// UPDATE_DOCS=1 this test writes them, else it fails when they differ.
     #[test]
     fn the_reference_s_flag_tables_are_the_declarations() {
-        let path = crate::sys::project::root().join("docs/reference.md");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let start = text.find(BEGIN).expect("docs/reference.md has the flags:begin marker") + BEGIN.len();
-        let end = text.find(END).expect("docs/reference.md has the flags:end marker");
-        let generated = markdown();
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(&path, format!("{}{}\n{}", &text[..start], generated.trim(), &text[end..])).unwrap();
-            return;
-        }
-        let differs = text[start..end].trim().lines().zip(generated.trim().lines()).find(|(doc, code)| doc != code);
-        assert!(
-            differs.is_none() && text[start..end].trim().lines().count() == generated.trim().lines().count(),
-            "docs/reference.md's flag tables differ from the declarations ({differs:?}): \
-             run `UPDATE_DOCS=1 cargo test -p xtask --lib flag_tables`"
-        );
+        crate::sys::doc_blocks::check_reference_block("flags", &markdown(), "flag_tables");
     }
 
     /// The README is the first screen and a guide a few lines each, with

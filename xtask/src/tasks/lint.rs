@@ -4,15 +4,15 @@
 //! behaves when run).
 
 use anyhow::{Context, Result};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 use serde::Serialize;
 use xshell::Shell;
 
 use super::{Done, Task};
 use crate::{
     cli::{values, Service, ServiceFlags},
-    engine::{build::BuildSpec, choice::Choice, compose::ComposeModel, container::Settings, Engine},
-    lint::{self, hadolint, image_policy, ContextListing, Finding, Severity},
+    engine::{build::BuildSpec, choice::Choice, container::Settings, Engine},
+    lint::{self, hadolint, image_policy, rule_table::NO_HEALTHCHECK, ContextListing, Finding, Severity},
     model::dockerfile::Dockerfile,
     model::reference,
     service::{self, contract::Contract, Obtained},
@@ -154,30 +154,6 @@ impl Task for Lint {
     }
 }
 
-/// Our rules on the Compose file `file`, as Compose resolves it, and
-/// whether it gives the service built from `dockerfile` a healthcheck; a
-/// warning that says so when Compose v2 is not there to read it.
-fn compose_findings(engine: &Engine, file: &Utf8Path, dockerfile: &Utf8Path) -> Result<(Vec<Finding>, bool)> {
-    let shown = project::shown(file);
-    Ok(match engine.compose_model(file)? {
-        ComposeModel::Read(model) => {
-            let dir = file.parent().map_or(String::new(), |dir| dir.to_string());
-            (lint::check_compose(&model, &shown, &dir), lint::compose_checks_image(&model, dockerfile.as_str()))
-        }
-        ComposeModel::NoCompose => (
-            vec![Finding::new(
-            "compose-not-read",
-            Severity::Warning,
-            &shown,
-            "Compose v2 (`docker compose`) is not installed, so this Compose file was not checked: install it (Debian \
-             trixie's docker-compose package, or Docker's compose plugin)."
-                .into(),
-        )],
-            false,
-        ),
-    })
-}
-
 impl Lint {
     fn check<'a>(
         &self,
@@ -202,14 +178,23 @@ impl Lint {
         let ships_git = lint::ships_git(&text);
         report.findings.extend(lint::check_dockerignore(ignore.as_deref(), &ignore_file, &context, ships_git));
         if let Some(compose) = &self.compose {
-            let (found, checked_there) = compose_findings(engine, compose, dockerfile)?;
-            report.findings.extend(found);
+            let read = engine.compose_model(compose)?;
+            let (found, checked_there) = lint::check_compose_file(&read, compose, &project::shown(compose), dockerfile);
             // The image's check is in the Compose file: no HEALTHCHECK is then no error.
-            for finding in report.findings.iter_mut().filter(|f| checked_there && f.rule == "no-healthcheck") {
-                finding.severity = Severity::Warning;
-                finding.message +=
-                    " The Compose file gives the service built from it a healthcheck, which serves there.";
-            }
+            let checked_there = |finding: &Finding| checked_there && finding.rule == NO_HEALTHCHECK.id;
+            report.findings = std::mem::take(&mut report.findings)
+                .into_iter()
+                .map(|finding| match checked_there(&finding) {
+                    true => Finding {
+                        message: finding.message
+                            + " The Compose file gives the service built from it a healthcheck, which serves there.",
+                        ..finding
+                    }
+                    .lowered(),
+                    false => finding,
+                })
+                .chain(found)
+                .collect();
         }
         if self.no_image {
             return Ok(());
