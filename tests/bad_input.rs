@@ -61,12 +61,6 @@ fn build_arg_values_are_never_printed() {
 }
 
 #[test]
-fn no_value_the_tool_was_given_is_printed() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::no_value_the_tool_was_given_is_printed();
-}
-
-#[test]
 fn a_secret_reaches_the_build_and_no_layer_or_only_buildkit_is_asked() {
     let Some(_docker) = docker_test() else { return };
     let context = copy_of_build_context(&[]);
@@ -152,12 +146,6 @@ fn two_builds_of_one_tag_each_report_what_the_tag_named_when_it_finished() {
     assert_eq!(image_id(&tag.0), finished[1].str("imageId"), "the tag names the build that finished last");
 }
 
-#[test]
-fn a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag();
-}
-
 /// A signal while the offline bases are being made (debootstrap, the
 /// first offline run) says it was a signal, not that debootstrap failed,
 /// and leaves no half-made base.
@@ -209,12 +197,6 @@ fn a_failed_source_build_names_the_package_and_the_cause() {
     assert_failed(&run, "pip could not build psycopg2==2.9.9 from source");
     assert!(run.str("message").contains("pg_config executable not found"), "{}", run.json);
     assert!(run.str("message").contains("psycopg2-binary"), "{}", run.json);
-}
-
-#[test]
-fn build_failures_say_what_happened() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::build_failures_say_what_happened();
 }
 
 #[test]

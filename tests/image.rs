@@ -13,18 +13,6 @@ fn build(tag: &TagGuard) -> Run {
 }
 
 #[test]
-fn the_report_matches_the_engine_s_inspect() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::the_report_matches_the_engine_s_inspect();
-}
-
-#[test]
-fn each_build_carries_the_contract_it_was_asked_for() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::each_build_carries_the_contract_it_was_asked_for();
-}
-
-#[test]
 fn a_missing_libraries_list_fails_and_keeps_the_old_image() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("keep");

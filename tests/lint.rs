@@ -26,12 +26,6 @@ fn findings(run: &Run) -> Vec<(String, String, Option<u64>, Option<String>)> {
 }
 
 #[test]
-fn our_dockerfile_and_image_have_nothing_to_fix() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::our_dockerfile_and_image_have_nothing_to_fix();
-}
-
-#[test]
 fn the_naive_dockerfile_shows_every_classic_mistake_at_its_line() {
     let Some(_docker) = docker_test() else { return };
     let context = naive_context();

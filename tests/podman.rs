@@ -1,21 +1,21 @@
-//! The engine suite on podman (`--engine podman` through XTASK_ENGINE):
-//! Debian's podman 4.3, rootful, whose default rlimits the machine must
-//! lower in containers.conf (see the README's Engines).
+//! The engine suite and the stack suite on podman (`--engine podman`
+//! through XTASK_ENGINE), each scenario a test: Debian's podman 4.3,
+//! rootful, whose default rlimits `cargo xtask setup --engine podman`
+//! lowers in containers.conf.
 
 mod common;
 
-use common::{engine_suite, stack_suite, tools_on_path};
+use common::EngineTest;
 
-#[test]
-fn the_engine_suite_passes_on_podman() {
-    if !tools_on_path(&["podman"], "podman") {
-        return;
+/// podman's guard: every test of this file is on podman.
+fn podman() -> Option<EngineTest> {
+    if !common::tools_on_path(&["podman"], "podman") {
+        return None;
     }
-    // This binary's one test: nothing else reads the environment meanwhile.
+    // Every test of this binary sets the same value.
     std::env::set_var("XTASK_ENGINE", "podman");
-    let Some(_podman) = common::docker_test() else { return };
-    for (name, scenario) in engine_suite::ALL.iter().chain(stack_suite::ALL) {
-        eprintln!("== podman: {name}");
-        scenario();
-    }
+    common::docker_test()
 }
+
+engine_suite_tests!(podman());
+stack_suite_tests!(podman());

@@ -6,51 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    engine_suite::{self, build_fixture, smoke, wait_for_container},
+    engine_suite::{build_fixture, smoke, wait_for_container},
     *,
 };
-
-#[test]
-fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
-    let Some(_docker) = docker_test() else { return };
-    watch_suite::watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure();
-}
-
-#[test]
-fn smoke_passes_and_leaves_nothing() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::smoke_passes_and_leaves_nothing();
-}
-
-#[test]
-fn an_app_that_raises_at_import_fails_fast_with_its_traceback() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::an_app_that_raises_at_import_fails_fast_with_its_traceback();
-}
-
-#[test]
-fn an_unhealthy_app_fails_with_the_status() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::an_unhealthy_app_fails_with_the_status();
-}
-
-#[test]
-fn a_signal_during_the_wait_removes_the_container() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::a_signal_during_the_wait_removes_the_container();
-}
-
-#[test]
-fn four_smokes_at_once_all_pass() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::four_smokes_at_once_all_pass();
-}
-
-#[test]
-fn run_serves_until_stop() {
-    let Some(_docker) = docker_test() else { return };
-    engine_suite::run_serves_until_stop();
-}
 
 #[test]
 fn a_port_that_never_answers_fails_at_the_timeout() {

@@ -1,8 +1,9 @@
 //! What every engine must pass: Docker with each builder, podman, and a
-//! remote Docker. Each scenario is a test of `service.rs`, `image.rs` or
-//! `lint.rs` on the engine those run on; `podman.rs` and `remote.rs` run
-//! them all on theirs. They talk to the engine through the helpers of
-//! `common`, which follow XTASK_ENGINE and DOCKER_HOST as the xtask does.
+//! remote Docker. `engine_suite_tests!` makes each scenario a test of its
+//! own in the file that calls it (`engine.rs` on Docker, `podman.rs`,
+//! `remote.rs`), so one can run alone and one failure hides no other. They
+//! talk to the engine through the helpers of `common`, which follow
+//! XTASK_ENGINE and DOCKER_HOST as the xtask does.
 
 use std::{
     thread,
@@ -11,22 +12,42 @@ use std::{
 
 use super::*;
 
-/// Every scenario, by name.
-pub const ALL: &[(&str, fn())] = &[
-    ("image report", the_report_matches_the_engine_s_inspect),
-    ("each build carries its contract", each_build_carries_the_contract_it_was_asked_for),
-    ("no value is printed", no_value_the_tool_was_given_is_printed),
-    ("build failures", build_failures_say_what_happened),
-    ("a signal during a build", a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag),
-    ("smoke passes", smoke_passes_and_leaves_nothing),
-    ("crash at import", an_app_that_raises_at_import_fails_fast_with_its_traceback),
-    ("unhealthy app", an_unhealthy_app_fails_with_the_status),
-    ("SIGINT and SIGTERM cleanup", a_signal_during_the_wait_removes_the_container),
-    ("four smokes at once", four_smokes_at_once_all_pass),
-    ("run and stop", run_serves_until_stop),
-    ("lint", our_dockerfile_and_image_have_nothing_to_fix),
-    ("watch", super::watch_suite::watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure),
-];
+/// A test of its own for each scenario `$suite::$name`, which begins
+/// with `$start` (the engine's guard; None skips the test).
+#[macro_export]
+macro_rules! scenario_tests {
+    ($start:expr; $($suite:ident::$name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let Some(_engine) = $start else { return };
+                common::$suite::$name();
+            }
+        )*
+    };
+}
+
+/// Every scenario of the engine suite, each a test of the calling file.
+#[macro_export]
+macro_rules! engine_suite_tests {
+    ($start:expr) => {
+        $crate::scenario_tests!($start;
+            engine_suite::the_report_matches_the_engine_s_inspect,
+            engine_suite::each_build_carries_the_contract_it_was_asked_for,
+            engine_suite::no_value_the_tool_was_given_is_printed,
+            engine_suite::build_failures_say_what_happened,
+            engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag,
+            engine_suite::smoke_passes_and_leaves_nothing,
+            engine_suite::an_app_that_raises_at_import_fails_fast_with_its_traceback,
+            engine_suite::an_unhealthy_app_fails_with_the_status,
+            engine_suite::a_signal_during_the_wait_removes_the_container,
+            engine_suite::four_smokes_at_once_all_pass,
+            engine_suite::run_serves_until_stop,
+            engine_suite::our_dockerfile_and_image_have_nothing_to_fix,
+            watch_suite::watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure,
+        );
+    };
+}
 
 /// `smoke` of the fixture app `hello`, or with `--no-build` of the image `tag` names.
 pub fn smoke(tag: &TagGuard, extra: &[String]) -> Run {

@@ -1,5 +1,6 @@
-//! The stack's scenarios, on the engine the tests run on: `stack.rs` runs
-//! them on Docker (each builder), `podman.rs` on podman. Each one starts
+//! The stack's scenarios, on the engine the tests run on: `stack.rs` makes
+//! each a test on Docker (each builder), `podman.rs` on podman
+//! (`stack_suite_tests!`). Each one starts
 //! the fixture stack of `tests/fixtures/stack` (other service names and
 //! shapes than the project's own compose.yaml) through real Compose, with
 //! the offline stand-ins of PostgreSQL and Redis.
@@ -13,15 +14,20 @@ use xtask::sys::probe::free_port;
 
 use super::*;
 
-/// Every scenario, by name.
-pub const ALL: &[(&str, fn())] = &[
-    ("stack smoke passes", a_stack_smoke_passes_and_leaves_nothing),
-    ("data survives down", data_written_before_down_is_there_after_up),
-    ("stack failures", stack_failures_name_the_service_and_why),
-    ("signals and SIGKILL", a_stopped_or_killed_stack_smoke_leaves_nothing),
-    ("two stacks at once", an_up_and_a_stack_smoke_of_one_checkout_never_meet),
-    ("watch --stack", watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure),
-];
+/// Every scenario of the stack suite, each a test of the calling file.
+#[macro_export]
+macro_rules! stack_suite_tests {
+    ($start:expr) => {
+        $crate::scenario_tests!($start;
+            stack_suite::a_stack_smoke_passes_and_leaves_nothing,
+            stack_suite::data_written_before_down_is_there_after_up,
+            stack_suite::stack_failures_name_the_service_and_why,
+            stack_suite::a_stopped_or_killed_stack_smoke_leaves_nothing,
+            stack_suite::an_up_and_a_stack_smoke_of_one_checkout_never_meet,
+            stack_suite::watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure,
+        );
+    };
+}
 
 /// The fixture stack beside a fresh build context: its compose.yaml at
 /// the context's root, its app as app/, its checks beside the Dockerfile.

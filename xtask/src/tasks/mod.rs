@@ -184,6 +184,23 @@ mod tests {
         assert!(json["build"].is_array() && json["imageId"].is_null(), "{json}");
     }
 
+    /// A bad line in a settings file is named by its number and name, before
+    /// any engine is asked, and its value never shows.
+    #[test]
+    fn a_bad_settings_line_is_named_without_its_value() {
+        let file = std::env::temp_dir().join(crate::sys::project::unique_name("bad-settings"));
+        std::fs::write(&file, "# settings\nDB_PASSWORD value-with-space\n").unwrap();
+        for task in ["smoke", "run", "lint"] {
+            let printed = run(task, &["--env-file", file.to_str().unwrap()]);
+            assert_eq!(printed.code, 2, "{task}: {}", printed.json);
+            let json: serde_json::Value = serde_json::from_str(&printed.json).unwrap();
+            let message = json["message"].as_str().unwrap();
+            assert!(message.contains("line 2") && message.contains("`DB_PASSWORD`"), "{task}: {message}");
+            assert!(!format!("{}{}", printed.json, printed.human).contains("value-with-space"), "{task}");
+        }
+        std::fs::remove_file(file).unwrap();
+    }
+
     /// clap's own messages quote values; ours never do, whatever the mistake.
     #[test]
     fn mistakes_are_named_without_their_values() {
@@ -202,6 +219,15 @@ mod tests {
             ("lint", &["--image", "t", "--no-image"], "`--image` and `--no-image` contradict each other"),
             ("push", &[], "`cargo xtask push` needs `--registry`"),
             ("bench", &["--runs", "x"], "`--runs`: `x` is not a whole number above 0"),
+            ("image", &["--tag", "Not:A:Tag"], "`--tag`: `Not:A:Tag` is not a valid image tag"),
+            ("smoke", &["--timeout", "1e30"], "`--timeout`: `1e30` is not a number of seconds"),
+            ("smoke", &["--path", "/health\r\nX-Injected: 1"], "`--path` holds a control character"),
+            ("push", &["--registry", "127.0.0.1:99999"], "`--registry`: `127.0.0.1:99999` is not a registry: the port"),
+            ("push", &["--registry", "127.0.0.1:0"], "`--registry`: `127.0.0.1:0` is not a registry: the port"),
+            ("layers", &["--image", "not!valid"], "`--image`: `not!valid` is not a valid image tag"),
+            ("lint", &["--image", "app@sha256:00"], "`--image`: `app@sha256:00` is not an image: its digest"),
+            ("doctor", &["--engine", "containerd"], "`containerd` is not an engine we know"),
+            ("setup", &["--engine", "containerd"], "`containerd` is not an engine we know"),
             ("smoke", &["--timeout", "-1"], "`--timeout`: `-1` is not a number of seconds above 0"),
             ("smoke", &["--file", "s3cret.yaml"], "`--file` goes with `--stack`, which was not given"),
             ("watch", &["--stack-timeout", "5"], "`--stack-timeout` goes with `--stack`, which was not given"),
@@ -214,6 +240,10 @@ mod tests {
             assert!(message.starts_with(says), "{list:?}: {message}");
             assert!(!message.contains("s3cret"), "{list:?}: {message}");
         }
+        let long = format!("/{}={}", "x".repeat(100_000), 99);
+        let printed = run("smoke", &["--expect", &long]);
+        assert_eq!(printed.code, 2);
+        assert!(printed.json.len() < 600, "an echoed value is cut: {} bytes", printed.json.len());
         let not_utf8 = OsString::from_vec(b"--build-arg=TOKEN=s3cret\xff".to_vec());
         let printed = find("image").unwrap().run(vec![not_utf8]).printed;
         assert_eq!(printed.code, 2);
