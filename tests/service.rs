@@ -52,7 +52,7 @@ fn an_attached_run_ends_on_ctrl_c_and_removes_its_container() {
         wait_until_healthy(&wait_for_container(pid));
         signal(pid, "INT");
     });
-    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+    assert_eq!(run.code, 130, "{}\n{}", run.json, run.stderr);
     assert!(run.str("url").starts_with("http://127.0.0.1:"));
     assert_eq!(containers_of(pid), Vec::<String>::new());
 }

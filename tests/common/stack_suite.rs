@@ -357,7 +357,7 @@ pub fn watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure() {
     let summary = next(&lines, "the summary");
     assert_eq!(summary["summary"], true, "{summary}");
     assert_eq!((summary["served"].as_u64(), summary["kept"].as_u64()), (Some(2), Some(2)), "{summary}");
-    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    assert_eq!(child.0.wait().unwrap().code(), Some(143), "a run a signal ended exits 128 + its number");
     let left: Vec<String> = resources_of(&project).into_iter().filter(|r| !r.starts_with("volume ")).collect();
     assert_eq!(left, Vec::<String>::new(), "watch left a container or network of the stack");
     assert_eq!(containers_of(pid), Vec::<String>::new(), "watch left a one-off container");

@@ -168,7 +168,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
         (Some(9), Some(7), Some(2))
     );
     let status = child.0.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(143), "a run a signal ended exits 128 + its number");
     let said = said.join().unwrap();
     assert!(said.contains("invalid syntax") || said.contains("SyntaxError"), "the reason, on stderr: {said}");
     assert!(said.contains("Files changed during the build"), "the stale build was stopped: {said}");

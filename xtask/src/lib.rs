@@ -59,10 +59,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Outcome {
     // The reports that follow are masked as the first is.
     let then = finished.then.map(|then| -> tasks::Then {
         Box::new(move |print| {
-            then(&mut |mut printed| {
+            let code = then(&mut |mut printed| {
                 settle(&mut printed);
                 print(printed)
-            })
+            });
+            // A loop or a follower ends on a signal: the run exits as the
+            // shell reports such a run, whatever its last report said.
+            sys::signals::received().map(|signum| 128 + signum as u8).or(code)
         })
     });
     Outcome { printed, then }
