@@ -353,8 +353,13 @@ impl Project {
         }
     }
 
+    /// A stack whose data goes with it (`--volumes`: `smoke --stack`'s own,
+    /// `down --volumes`) has nothing to stop gracefully: its services are
+    /// killed at once, where a service that ignores SIGTERM (or is still
+    /// starting when a signal ends the run) would hold the teardown 10 s.
     fn down_command(&self, volumes: bool) -> CommandLine {
-        let line = self.command().args(["down", "--remove-orphans", "--timeout", "10"]);
+        let timeout = if volumes { "0" } else { "10" };
+        let line = self.command().args(["down", "--remove-orphans", "--timeout", timeout]);
         line.args(volumes.then_some("--volumes")).cleanup()
     }
 
@@ -402,7 +407,8 @@ mod tests {
             "API_IMAGE=sha256:abc POSTGRES_PASSWORD=*** docker compose --project-name xtask-smoke-1 --file \
              /p/compose.yaml up --detach --no-deps --no-build --pull never postgres redis"
         );
-        assert!(project.down_command(true).to_string().ends_with("down --remove-orphans --timeout 10 --volumes"));
+        assert!(project.down_command(true).to_string().ends_with("down --remove-orphans --timeout 0 --volumes"));
+        assert!(project.down_command(false).to_string().ends_with("down --remove-orphans --timeout 10"));
         let run = project.run_command("api", "xtask-smoke-1-api-next-7", "127.0.0.1::8000").to_string();
         assert!(
             run.ends_with(&format!(
