@@ -287,13 +287,31 @@ impl Service {
         None
     }
 
+    /// The value of its command's option `short` or `long`, in any of the
+    /// forms Celery's parser takes: `-l INFO`, `-lINFO`, `--loglevel INFO`,
+    /// `--loglevel=INFO`.
+    fn option(&self, short: &str, long: &str) -> Option<&str> {
+        self.command.iter().enumerate().find_map(|(i, arg)| match arg.as_str() {
+            arg if arg == short || arg == long => self.command.get(i + 1).map(String::as_str),
+            _ => arg.strip_prefix(long).and_then(|rest| rest.strip_prefix('=')).or_else(|| arg.strip_prefix(short)),
+        })
+    }
+
     /// Whether its Celery command logs at INFO or finer (`--loglevel INFO`, `-l debug`).
     fn celery_logs_info(&self) -> bool {
-        let level = self.command.iter().enumerate().find_map(|(i, arg)| match arg.as_str() {
-            "-l" | "--loglevel" => self.command.get(i + 1).map(String::as_str),
-            _ => arg.strip_prefix("--loglevel=").or_else(|| arg.strip_prefix("-l")),
-        });
+        let level = self.option("-l", "--loglevel");
         level.is_some_and(|level| matches!(level.to_ascii_uppercase().as_str(), "INFO" | "DEBUG"))
+    }
+
+    /// How its worker's node name begins in the log's ready line: `celery@`,
+    /// or the name `--hostname NAME@HOST` gives it. A name made of `%`
+    /// variables is known only by its `@`.
+    fn celery_node(&self) -> String {
+        match self.option("-n", "--hostname").and_then(|name| name.split_once('@')) {
+            None => "celery@".into(),
+            Some((name, _)) if name.contains('%') => "@".into(),
+            Some((name, _)) => format!("{name}@"),
+        }
     }
 
     fn env_or(&self, key: &str, default: &str) -> String {
@@ -321,7 +339,7 @@ impl Service {
             // Celery logs `celery@HOST ready.` once it consumes from the
             // broker, at INFO; below INFO the service's own check says.
             Some("worker") if self.celery_logs_info() => {
-                return Readiness::LogLine(vec!["celery@".into(), " ready.".into()]);
+                return Readiness::LogLine(vec![self.celery_node(), " ready.".into()]);
             }
             // Beat prints its banner whatever the log level, once its app
             // is imported; it serves nothing that could be asked. The
@@ -467,6 +485,12 @@ mod tests {
             Readiness::Exec { argv: vec!["celery".into(), "inspect".into(), "ping".into()], expect: None }
         );
         assert_eq!(ready_line.described(), "its log to say `celery@… ready.`");
+        let named = |name: &str| worker(&["celery", "-A", "t", "worker", "-l", "info", "--hostname", name], None);
+        assert_eq!(named("w2@%h").readiness(), Readiness::LogLine(vec!["w2@".into(), " ready.".into()]));
+        assert_eq!(named("%n-2@%h").readiness(), Readiness::LogLine(vec!["@".into(), " ready.".into()]));
+        assert_eq!(named("worker1").readiness(), ready_line, "a name without @ is Celery's celery@NAME");
+        let short = worker(&["celery", "worker", "-linfo", "-nw3@box"], None).readiness();
+        assert_eq!(short, Readiness::LogLine(vec!["w3@".into(), " ready.".into()]));
     }
 
     #[test]
