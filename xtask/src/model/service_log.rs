@@ -5,7 +5,7 @@
 
 /// The sentence for `log`, of a service that should listen on `port`.
 pub fn explain(log: &str, port: u16) -> Option<String> {
-    missing_setting(log).or_else(|| unwritable(log)).or_else(|| listening_elsewhere(log, port))
+    missing_setting(log).or_else(|| refused_file(log)).or_else(|| listening_elsewhere(log, port))
 }
 
 fn missing_setting(log: &str) -> Option<String> {
@@ -48,19 +48,80 @@ fn is_setting_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// `[Errno 30] Read-only file system: '/srv/app/data.db'`, or `[Errno 13]`.
-fn unwritable(log: &str) -> Option<String> {
-    let path = log.lines().rev().find_map(|line| {
-        let (_, rest) = line
-            .split_once("[Errno 30] Read-only file system: '")
-            .or_else(|| line.split_once("[Errno 13] Permission denied: '"))?;
-        rest.split_once('\'').map(|(path, _)| path)
+/// What the app did to a file the system refused it.
+#[derive(Debug, PartialEq, Eq)]
+enum Access {
+    Write,
+    Read,
+    /// The log does not say.
+    Open,
+}
+
+/// `[Errno 30] Read-only file system: '/srv/app/data.db'` (a write), or
+/// `[Errno 13] Permission denied: '…'`: a write where the traceback's
+/// source line opened it to write, a read where Python imported it or the
+/// line opened it to read. A failed read is no write.
+fn refused_file(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let (at, access, path) = lines.iter().enumerate().rev().find_map(|(at, line)| {
+        let (access, rest) = match line.split_once("[Errno 30] Read-only file system: '") {
+            Some((_, rest)) => (Some(Access::Write), rest),
+            None => (None, line.split_once("[Errno 13] Permission denied: '")?.1),
+        };
+        Some((at, access, rest.split_once('\'')?.0))
     })?;
-    Some(format!(
-        "The app writes {path}, where it cannot: the image's files are not the service's to change (it runs as a \
-         user who does not own them, and may run with a read-only root). Give it a writable place: a tmpfs \
-         (`docker run --tmpfs DIR`) or a volume at the folder it writes to, or a path under /tmp."
-    ))
+    let access = access.unwrap_or_else(|| opened_for(&lines[..at]));
+    const WRITABLE: &str = "Give it a writable place: a tmpfs (`docker run --tmpfs DIR`) or a volume at the folder \
+                            it writes to, or a path under /tmp";
+    const READABLE: &str = "make it readable by all (`chmod a+r`) before the build, or COPY it with `--chmod=644`";
+    Some(match access {
+        Access::Write => format!(
+            "The app writes {path}, where it cannot: the image's files are not the service's to change (it runs as \
+             a user who does not own them, and may run with a read-only root). {WRITABLE}."
+        ),
+        Access::Read => format!(
+            "The app cannot read {path}: the file's permissions keep out the user the service runs as: {READABLE}."
+        ),
+        Access::Open => format!(
+            "The app may not open {path}: it runs as a user who does not own the image's files. If it writes there, \
+             {}; if it reads it, {READABLE}.",
+            WRITABLE.replacen("Give", "give", 1)
+        ),
+    })
+}
+
+/// How the traceback `frames` (the lines before the error) opened the
+/// file, read from the innermost frame out: the import machinery reads; a
+/// `write_text` or an `open` with a writing mode writes; an `open` with a
+/// reading mode, or with its path alone, reads; an `open` whose mode is a
+/// variable (`io.open(self, mode)`) leaves it to the frame that called it.
+fn opened_for(frames: &[&str]) -> Access {
+    for line in frames.iter().rev().take(16).map(|line| line.trim()) {
+        if line.contains("<frozen importlib") {
+            return Access::Read;
+        }
+        if ["write_text(", "write_bytes(", "mkdir(", "touch(", "sqlite3.connect("]
+            .iter()
+            .any(|call| line.contains(call))
+        {
+            return Access::Write;
+        }
+        let Some((_, call)) = line.split_once("open(") else { continue };
+        let args: Vec<&str> = call.split(')').next().unwrap_or_default().split(',').map(str::trim).collect();
+        let quoted = |arg: &str| {
+            let arg = arg.strip_prefix("mode=").unwrap_or(arg);
+            arg.strip_prefix(['"', '\'']).and_then(|a| a.strip_suffix(['"', '\''])).map(str::to_string)
+        };
+        // `mode=…`, else the second positional argument (the first is the path).
+        let positional = || args.iter().filter(|arg| !arg.contains('=')).nth(1);
+        let mode = args.iter().find(|arg| arg.starts_with("mode=")).or_else(positional).copied();
+        match mode.map(|mode| (mode, quoted(mode))) {
+            Some((_, Some(mode))) if mode.contains(['w', 'a', 'x', '+']) => return Access::Write,
+            Some((_, Some(_))) | None => return Access::Read,
+            Some((_, None)) => continue,
+        }
+    }
+    Access::Open
 }
 
 /// uvicorn's `Uvicorn running on http://H:P`, gunicorn's `Listening at: http://H:P`.
@@ -122,16 +183,39 @@ mod tests {
 
     #[test]
     fn a_write_beside_the_code_is_named() {
-        for error in [
-            "OSError: [Errno 30] Read-only file system: '/srv/app/cache.db'",
-            "PermissionError: [Errno 13] Permission denied: '/srv/app/cache.db'",
+        for log in [
+            "Traceback\nOSError: [Errno 30] Read-only file system: '/srv/app/cache.db'",
+            "Traceback\n  File \"/srv/app/main.py\", line 3\n    with open(CACHE, \"w\") as f:\n\
+             PermissionError: [Errno 13] Permission denied: '/srv/app/cache.db'",
+            "  File \"/srv/app/db.py\", line 9\n    open(path, mode='a+')\nPermissionError: [Errno 13] Permission denied: '/srv/app/cache.db'",
+            // pathlib's write_text, as Python 3.11 tells it: the mode is a
+            // variable in the innermost frame, and `'w'` one frame out.
+            "  File \"/srv/app/main.py\", line 9, in <module>\n    CACHE.write_text(\"\")\n\
+             File \"/usr/local/lib/python3.11/pathlib.py\", line 1078, in write_text\n    with self.open(mode='w', encoding=encoding) as f:\n         ^^^^^^^^^^\n\
+             File \"/usr/local/lib/python3.11/pathlib.py\", line 1044, in open\n    return io.open(self, mode, buffering, encoding, errors, newline)\n           ^^^^^^^^\n\
+             PermissionError: [Errno 13] Permission denied: '/srv/app/cache.db'",
         ] {
-            let said = explain(&format!("Traceback\n{error}"), 8000).unwrap();
+            let said = explain(log, 8000).unwrap();
             assert!(
                 said.starts_with("The app writes /srv/app/cache.db, where it cannot") && said.contains("--tmpfs"),
                 "{said}"
             );
         }
+    }
+
+    /// A file the service's user may not read is a read that failed, not a write.
+    #[test]
+    fn a_failed_read_is_no_write() {
+        let import = "Traceback (most recent call last):\n  File \"<frozen importlib._bootstrap_external>\", line 1073, in get_data\n\
+                      PermissionError: [Errno 13] Permission denied: '/srv/app/secret.py'";
+        let opened = "  File \"/srv/app/main.py\", line 4\n    KEY = open(\"/srv/app/key.pem\").read()\n\
+                      PermissionError: [Errno 13] Permission denied: '/srv/app/key.pem'";
+        for (log, path) in [(import, "/srv/app/secret.py"), (opened, "/srv/app/key.pem")] {
+            let said = explain(log, 8000).unwrap();
+            assert!(said.starts_with(&format!("The app cannot read {path}")) && said.contains("chmod a+r"), "{said}");
+        }
+        let unknown = explain("PermissionError: [Errno 13] Permission denied: '/data/x'", 8000).unwrap();
+        assert!(unknown.starts_with("The app may not open /data/x") && unknown.contains("if it reads it"), "{unknown}");
     }
 
     #[test]
