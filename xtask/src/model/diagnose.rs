@@ -205,7 +205,23 @@ fn unknown_package(output: &str) -> Option<String> {
             .or_else(|| after(l, "Could not find a version that satisfies the requirement "))
     })?;
     let requirement = requirement.split_whitespace().next().unwrap_or(requirement);
-    Some(format!("pip found no `{requirement}` on the package index: check that name and version in libraries.list."))
+    // pip: "Ignored the following versions that require a different python
+    // version: 1.20.1 Requires-Python >=3.10; …": the pin exists, for
+    // another Python.
+    let pinned = requirement.split_once("==").map(|(_, version)| version);
+    let ignored = output.lines().find_map(|l| after(l, "require a different python version: ")).unwrap_or_default();
+    let needs = ignored.split(';').map(str::trim).find_map(|entry| {
+        let (version, python) = entry.split_once(" Requires-Python ")?;
+        (Some(version.trim()) == pinned).then(|| python.trim())
+    });
+    Some(match needs {
+        Some(python) => format!(
+            "`{requirement}` needs Python {python}, which the image's Python does not meet: choose a Python it supports \
+             (--python, or PYTHON_MINOR in docker/build-args), or pin a version of it for this Python in \
+             libraries.list."
+        ),
+        None => format!("pip found no `{requirement}` on the package index: check that name and version in libraries.list."),
+    })
 }
 
 /// A package pip had to build from source, and could not: its name, the
@@ -478,6 +494,14 @@ mod tests {
             said.contains("command 'gcc' failed: No such file or directory") && said.contains("pin a version"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_pin_for_another_python_says_so() {
+        let output = "ERROR: Ignored the following versions that require a different python version: 1.18.0 Requires-Python >=3.10; 1.20.1 Requires-Python >=3.10\nERROR: Could not find a version that satisfies the requirement alembic==1.20.1 (from versions: 0.1.0, 1.13.1)\nERROR: No matching distribution found for alembic==1.20.1\n";
+        let said = said(output);
+        assert!(said.starts_with("`alembic==1.20.1` needs Python >=3.10"), "{said}");
+        assert!(said.contains("--python"), "{said}");
     }
 
     #[test]
