@@ -162,6 +162,15 @@ pub fn build_failures_say_what_happened() {
     );
     assert!(!run.str("message").contains("--offline"), "offline is on already: {}", run.json);
 
+    // Buildah dumps its step where Docker's builders refuse the file: the
+    // file is read first, so every engine says the same.
+    let unknown = copy_of_build_context(&[]);
+    unknown.write("docker/Dockerfile", &format!("{dockerfile}COPPY app /srv/app\n"));
+    let run = image_from(&unknown, &tag.0);
+    let line = dockerfile.lines().count() + 1;
+    assert_failed(&run, &format!("The Dockerfile does not parse: line {line}: unknown instruction: COPPY"));
+    assert!(!run.str("message").contains("imagebuilder"), "{}", run.json);
+
     let failing_step = copy_of_build_context(&[]);
     let step = "RUN python -c \"import sys; sys.exit('the step says why')\"";
     failing_step.write("docker/Dockerfile", &format!("{dockerfile}{step}\n"));

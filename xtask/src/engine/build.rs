@@ -10,7 +10,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Builder, Engine, ImageInfo};
 use crate::{
-    model::{contract::Asked, diagnose, dockerfile::Dockerfile},
+    model::{
+        contract::Asked,
+        diagnose,
+        dockerfile::{self, Dockerfile},
+    },
     sys::{mask, process::CommandLine, project, signals},
 };
 
@@ -270,6 +274,11 @@ impl Engine {
     pub fn build(&self, spec: &BuildSpec, bases: &Bases) -> Result<Built> {
         if !spec.dockerfile.is_file() {
             bail!("The Dockerfile {} does not exist.", spec.dockerfile);
+        }
+        let text =
+            std::fs::read_to_string(&spec.dockerfile).with_context(|| format!("cannot read {}", spec.dockerfile))?;
+        if let Some(said) = dockerfile::unknown_instruction(&text) {
+            bail!("The Dockerfile does not parse: {said}");
         }
         if !spec.context.is_dir() {
             bail!("The build context {} is not a directory.", spec.context);

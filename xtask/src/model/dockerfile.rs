@@ -118,6 +118,36 @@ pub fn global_args(text: &str, build_args: &BTreeMap<String, String>) -> BTreeMa
     globals
 }
 
+/// The instructions every builder knows.
+const KEYWORDS: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// The first instruction no builder knows, as a sentence: Docker's builders
+/// refuse the file in their words, Buildah in a dump of its own, so the
+/// file is read before any build and every engine says the same.
+pub fn unknown_instruction(text: &str) -> Option<String> {
+    let unknown = instructions(text).into_iter().find(|i| !KEYWORDS.contains(&i.keyword.as_str()))?;
+    Some(format!("line {}: unknown instruction: {}", unknown.line, unknown.keyword))
+}
+
 impl Dockerfile {
     /// As the Dockerfile reads with no build args: its ARGs' defaults.
     pub fn parse(text: &str) -> Dockerfile {
@@ -292,6 +322,13 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instruction_no_builder_knows_is_named_with_its_line() {
+        let text = "# syntax=docker/dockerfile:1\nFROM python:3.10\n\nrun echo \\\n  ok\nCOPPY . /srv\n";
+        assert_eq!(unknown_instruction(text).as_deref(), Some("line 6: unknown instruction: COPPY"));
+        assert_eq!(unknown_instruction("FROM a\nRUN <<EOF\nNOTAKEYWORD x\nEOF\n"), None, "a heredoc's body");
+    }
 
     #[test]
     fn a_byte_order_mark_and_the_escape_directive_are_read_as_docker_reads_them() {
