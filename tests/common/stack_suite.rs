@@ -301,6 +301,14 @@ pub fn watch_replaces_the_services_of_the_image_and_keeps_the_old_on_failure() {
     let tag = TagGuard::new("watch-stack");
     let context = stack_context();
     let _down = Down(&context);
+    // A busy port is said before any build or service, as plain watch says it.
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let refused = stack_task("watch", &context, &tag, &["--stack", "--port", &busy_port]);
+    assert_ne!(refused.code, 0, "{}", refused.json);
+    assert!(refused.str("message").starts_with(&format!("Port {busy_port} on 127.0.0.1 is busy.")), "{}", refused.json);
+    assert!(!docker(&["image", "inspect", &tag.0]).status.success(), "a build was made for a busy port");
+    drop(busy);
     let port = free_port().unwrap();
     let (mut child, _) = spawn_stack_task("watch", &context, &tag, &["--stack", "--port", &port.to_string()]);
     let pid = child.id();

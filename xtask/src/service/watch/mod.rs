@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
@@ -213,9 +213,7 @@ fn stop_later(container: Container) -> std::thread::JoinHandle<()> {
 
 /// Builds and serves the image: the loop, and its first line.
 pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> {
-    // A busy port costs no build. The stack's port may be held by this
-    // checkout's own stack until the loop takes it over: that one is
-    // asked for when the proxy binds it.
+    // A busy port costs no build.
     if let (Some(port), None) = (spec.port, &spec.stack) {
         probe::ensure_free(port)?;
     }
@@ -228,6 +226,19 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
         }
         None => None,
     };
+    // The stack's port, which the file gives: busy costs no build either,
+    // unless this checkout's own stack holds it (the loop takes it over).
+    if let Some(stack) = &stack {
+        match (spec.port, stack.file_port) {
+            (Some(port), _) if !stack.holds(port) => probe::ensure_free(port)?,
+            (None, Some(port)) if !stack.holds(port) && probe::ensure_free(port).is_err() => bail!(
+                "Port {port} on 127.0.0.1, where the stack's file publishes its {} service, is busy: choose \
+                 another with --port.",
+                stack.entry()
+            ),
+            _ => {}
+        }
+    }
     let clock = Instant::now();
     let image = obtain(engine, &spec.served.spec, true)?;
     let build = ms(clock);

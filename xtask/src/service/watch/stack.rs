@@ -73,6 +73,18 @@ impl WatchedStack {
         self.project.name()
     }
 
+    /// The service that publishes the image's port: the one the URL serves.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
+    /// Whether a container of this stack (started by `up`) publishes on
+    /// `port`: the loop takes the stack over, port and all.
+    pub fn holds(&self, port: u16) -> bool {
+        let containers = self.project.ps().unwrap_or_default();
+        containers.iter().flat_map(|c| c.publishers.iter().flatten()).any(|p| p.published_port == port)
+    }
+
     /// Starts the whole stack on `image_id`: where its entry answers.
     pub fn up(&mut self, image_id: &str) -> Result<SocketAddr> {
         self.project.set(API_IMAGE, image_id);
