@@ -117,10 +117,20 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     context.write("app/tests/test_x.py", "def test_x():\n    pass\n");
     assert!(lines.recv_timeout(Duration::from_secs(3)).is_err(), "a change outside the image rebuilt");
 
+    // `.dockerignore` is part of what reaches the image: letting app/tests/
+    // in is a change, and from then on a change there is one too.
+    context.edit(".dockerignore", |ignore| ignore.replace("app/tests/\n", ""));
+    let let_in = next(&lines, "a .dockerignore change");
+    assert!(let_in["changed"].as_array().unwrap().iter().any(|c| c == ".dockerignore"), "{let_in}");
+    context.write("app/tests/test_x.py", "def test_x():\n    assert True\n");
+    let now_in = next(&lines, "a change newly let in");
+    assert_eq!(now_in["changed"], serde_json::json!(["app/tests/test_x.py"]), "{now_in}");
+    assert_eq!(now_in["outcome"], "serving", "{now_in}");
+
     // The project's files are read again when one changes: a setting
     // restarts the same image with it; a mistake in one is said and the
     // old code serves; a build arg reaches the next build.
-    let serving_image = burst["imageId"].as_str().unwrap().to_string();
+    let serving_image = now_in["imageId"].as_str().unwrap().to_string();
     context.write("docker/run.env", "XTASK_WATCH_SETTING=on\n");
     let set = next(&lines, "a setting");
     assert_eq!((set["outcome"].as_str(), set["imageId"].as_str()), (Some("serving"), Some(&*serving_image)), "{set}");
@@ -165,7 +175,7 @@ pub fn watch_serves_each_edit_on_one_url_and_keeps_the_old_on_failure() {
     assert_eq!(summary["summary"], true, "{summary}");
     assert_eq!(
         (summary["cycles"].as_u64(), summary["served"].as_u64(), summary["kept"].as_u64()),
-        (Some(9), Some(7), Some(2))
+        (Some(11), Some(9), Some(2))
     );
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(143), "a run a signal ended exits 128 + its number");

@@ -7,13 +7,11 @@
 //! end (Ctrl-C or SIGTERM).
 
 use anyhow::Result;
-use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Done, Task, Then};
 use crate::{
     cli::{values, Service, ServiceFlags, StackChoice},
-    engine::{build::BuildSpec, choice::Choice},
-    model::watch_scope::WatchScope,
+    engine::choice::Choice,
     report::Report,
     service::watch::{self, Cycle, Served, WatchSpec},
 };
@@ -40,23 +38,6 @@ pub struct Watch {
     engine: Choice,
 }
 
-/// The project's files beside the Dockerfile that a build or a start
-/// reads: a change to them is a change to what runs.
-const PROJECT_FILES: [&str; 4] = ["build-args", "run.env", "run.local.env", "checks.json"];
-
-fn project_files(spec: &BuildSpec) -> Vec<Utf8PathBuf> {
-    let beside = spec.dockerfile.parent().unwrap_or(Utf8Path::new("."));
-    PROJECT_FILES.iter().map(|name| beside.join(name)).collect()
-}
-
-/// What `spec`'s build reads: its context as `.dockerignore` lets it
-/// through, the Dockerfile, and the project's files beside it.
-fn scope(spec: &BuildSpec) -> WatchScope {
-    let ignore = std::fs::read_to_string(spec.context.join(".dockerignore")).unwrap_or_default();
-    let files = std::iter::once(spec.dockerfile.clone()).chain(project_files(spec));
-    WatchScope::new(&spec.context, &ignore, files.collect())
-}
-
 /// What the project's files and `flags` say to serve.
 fn read_served(flags: ServiceFlags) -> Result<(Served, Choice)> {
     let Service { spec, settings, checks, engine } = flags.read()?;
@@ -71,11 +52,9 @@ impl Task for Watch {
     fn new(flags: Flags) -> Result<Watch> {
         let again = flags.service.clone();
         let (served, engine) = read_served(flags.service)?;
-        let (scope, project_files) = (scope(&served.spec), project_files(&served.spec));
         let stack = flags.stack.into_spec(served.spec.offline, served.settings.env.clone())?;
         let reread = Box::new(move || Ok(read_served(again.clone())?.0));
-        let (port, poll) = (flags.port, flags.poll);
-        let spec = WatchSpec { served, project_files, reread, port, poll, scope, stack };
+        let spec = WatchSpec::new(served, reread, flags.port, flags.poll, stack);
         Ok(Watch { spec, engine })
     }
 
@@ -106,6 +85,7 @@ mod tests {
         assert_eq!((watch.spec.port, watch.spec.poll), (Some(8090), true));
         assert!(watch.spec.scope.triggers("/w/docker/Dockerfile".into()));
         assert!(watch.spec.scope.triggers("/w/docker/run.env".into()));
+        assert!(watch.spec.scope.triggers("/w/.dockerignore".into()), "what reaches the image changes with it");
         assert!(parse(&["--port", "0"]).is_err());
         let stack = parse(&["--stack", "--offline", "--file", "/w/stack.yaml"]).unwrap().spec.stack.unwrap();
         assert_eq!((stack.file.as_str(), stack.offline), ("/w/stack.yaml", true));

@@ -61,6 +61,37 @@ pub struct Served {
     pub headers: Vec<Header>,
 }
 
+/// The project's files beside the Dockerfile that a build or a start
+/// reads: a change to them is a change to what runs.
+const PROJECT_FILES: [&str; 4] = ["build-args", "run.env", "run.local.env", "checks.json"];
+
+fn project_files(spec: &BuildSpec) -> Vec<Utf8PathBuf> {
+    let beside = spec.dockerfile.parent().unwrap_or(Utf8Path::new("."));
+    PROJECT_FILES.iter().map(|name| beside.join(name)).collect()
+}
+
+/// The build context's `.dockerignore`: a change to it changes what
+/// reaches the image, and so what the loop watches.
+fn ignore_file(spec: &BuildSpec) -> Utf8PathBuf {
+    spec.context.join(".dockerignore")
+}
+
+/// What `spec`'s build reads: its context as `.dockerignore` lets it
+/// through, the Dockerfile, the project's files beside it, and the
+/// `.dockerignore` itself.
+fn scope(spec: &BuildSpec) -> WatchScope {
+    let ignore = std::fs::read_to_string(ignore_file(spec)).unwrap_or_default();
+    let files = [spec.dockerfile.clone(), ignore_file(spec)].into_iter().chain(project_files(spec));
+    WatchScope::new(&spec.context, &ignore, files.collect())
+}
+
+/// The loop's file events, for what `scope` says reaches the image.
+fn watcher(scope: &WatchScope, poll: bool) -> Result<Watcher> {
+    let (inside, triggers) = (scope.clone(), scope.clone());
+    let descend = move |dir: &Utf8Path| inside.descends(dir);
+    Watcher::new(&scope.folders(), descend, move |path| triggers.triggers(path), poll)
+}
+
 /// What to serve, and where.
 pub struct WatchSpec {
     pub served: Served,
@@ -75,6 +106,21 @@ pub struct WatchSpec {
     pub scope: WatchScope,
     /// Serve this stack, replacing its services of our image on each build.
     pub stack: Option<StackSpec>,
+}
+
+impl WatchSpec {
+    /// Serving `served` (read again with `reread`), on `port`, alone or
+    /// with `stack`; what it watches follows from what it builds.
+    pub fn new(
+        served: Served,
+        reread: Box<dyn Fn() -> Result<Served>>,
+        port: Option<u16>,
+        poll: bool,
+        stack: Option<StackSpec>,
+    ) -> WatchSpec {
+        let (project_files, scope) = (project_files(&served.spec), scope(&served.spec));
+        WatchSpec { served, project_files, reread, port, poll, scope, stack }
+    }
 }
 
 /// Milliseconds of one cycle, from the first file event.
@@ -197,6 +243,9 @@ pub struct Watching {
     kept: u32,
     /// A project file changed, and was not read again yet.
     reread: bool,
+    /// `.dockerignore` changed: what reaches the image, and so what is
+    /// watched, was not read again yet.
+    rescope: bool,
     /// The replaced containers' graceful stops, under way: the loop goes
     /// on to the next edit meanwhile, and waits for them at its end.
     stopping: Vec<std::thread::JoinHandle<()>>,
@@ -266,9 +315,7 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
     let listen = SocketAddr::from(([127, 0, 0, 1], spec.port.unwrap_or(0)));
     let proxy =
         Proxy::bind(listen, address).with_context(|| format!("cannot serve on {listen}: choose another --port"))?;
-    let (inside, triggers) = (spec.scope.clone(), spec.scope.clone());
-    let descend = move |dir: &Utf8Path| inside.descends(dir);
-    let watcher = Watcher::new(&spec.scope.folders(), descend, move |path| triggers.triggers(path), spec.poll)?;
+    let watcher = watcher(&spec.scope, spec.poll)?;
     if let Some(why) = &watcher.polling {
         eprintln!("Polling the files every 200 ms, {why}.");
     }
@@ -308,6 +355,7 @@ pub fn start(engine: &Engine, mut spec: WatchSpec) -> Result<(Watching, Cycle)> 
         totals: Vec::new(),
         kept: 0,
         reread: false,
+        rescope: false,
         stopping: Vec::new(),
     };
     Ok((watching, first))
@@ -425,6 +473,7 @@ impl Watching {
     /// as changes of their own).
     fn note(&mut self, path: &Utf8Path, changed: &mut BTreeSet<String>) {
         self.reread |= self.spec.project_files.iter().any(|file| file == path);
+        self.rescope |= *path == ignore_file(&self.spec.served.spec);
         if !path.is_dir() {
             changed.insert(self.spec.scope.shown(path));
         }
@@ -500,6 +549,13 @@ impl Watching {
             if self.reread {
                 self.spec.served = (self.spec.reread)().map_err(|error| self.kept(error))?;
                 (self.reread, reread) = (false, true);
+            }
+            // A path it newly lets in is watched from now on, one it keeps
+            // out no longer triggers.
+            if self.rescope {
+                self.spec.scope = scope(&self.spec.served.spec);
+                self.watcher = watcher(&self.spec.scope, self.spec.poll).map_err(|error| self.kept(error))?;
+                self.rescope = false;
             }
             let clock = Instant::now();
             // A change during the build stops it (`signals::cancel`).
