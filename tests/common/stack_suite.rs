@@ -223,6 +223,20 @@ pub fn stack_failures_name_the_service_and_why() {
     let db = run.json["services"].as_array().unwrap().iter().find(|s| s["name"] == "db").unwrap();
     assert!(!db["logTail"].as_array().unwrap().is_empty(), "the failed service's log is in the report: {db}");
 
+    // A sidecar whose check never passes is the one named, not the service
+    // that waits on it.
+    let gate = "  gate:\n    <<: *image\n    command: [\"python\", \"-c\", \"import time; time.sleep(600)\"]\n    \
+                healthcheck:\n      test: [\"CMD\", \"python\", \"-c\", \"raise SystemExit(1)\"]\n\n  db:\n";
+    let waits = "      cache: { condition: service_started }\n      gate: { condition: service_healthy }\n";
+    let context = stack_context();
+    context.edit("compose.yaml", |y| {
+        y.replace("  db:\n", gate).replace("      cache: { condition: service_started }\n", waits)
+    });
+    let run = stack_task("smoke", &context, &tag, &["--stack-timeout", "8"]);
+    assert_failed(&run, "Service gate was not ready within 8 s (the tool waited for `python -c raise SystemExit(1)`");
+    assert!(run.str("message").contains("web never started"), "{}", run.json);
+    assert_eq!(resources_of(run.str("project")), Vec::<String>::new(), "the sidecar's stack was left");
+
     // A taken port, on `up`: the checkout's own port.
     let context = stack_context();
     let _down = Down(&context);

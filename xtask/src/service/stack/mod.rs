@@ -158,12 +158,28 @@ pub fn bring_up(
         Ok((ready.len() == stack.services.len()).then_some(()))
     })?;
     if all_ready.is_none() {
-        let late = services.iter_mut().find(|s| !s.ready).expect("a service is not ready");
-        let waited = readiness[late.name.as_str()].described();
-        let why = match late.state.as_str() {
-            "not started" => "never started: what it depends on was not ready".to_string(),
-            _ => format!("was not ready within {} s (the tool waited for {waited})", timeout.as_secs()),
+        // The one to blame started and never got ready; those that wait on
+        // it never started, and are named after it.
+        let waiting: Vec<String> =
+            services.iter().filter(|s| s.state == "not started").map(|s| s.name.clone()).collect();
+        let seconds = timeout.as_secs();
+        // The time may run out just as the last one got ready, before what
+        // waits on it started: then that one is late.
+        let at = services.iter().position(|s| !s.ready && s.state != "not started");
+        let at = at.or_else(|| services.iter().position(|s| !s.ready)).expect("a service is not ready");
+        let late = &mut services[at];
+        let mut why = match late.state.as_str() {
+            "not started" => format!("never started within {seconds} s"),
+            _ => format!(
+                "was not ready within {seconds} s (the tool waited for {})",
+                readiness[late.name.as_str()].described()
+            ),
         };
+        let others: Vec<&String> = waiting.iter().filter(|name| **name != late.name).collect();
+        if !others.is_empty() {
+            let others: Vec<&str> = others.iter().map(|name| name.as_str()).collect();
+            why += &format!(", and {} never started: what they wait for was not ready", others.join(", "));
+        }
         bail!(failed(project, late, &why));
     }
     Ok(())
