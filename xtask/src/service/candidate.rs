@@ -3,8 +3,6 @@
 //! before. Builds of one tag wait for each other, so that what each run
 //! reports is what the tag named when it finished.
 
-use std::fs::File;
-
 use anyhow::{bail, Result};
 
 use super::contract;
@@ -16,7 +14,7 @@ use crate::{
     model::{dockerfile::global_args, python},
     report::ImageReport,
     standins,
-    sys::project,
+    sys::project::{self, Lock},
 };
 
 /// One of 16 lock files, by the hash of the engine and the tag: a file per
@@ -59,7 +57,7 @@ pub struct Candidate<'a> {
     pub unchanged: bool,
     /// The tag named an image before the build.
     tagged_before: bool,
-    _one_build_of_the_tag: File,
+    _one_build_of_the_tag: Lock,
 }
 
 impl<'a> Candidate<'a> {
