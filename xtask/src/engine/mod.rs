@@ -100,6 +100,30 @@ impl Engine {
         }
     }
 
+    /// What tells this engine from the others this machine's CLIs may talk
+    /// to: its kind, and where its CLI sends its calls (`--host`, else
+    /// DOCKER_HOST or a docker context for Docker, CONTAINER_HOST for
+    /// podman), the default socket spelled out or not being one engine.
+    /// What it cannot tell apart (the current context of a docker config
+    /// file) is one engine here: two engines then share a name, never one
+    /// engine two.
+    pub fn identity(&self) -> String {
+        self.identity_in(|var| std::env::var(var).ok().filter(|value| !value.is_empty()))
+    }
+
+    /// `identity`, with the environment's variables read by `var`.
+    fn identity_in(&self, var: impl Fn(&str) -> Option<String>) -> String {
+        let default_socket = format!("unix://{}", api::DEFAULT_SOCKET);
+        let address = match self.kind {
+            Kind::Docker => self.host_flag.clone().or_else(|| var("DOCKER_HOST")).or_else(|| {
+                var("DOCKER_CONTEXT").filter(|context| context != "default").map(|context| format!("context {context}"))
+            }),
+            Kind::Podman => var("CONTAINER_HOST"),
+        };
+        let address = address.filter(|address| *address != default_socket).unwrap_or_else(|| "local".into());
+        format!("{} {address}", self.kind.name())
+    }
+
     /// Where the ports the engine publishes are, from here: loopback for
     /// an engine on this machine (a service under test is nobody else's
     /// business), the engine's host for a remote one.
@@ -264,6 +288,29 @@ mod tests {
             (podman.name(), podman.published_host(), podman.builder()),
             ("podman".into(), "127.0.0.1", Builder::Buildah)
         );
+    }
+
+    #[test]
+    fn an_engine_is_told_by_its_kind_and_where_its_cli_calls() {
+        let identity = |kind, vars: &[(&str, &str)]| {
+            let vars: std::collections::BTreeMap<String, String> =
+                vars.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+            Engine::of(kind).identity_in(|var| vars.get(var).cloned())
+        };
+        let here = identity(Kind::Docker, &[]);
+        assert_eq!(here, "docker local");
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_HOST", "unix:///var/run/docker.sock")]), here);
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_CONTEXT", "default")]), here);
+        let remote = identity(Kind::Docker, &[("DOCKER_HOST", "tcp://10.231.7.2:2375")]);
+        assert_eq!(remote, "docker tcp://10.231.7.2:2375");
+        assert_ne!(remote, identity(Kind::Docker, &[("DOCKER_HOST", "tcp://10.231.7.2:2376")]));
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_CONTEXT", "ci")]), "docker context ci");
+        assert_eq!(identity(Kind::Podman, &[("DOCKER_HOST", "tcp://10.231.7.2:2375")]), "podman local");
+        assert_eq!(
+            identity(Kind::Podman, &[("CONTAINER_HOST", "ssh://u@h/run/podman.sock")]),
+            "podman ssh://u@h/run/podman.sock"
+        );
+        assert_eq!(Engine::docker_here().identity_in(|_| Some("tcp://elsewhere:2375".into())), here);
     }
 
     #[test]
