@@ -251,6 +251,23 @@ impl Engine {
         let listed = self.read(&self.dangling_command()).unwrap_or_default();
         listed.lines().map(str::to_string).collect()
     }
+
+    /// Removes those of `images` (ids, whole or short) that no tag names
+    /// and no other image stands on, each with the untagged parents only
+    /// it stood on, never forced: one that another run tagged, or built
+    /// on, stays. (A tag put on one between the listing and the removal
+    /// is the one it would not see.)
+    pub fn remove_unused(&self, images: &[String]) {
+        let unused = among(self.dangling_images(), images);
+        self.remove_images(&unused.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// Those of `listed` (whole ids) that are one of `images` (whole or short).
+fn among(listed: Vec<String>, images: &[String]) -> Vec<String> {
+    let digits = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).to_string();
+    let images: Vec<String> = images.iter().map(|image| digits(image)).filter(|image| !image.is_empty()).collect();
+    listed.into_iter().filter(|id| images.iter().any(|image| digits(id).starts_with(image.as_str()))).collect()
 }
 
 /// The host of a remote DOCKER_HOST (`tcp://HOST:PORT`, `ssh://[USER@]HOST[:PORT]`),
@@ -311,6 +328,15 @@ mod tests {
             "podman ssh://u@h/run/podman.sock"
         );
         assert_eq!(Engine::docker_here().identity_in(|_| Some("tcp://elsewhere:2375".into())), here);
+    }
+
+    #[test]
+    fn images_are_found_by_their_whole_or_short_id() {
+        let (a, b) =
+            (format!("sha256:8bd281339caa{}", "1".repeat(52)), format!("sha256:58c4371b4bf3{}", "2".repeat(52)));
+        let listed = vec![a.clone(), b.clone(), format!("sha256:{}", "3".repeat(64))];
+        assert_eq!(among(listed.clone(), &["8bd281339caa".into(), b.clone(), String::new()]), [a, b]);
+        assert!(among(listed, &[]).is_empty());
     }
 
     #[test]
