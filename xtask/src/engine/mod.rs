@@ -102,6 +102,30 @@ impl Engine {
         }
     }
 
+    /// What tells this engine from the others this machine's CLIs may talk
+    /// to: its kind, and where its CLI sends its calls (`--host`, else
+    /// DOCKER_HOST or a docker context for Docker, CONTAINER_HOST for
+    /// podman), the default socket spelled out or not being one engine.
+    /// What it cannot tell apart (the current context of a docker config
+    /// file) is one engine here: two engines then share a name, never one
+    /// engine two.
+    pub fn identity(&self) -> String {
+        self.identity_in(|var| std::env::var(var).ok().filter(|value| !value.is_empty()))
+    }
+
+    /// `identity`, with the environment's variables read by `var`.
+    fn identity_in(&self, var: impl Fn(&str) -> Option<String>) -> String {
+        let default_socket = format!("unix://{}", api::DEFAULT_SOCKET);
+        let address = match self.kind {
+            Kind::Docker => self.host_flag.clone().or_else(|| var("DOCKER_HOST")).or_else(|| {
+                var("DOCKER_CONTEXT").filter(|context| context != "default").map(|context| format!("context {context}"))
+            }),
+            Kind::Podman => var("CONTAINER_HOST"),
+        };
+        let address = address.filter(|address| *address != default_socket).unwrap_or_else(|| "local".into());
+        format!("{} {address}", self.kind.name())
+    }
+
     /// Where the ports the engine publishes are, from here: loopback for
     /// an engine on this machine (a service under test is nobody else's
     /// business), the engine's host for a remote one.
@@ -231,6 +255,23 @@ impl Engine {
         let listed = self.read(&self.dangling_command()).unwrap_or_default();
         listed.lines().map(str::to_string).collect()
     }
+
+    /// Removes those of `images` (ids, whole or short) that no tag names
+    /// and no other image stands on, each with the untagged parents only
+    /// it stood on, never forced: one that another run tagged, or built
+    /// on, stays. (A tag put on one between the listing and the removal
+    /// is the one it would not see.)
+    pub fn remove_unused(&self, images: &[String]) {
+        let unused = among(self.dangling_images(), images);
+        self.remove_images(&unused.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// Those of `listed` (whole ids) that are one of `images` (whole or short).
+fn among(listed: Vec<String>, images: &[String]) -> Vec<String> {
+    let digits = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).to_string();
+    let images: Vec<String> = images.iter().map(|image| digits(image)).filter(|image| !image.is_empty()).collect();
+    listed.into_iter().filter(|id| images.iter().any(|image| digits(id).starts_with(image.as_str()))).collect()
 }
 
 /// The host of a remote DOCKER_HOST (`tcp://HOST:PORT`, `ssh://[USER@]HOST[:PORT]`),
@@ -268,6 +309,38 @@ mod tests {
             (podman.name(), podman.published_host(), podman.builder()),
             ("podman".into(), "127.0.0.1", Builder::Buildah)
         );
+    }
+
+    #[test]
+    fn an_engine_is_told_by_its_kind_and_where_its_cli_calls() {
+        let identity = |kind, vars: &[(&str, &str)]| {
+            let vars: std::collections::BTreeMap<String, String> =
+                vars.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+            Engine::of(kind).identity_in(|var| vars.get(var).cloned())
+        };
+        let here = identity(Kind::Docker, &[]);
+        assert_eq!(here, "docker local");
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_HOST", "unix:///var/run/docker.sock")]), here);
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_CONTEXT", "default")]), here);
+        let remote = identity(Kind::Docker, &[("DOCKER_HOST", "tcp://10.231.7.2:2375")]);
+        assert_eq!(remote, "docker tcp://10.231.7.2:2375");
+        assert_ne!(remote, identity(Kind::Docker, &[("DOCKER_HOST", "tcp://10.231.7.2:2376")]));
+        assert_eq!(identity(Kind::Docker, &[("DOCKER_CONTEXT", "ci")]), "docker context ci");
+        assert_eq!(identity(Kind::Podman, &[("DOCKER_HOST", "tcp://10.231.7.2:2375")]), "podman local");
+        assert_eq!(
+            identity(Kind::Podman, &[("CONTAINER_HOST", "ssh://u@h/run/podman.sock")]),
+            "podman ssh://u@h/run/podman.sock"
+        );
+        assert_eq!(Engine::docker_here().identity_in(|_| Some("tcp://elsewhere:2375".into())), here);
+    }
+
+    #[test]
+    fn images_are_found_by_their_whole_or_short_id() {
+        let (a, b) =
+            (format!("sha256:8bd281339caa{}", "1".repeat(52)), format!("sha256:58c4371b4bf3{}", "2".repeat(52)));
+        let listed = vec![a.clone(), b.clone(), format!("sha256:{}", "3".repeat(64))];
+        assert_eq!(among(listed.clone(), &["8bd281339caa".into(), b.clone(), String::new()]), [a, b]);
+        assert!(among(listed, &[]).is_empty());
     }
 
     #[test]

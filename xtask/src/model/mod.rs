@@ -8,10 +8,12 @@
 //! - `python`: the Python a project asks for (`requires-python`);
 //! - `reference`: image references and registry addresses;
 //! - `diagnose`: a failed build's output, in one sentence;
+//! - `build_output`: which images a build made itself, as its output tells;
 //! - `service_log`: a failed service's log, in one sentence;
 //! - `stack`: the stack as Compose resolves it, and each service's readiness;
 //! - `watch_scope`: which changed files `watch` rebuilds for.
 
+pub mod build_output;
 pub mod checks;
 pub mod contract;
 pub mod diagnose;

@@ -1,9 +1,8 @@
 //! A built image that its tag does not name yet. The tag moves to it only
 //! once it passed its checks; until then the tag keeps the image it named
-//! before. Builds of one tag wait for each other, so that what each run
-//! reports is what the tag named when it finished.
-
-use std::fs::File;
+//! before. Builds of one tag on one engine wait for each other, so that
+//! what each run reports is what the tag named when it finished; builds of
+//! other tags, or on other engines, never wait for them.
 
 use anyhow::{bail, Result};
 
@@ -16,17 +15,20 @@ use crate::{
     model::{dockerfile::global_args, python},
     report::ImageReport,
     standins,
-    sys::project,
+    sys::project::{self, Lock},
 };
 
-/// One of 16 lock files, by the hash of the engine and the tag: a file per
-/// tag would pile up, and builds of two tags seldom wait for each other.
-/// Shared by every checkout of the machine, since they share the engine.
+/// The machine-wide lock of the builds of `tag` on the engine `engine`
+/// (`Engine::identity`): shared by every checkout of the machine, since
+/// they share the engine. A 64-bit FNV-1a hash of the two, stable across
+/// Rust versions and machines as std's hasher is not: two pairs meet on
+/// one name once in some 10^19, and the file goes when the lock does.
 fn lock_name(engine: &str, tag: &str) -> String {
-    let hash = format!("{engine} {tag}")
+    // A tag holds no newline, so no two pairs make one text.
+    let hash = format!("{engine}\n{tag}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
-    format!("build-{:x}", hash % 16)
+    format!("build-{hash:016x}")
 }
 
 /// Fails, before anything is built, when the project's pyproject.toml asks
@@ -59,12 +61,12 @@ pub struct Candidate<'a> {
     pub unchanged: bool,
     /// The tag named an image before the build.
     tagged_before: bool,
-    _one_build_of_the_tag: File,
+    _one_build_of_the_tag: Lock,
 }
 
 impl<'a> Candidate<'a> {
     pub fn build(engine: &'a Engine, spec: &BuildSpec) -> Result<Candidate<'a>> {
-        let lock = project::machine_lock(&lock_name(&engine.name(), &spec.tag))?;
+        let lock = project::machine_lock(&lock_name(&engine.identity(), &spec.tag))?;
         let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
         let bases = standins::bases(engine, spec.offline, &spec.build_args)?;
         python_asked(spec, &bases)?;
@@ -118,10 +120,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builds_of_one_tag_share_a_lock_and_the_locks_are_few() {
-        assert_eq!(lock_name("docker", "app:1"), lock_name("docker", "app:1"));
-        let names: std::collections::BTreeSet<String> =
-            (0..200).map(|i| lock_name("docker", &format!("t{i}:x"))).collect();
-        assert!(names.len() <= 16 && names.len() > 8, "{names:?}");
+    fn builds_share_a_lock_only_with_builds_of_their_tag_on_their_engine() {
+        assert_eq!(lock_name("docker local", "app:1"), lock_name("docker local", "app:1"));
+        // Pinned: checkouts built by other Rust versions must find the same file.
+        assert_eq!(lock_name("docker local", "app:1"), "build-4b31a74ee9777f62");
+        let tags: std::collections::BTreeSet<String> =
+            (0..10_000).map(|i| lock_name("docker local", &format!("t{i}:x"))).collect();
+        assert_eq!(tags.len(), 10_000);
+        let engines = ["docker local", "docker tcp://10.231.7.2:2375", "docker tcp://10.231.7.3:2375", "podman local"];
+        let engines: std::collections::BTreeSet<String> = engines.iter().map(|e| lock_name(e, "app:1")).collect();
+        assert_eq!(engines.len(), 4);
+        // The engine's name and the tag do not run into each other.
+        assert_ne!(lock_name("docker local", "app:1"), lock_name("docker", "local app:1"));
     }
 }

@@ -1,7 +1,7 @@
 //! Where things are: the project root, and the scratch folder under
 //! `target/` for files the tasks make and remove again.
 
-use std::fs::{File, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 
 use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -17,30 +17,75 @@ pub fn scratch_dir() -> Result<Utf8PathBuf> {
     Ok(dir)
 }
 
-/// An exclusive lock on `target/xtask/NAME.lock`, held until the file is
+/// An exclusive lock on `target/xtask/NAME.lock`, held until it is
 /// dropped: concurrent runs of this checkout (parallel tests) make a thing
 /// of its own once.
-pub fn lock(name: &str) -> Result<File> {
-    lock_file(&scratch_dir()?.join(format!("{name}.lock")))
+pub fn lock(name: &str) -> Result<Lock> {
+    Lock::take(scratch_dir()?.join(format!("{name}.lock")))
 }
 
 /// An exclusive lock that every checkout on this machine shares, for what
 /// they share: an engine's tags and its stand-in images.
-pub fn machine_lock(name: &str) -> Result<File> {
+pub fn machine_lock(name: &str) -> Result<Lock> {
     let dir = Utf8PathBuf::try_from(std::env::temp_dir().join("xtask-locks")).context("the temp dir is not UTF-8")?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
-    lock_file(&dir.join(format!("{name}.lock")))
+    Lock::take(dir.join(format!("{name}.lock")))
 }
 
-fn lock_file(path: &Utf8Path) -> Result<File> {
-    let file = File::create(path).with_context(|| format!("cannot create {path}"))?;
-    match file.try_lock() {
-        Ok(()) => return Ok(file),
-        Err(TryLockError::WouldBlock) => eprintln!("Waiting for another run, which holds {path}."),
-        Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("cannot lock {path}")),
+/// A lock on a file, held until it is dropped, which removes the file:
+/// a lock for each tag built leaves no file behind.
+pub struct Lock {
+    /// Held, not read: closing it lets the lock go.
+    _file: File,
+    path: Utf8PathBuf,
+}
+
+impl Lock {
+    /// Waits for the lock on `path`, saying so once. A run that waited
+    /// may find that the run before it removed the file as it let go:
+    /// that file is no lock any more, and it takes the one at `path` now.
+    fn take(path: Utf8PathBuf) -> Result<Lock> {
+        let mut said = false;
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("cannot create {path}"))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    if !said {
+                        eprintln!("Waiting for another run, which holds {path}.");
+                        said = true;
+                    }
+                    file.lock().with_context(|| format!("cannot lock {path}"))?;
+                }
+                Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("cannot lock {path}")),
+            }
+            if is_at(&file, &path) {
+                return Ok(Lock { _file: file, path });
+            }
+        }
     }
-    file.lock().with_context(|| format!("cannot lock {path}"))?;
-    Ok(file)
+}
+
+/// Whether `file` is the file at `path` still.
+fn is_at(file: &File, path: &Utf8Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(held), Ok(there)) => (held.dev(), held.ino()) == (there.dev(), there.ino()),
+        _ => false,
+    }
+}
+
+impl Drop for Lock {
+    /// Removes the file while still holding it, then lets it go (the
+    /// `File` closes after this): whoever waits on it looks again.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A path the user typed, taken relative to where they typed it.
@@ -65,6 +110,29 @@ pub fn unique_name(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run that waits takes the lock once the run before it lets go,
+    /// though that run removed the file; the last one leaves no file.
+    #[test]
+    fn a_lock_is_taken_in_turn_and_leaves_no_file() {
+        let name = unique_name("lock-test");
+        let first = lock(&name).unwrap();
+        let path = first.path.clone();
+        let (took, taken) = std::sync::mpsc::channel();
+        let second = std::thread::spawn(move || {
+            let held = lock(&name).unwrap();
+            took.send(()).unwrap();
+            held
+        });
+        let wait = std::time::Duration::from_millis(300);
+        assert!(taken.recv_timeout(wait).is_err(), "a lock was taken twice");
+        drop(first);
+        taken.recv_timeout(wait * 10).expect("the waiting run takes the lock once it is let go");
+        let second = second.join().unwrap();
+        assert!(path.exists(), "the lock held has its file");
+        drop(second);
+        assert!(!path.exists(), "the lock let go left its file");
+    }
 
     /// The acceptance tests live in the top-level tests/ folder, outside
     /// the package, so cargo finds none by itself: each needs a `[[test]]`

@@ -5,6 +5,7 @@
 //! table are in their own modules; this one measures.
 
 mod figures;
+mod made;
 mod stack;
 mod table;
 mod watch;
@@ -15,7 +16,10 @@ use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
-use self::figures::{BenchReport, BuildFigure, ContextFigures, LifecycleFigures, SizeFigures, Stats};
+use self::{
+    figures::{BenchReport, BuildFigure, ContextFigures, LifecycleFigures, SizeFigures, Stats},
+    made::Made,
+};
 use super::{Done, Task};
 use crate::{
     cli::{values, EngineFlag},
@@ -32,7 +36,7 @@ use crate::{
     sys::{
         files::copy_tree,
         millis,
-        process::{self, CommandLine},
+        process::{self, CommandLine, Ran},
         project, today_utc,
     },
 };
@@ -128,22 +132,20 @@ impl Task for Bench {
     fn run(self) -> Done<BenchReport> {
         let engine = &self.engine.engine();
         let mut report = BenchReport { runs: self.runs, ..BenchReport::default() };
-        // One bench at a time: two at once would time each other's load,
-        // and each removes the untagged images that appeared during its run.
+        // One bench of this checkout at a time: two at once would time each
+        // other's load.
         let _one_bench = match project::lock("bench") {
             Ok(lock) => lock,
             Err(error) => return BenchReport::failure(format!("{error:#}")).into(),
         };
-        let dangling_before = engine.dangling_images();
         let tag = format!("{REPOSITORY}:{}", project::unique_name("bench"));
-        let outcome = Shell::new().map_err(Into::into).and_then(|sh| self.measure(&sh, engine, &tag, &mut report));
+        let made = Made::default();
+        let outcome =
+            Shell::new().map_err(Into::into).and_then(|sh| self.measure(&sh, engine, &tag, &made, &mut report));
         engine.remove_images(&[&tag]);
-        // The other images the bench builds have no tag, rebuilds leave the
-        // images they replaced, and the legacy builder each build's builder
-        // stage, untagged: remove those the bench made.
-        let made: Vec<String> =
-            engine.dangling_images().into_iter().filter(|id| !dangling_before.contains(id)).collect();
-        engine.remove_images(&made.iter().map(String::as_str).collect::<Vec<_>>());
+        // The other images the bench builds have no tag, and rebuilds leave
+        // the images they replaced: remove those, and only those, it made.
+        made.remove(engine);
         report.success = outcome.is_ok();
         report.message = outcome.err().map(|e| format!("{e:#}"));
         if let Some(path) = &self.markdown {
@@ -160,6 +162,7 @@ impl Task for Bench {
 struct PlainBuild<'a> {
     engine: &'a Engine,
     bases: &'a Bases,
+    made: &'a Made,
 }
 
 impl PlainBuild<'_> {
@@ -181,15 +184,19 @@ impl PlainBuild<'_> {
     /// Milliseconds the build of `spec` took, and the id of the image it built.
     fn time(&self, spec: &BuildSpec) -> Result<(f64, String)> {
         let iidfile = project::scratch_dir()?.join(project::unique_name("bench-iid"));
-        let took = time(&self.engine.build_command(spec, self.bases, &[], &iidfile));
+        let ran = run_timed(&self.engine.build_command(spec, self.bases, &[], &iidfile));
         let id = std::fs::read_to_string(&iidfile);
         let _ = std::fs::remove_file(&iidfile);
-        Ok((took?, id.context("the build wrote no image id")?.trim().to_string()))
+        let (took, ran) = ran?;
+        let id = id.context("the build wrote no image id")?.trim().to_string();
+        self.made.built(&ran.output);
+        self.made.image(&id);
+        Ok((took, id))
     }
 }
 
 impl Bench {
-    fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, report: &mut BenchReport) -> Result<()> {
+    fn measure(&self, sh: &Shell, engine: &Engine, tag: &str, made: &Made, report: &mut BenchReport) -> Result<()> {
         report.engine = format!("{} {}", engine.name(), engine.version()?);
         report.date = today_utc();
         let bases = standins::bases(engine, self.offline, &BTreeMap::new())?;
@@ -218,7 +225,8 @@ impl Bench {
             copy_tree(root.join(item).as_std_path(), work.join(item).as_std_path())
                 .with_context(|| format!("cannot copy {item} to {work}"))?;
         }
-        let plain = PlainBuild { engine, bases: &bases };
+        Made::mark(&work, tag)?;
+        let plain = PlainBuild { engine, bases: &bases, made };
         if self.stack && !self.watch {
             let spec = BuildSpec {
                 tag: tag.to_string(),
@@ -231,7 +239,7 @@ impl Bench {
             return Ok(());
         }
         if self.watch {
-            report.watch = Some(self.watch_figures(engine, &work, &bases, tag)?);
+            report.watch = Some(self.watch_figures(engine, &work, &bases, tag, made)?);
             return Ok(());
         }
         for scenario in Scenario::ALL {
@@ -239,7 +247,7 @@ impl Bench {
             report.build.push(self.build_figure(scenario, &work, &plain, tag)?);
         }
         report.size = Some(self.size_figures(engine, &work, &plain, &base_args, tag)?);
-        report.context = Some(context_figures(sh, &root, &work, &plain)?);
+        report.context = Some(context_figures(sh, &root, &work, &plain, tag)?);
         report.lifecycle = Some(self.lifecycle_figures(sh, engine, &work, &plain, tag)?);
         Ok(())
     }
@@ -270,7 +278,9 @@ impl Bench {
                 let xtask = xtask.args(["--context", work.as_str()]);
                 let xtask = xtask.args(["--dockerfile", dockerfile.as_str()]);
                 let xtask = xtask.args(self.offline.then_some("--offline")).args(no_cache.then_some("--no-cache"));
-                samples.push(time(&xtask)?);
+                let (took, ran) = run_timed(&xtask)?;
+                plain.made.xtask_ran(&ran);
+                samples.push(took);
             }
             scenario.prepare(work)?;
             let (ms, id) = plain.time(&spec)?;
@@ -378,10 +388,18 @@ impl Bench {
 
 /// Bytes of the project's context that reach the engine, counted as the
 /// files a `FROM scratch` image copies from it: the same for both builders.
-fn context_figures(sh: &Shell, root: &Utf8Path, work: &Utf8Path, plain: &PlainBuild<'_>) -> Result<ContextFigures> {
+/// Its label is the run's (`run`): the image is this run's alone, though
+/// another checkout of these files copies the same.
+fn context_figures(
+    sh: &Shell,
+    root: &Utf8Path,
+    work: &Utf8Path,
+    plain: &PlainBuild<'_>,
+    run: &str,
+) -> Result<ContextFigures> {
     eprintln!("Measuring the build context, then again with 1 GiB in target/.");
     let probe = work.join("context.Dockerfile");
-    sh.write_file(&probe, "FROM scratch\nCOPY . /context/\n")?;
+    sh.write_file(&probe, format!("FROM scratch\nCOPY . /context/\nLABEL dev.xtask.bench-run=\"{run}\"\n"))?;
     let spec = PlainBuild::spec(probe, root);
     let measure = || -> Result<(u64, f64)> {
         let (ms, id) = plain.time(&spec)?;
@@ -409,13 +427,18 @@ fn xtask_binary() -> Result<String> {
 
 /// Milliseconds `line` took; its output goes nowhere, a failure stops the bench.
 fn time(line: &CommandLine) -> Result<f64> {
+    Ok(run_timed(line)?.0)
+}
+
+/// Milliseconds `line` took, and what it said; a failure stops the bench.
+fn run_timed(line: &CommandLine) -> Result<(f64, Ran)> {
     let clock = Instant::now();
     let output = process::output(line)?;
     let took = millis(clock.elapsed());
     if !output.status.success() {
         bail!("`{line}` failed: {}", String::from_utf8_lossy(&output.stderr).trim());
     }
-    Ok(took)
+    Ok((took, output))
 }
 
 #[cfg(test)]

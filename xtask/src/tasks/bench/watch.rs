@@ -22,6 +22,7 @@ use camino::Utf8Path;
 
 use super::{
     figures::{Stats, WatchFigures},
+    made::Made,
     xtask_binary, Bench,
 };
 use crate::{
@@ -57,10 +58,10 @@ fn until_200(port: u16, path: &str) -> Result<()> {
 struct Loop(Child);
 
 impl Loop {
-    /// Starts `command`, its stdout to `stdout`, its stderr nowhere.
-    fn spawn(command: &mut Command, stdout: Stdio) -> Result<Loop> {
+    /// Starts `command`, its stdout and stderr to `stdout` and `stderr`.
+    fn spawn(command: &mut Command, stdout: Stdio, stderr: Stdio) -> Result<Loop> {
         use std::os::unix::process::CommandExt;
-        let child = command.process_group(0).stdout(stdout).stderr(Stdio::null()).spawn();
+        let child = command.process_group(0).stdout(stdout).stderr(stderr).spawn();
         Ok(Loop(child.with_context(|| format!("cannot start {:?}", command.get_program()))?))
     }
 
@@ -88,13 +89,15 @@ impl Drop for Loop {
 }
 
 impl Bench {
-    /// The watch figures, from the project's app and Dockerfile copied to `work`.
+    /// The watch figures, from the project's app and Dockerfile copied to
+    /// `work`; what the loops built goes to `made`.
     pub(super) fn watch_figures(
         &self,
         engine: &Engine,
         work: &Utf8Path,
         bases: &Bases,
         tag: &str,
+        made: &Made,
     ) -> Result<WatchFigures> {
         let edits = self.runs * 4;
         let main = work.join("app/main.py");
@@ -126,17 +129,21 @@ impl Bench {
         if self.stack {
             xtask.args(["--stack", "--file", file.as_str()]);
         }
-        let mut watch = Loop::spawn(&mut xtask, Stdio::piped())?;
-        let stdout = watch.0.stdout.take().context("no stdout")?;
-        // Its lines are read all along, so that a full pipe never stalls it.
-        let mut lines = BufReader::new(stdout).lines();
+        let mut watch = Loop::spawn(&mut xtask, Stdio::piped(), Stdio::piped())?;
+        // Both are read all along, so that a full pipe never stalls it: its
+        // lines (one a cycle) and its stderr say what it built.
+        let stderr = watch.0.stderr.take().context("no stderr")?;
+        let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let mut lines = BufReader::new(watch.0.stdout.take().context("no stdout")?).lines();
         let first = lines.next().context("watch printed nothing")??;
-        std::thread::spawn(move || lines.for_each(drop));
+        let cycles = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>().join("\n"));
+        made.xtask(&first, "");
         if !first.contains(r#""success":true"#) {
             bail!("watch did not start: {first}");
         }
         let xtask_ms = (0..edits).map(|_| edit_and_time(port)).collect::<Result<Vec<f64>>>();
         drop(watch);
+        made.xtask(&cycles.join().unwrap_or_default(), &stderr.join().unwrap_or_default());
         if self.stack {
             // The loop stopped the stack; its data goes too.
             let down = Command::new(&binary)
@@ -150,7 +157,7 @@ impl Bench {
         let compose_ms = match engine.kind() {
             Kind::Docker => {
                 eprintln!("Timing `docker compose watch`, {edits} edits.");
-                Some(self.compose_watch(engine, work, bases, &mut edit_and_time)?)
+                Some(self.compose_watch(engine, work, bases, &mut edit_and_time, made)?)
             }
             Kind::Podman => None,
         };
@@ -164,13 +171,15 @@ impl Bench {
 
     /// `docker compose watch` with a `rebuild` action on the same service,
     /// built from the same files on the same bases: the service alone, or
-    /// with `--stack` the API service of compose.yaml in its stack.
+    /// with `--stack` the API service of compose.yaml in its stack. Each
+    /// build's image, which its name moves to, goes to `made`.
     fn compose_watch(
         &self,
         engine: &Engine,
         work: &Utf8Path,
         bases: &Bases,
         edit_and_time: &mut dyn FnMut(u16) -> Result<f64>,
+        made: &Made,
     ) -> Result<Vec<f64>> {
         let port = probe::free_port()?;
         let name = project::unique_name("xtask-bench-watch");
@@ -211,8 +220,15 @@ impl Bench {
             command.args(args);
             command
         };
-        let watch = Loop::spawn(&mut compose(&["watch"]), Stdio::null())?;
-        let measured = until_200(port, "/").and_then(|()| (0..self.runs * 4).map(|_| edit_and_time(port)).collect());
+        let watch = Loop::spawn(&mut compose(&["watch"]), Stdio::null(), Stdio::null())?;
+        // Once new code serves, the name names the build that serves it.
+        let built = || -> Result<()> {
+            made.image(&engine.inspect_image(&image)?.context("compose named no image")?.id);
+            Ok(())
+        };
+        let measured = until_200(port, "/").and_then(|()| built()).and_then(|()| {
+            (0..self.runs * 4).map(|_| edit_and_time(port).and_then(|took| built().map(|()| took))).collect()
+        });
         drop(watch);
         let _ = compose(&["down", "--volumes"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         engine.remove_images(&[&image]);
