@@ -136,6 +136,35 @@ mod tests {
         }
     }
 
+    /// Only `engine/` starts an engine's binary (its CLI or its daemon): a
+    /// third engine is a change to the engine layer alone.
+    #[test]
+    fn no_engine_binary_is_started_outside_engine() {
+        use crate::engine::Kind;
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut paths = Vec::new();
+        files(&src, &mut paths);
+        let binaries: Vec<String> = Kind::ALL
+            .iter()
+            .flat_map(|kind| [Some(kind.can().cli), kind.can().daemon])
+            .flatten()
+            .map(|binary| format!("\"{binary}\""))
+            .collect();
+        let outside = paths.iter().filter(|path| !path.starts_with(src.join("engine")));
+        for path in outside {
+            let text = fs::read_to_string(path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+            for starter in ["Command::new(", "CommandLine::new("] {
+                for (at, _) in code.match_indices(starter) {
+                    let argument = code[at + starter.len()..].split(')').next().unwrap_or_default().trim();
+                    let named = binaries.iter().any(|binary| argument == binary)
+                        || ["kind().name()", "can().cli", "can().daemon"].iter().any(|asked| argument.contains(asked));
+                    assert!(!named, "{} starts an engine's binary ({argument}) outside engine/", path.display());
+                }
+            }
+        }
+    }
+
     #[test]
     fn dependencies_point_down() {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

@@ -82,6 +82,12 @@ fn tag(value: &str) -> Result<String, String> {
 }
 
 impl ImageFlags {
+    /// What `cargo xtask image ARGS` would build: for a build that is not
+    /// `image`'s own but must be the same (`bench`'s plain builds).
+    pub fn spec_of(args: &[&str]) -> Result<BuildSpec> {
+        super::parse::<ImageFlags>("image", args.iter().map(Into::into))?.into_spec()
+    }
+
     pub fn into_spec(self) -> Result<BuildSpec> {
         let root = project::root();
         let (mut dockerfile, mut context, mut input_args, mut tag) = (None, None, BTreeMap::new(), None);

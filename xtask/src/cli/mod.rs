@@ -24,7 +24,7 @@ pub use self::{
     checks_file::ProjectChecks,
     image_flags::{ImageFlags, DEFAULT_TAG},
     settings::SettingsFlags,
-    shared_flags::{AttachFlag, NoBuildFlag, OfflineFlag},
+    shared_flags::{AttachFlag, NoBuildFlag, OfflineFlag, StackFlag},
     stack_flags::{StackChoice, StackFileFlag, StackFlags},
     usage::{parse, usage, UsageError},
     values::{pair, request_path},

@@ -40,3 +40,12 @@ impl OfflineFlag {
         standins::requested(self.offline)
     }
 }
+
+/// `--stack`: `smoke`, `watch` and `bench`.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct StackFlag {
+    /// The whole stack of the Compose file, not the service alone: `smoke` and `bench` start projects of their own
+    /// and remove them, `watch` serves this checkout's (its data stays)
+    #[arg(long)]
+    pub stack: bool,
+}

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use camino::Utf8PathBuf;
 
-use super::{usage, values};
+use super::{usage, values, StackFlag};
 use crate::{
     service::stack::{StackSpec, STACK_TIMEOUT},
     sys::{mask, project},
@@ -29,10 +29,8 @@ impl StackFileFlag {
 /// service alone unless asked (`smoke`, `watch`).
 #[derive(Debug, Default, clap::Args)]
 pub struct StackChoice {
-    /// With the whole stack of the Compose file: `smoke` starts a project of its own and removes it, `watch`
-    /// serves this checkout's (its data stays)
-    #[arg(long)]
-    stack: bool,
+    #[command(flatten)]
+    stack: StackFlag,
     #[command(flatten)]
     flags: StackFlags,
 }
@@ -44,8 +42,10 @@ impl StackChoice {
         let given =
             [("--file", self.flags.file.file.is_some()), ("--stack-timeout", self.flags.stack_timeout.is_some())];
         match given.iter().find(|(_, given)| *given) {
-            Some((flag, _)) if !self.stack => Err(usage(format!("`{flag}` goes with `--stack`, which was not given"))),
-            _ => Ok(self.stack.then(|| self.flags.into_spec(offline, variables))),
+            Some((flag, _)) if !self.stack.stack => {
+                Err(usage(format!("`{flag}` goes with `--stack`, which was not given")))
+            }
+            _ => Ok(self.stack.stack.then(|| self.flags.into_spec(offline, variables))),
         }
     }
 }

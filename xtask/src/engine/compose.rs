@@ -357,6 +357,12 @@ impl Project {
     /// `down --volumes`) has nothing to stop gracefully: its services are
     /// killed at once, where a service that ignores SIGTERM (or is still
     /// starting when a signal ends the run) would hold the teardown 10 s.
+    /// `docker compose watch`, Compose's own dev loop, for the bench to
+    /// time beside ours; it ends when the group is dropped.
+    pub fn watch(&self) -> Result<process::Group> {
+        process::Group::spawn(&self.command().arg("watch"), false)
+    }
+
     fn down_command(&self, volumes: bool) -> CommandLine {
         let timeout = if volumes { "0" } else { "10" };
         let line = self.command().args(["down", "--remove-orphans", "--timeout", timeout]);

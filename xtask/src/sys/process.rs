@@ -285,6 +285,43 @@ pub fn spawn_detached(line: &CommandLine, log: &camino::Utf8Path) -> Result<u32>
     Ok(child.id())
 }
 
+/// A long-running child in a process group of its own, ended as Ctrl-C
+/// would end it when dropped, then killed whole: a CLI that runs a plugin
+/// as its child (`docker compose watch`) may leave the plugin running when
+/// the CLI alone is signalled.
+pub struct Group(pub Child);
+
+impl Group {
+    /// Starts `line` in a group of its own; with `piped`, its stdout and
+    /// stderr are the caller's to read (all along, so that a full pipe
+    /// never stalls it), else thrown away.
+    pub fn spawn(line: &CommandLine, piped: bool) -> Result<Group> {
+        use std::os::unix::process::CommandExt;
+        let out = || if piped { Stdio::piped() } else { Stdio::null() };
+        let child = line.command().process_group(0).stdout(out()).stderr(out()).spawn();
+        Ok(Group(child.with_context(|| format!("cannot start `{}`", line.program))?))
+    }
+
+    fn signal(&self, signum: i32) {
+        // SAFETY: kill(2) with a negative pid signals that process group.
+        unsafe {
+            libc::kill(-(self.0.id() as i32), signum);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(libc::SIGINT);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.signal(libc::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
 type Pipe = Box<dyn Read + Send>;
 
 /// Starts `line` with its stdout and stderr piped to us.

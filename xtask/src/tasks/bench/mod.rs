@@ -22,7 +22,7 @@ use self::{
 };
 use super::{Done, Task};
 use crate::{
-    cli::{values, EngineFlag},
+    cli::{values, EngineFlag, ImageFlags, OfflineFlag, StackFlag},
     engine::{
         build::{Bases, BuildSpec, BUILDER_IMAGE, RUNTIME_IMAGE},
         choice::Choice,
@@ -55,13 +55,12 @@ pub struct Flags {
     /// Write the table there too
     #[arg(long, value_name = "FILE", value_parser = values::path)]
     markdown: Option<Utf8PathBuf>,
-    /// Build on stand-in base images made locally (also XTASK_OFFLINE=1)
-    #[arg(long)]
-    offline: bool,
-    /// Measure the stack instead: `up` beside `docker compose up --wait`, and `smoke --stack`; with
-    /// --watch, `watch --stack` beside `docker compose watch` of the stack
-    #[arg(long)]
-    stack: bool,
+    #[command(flatten)]
+    offline: OfflineFlag,
+    // The stack: `up` beside `docker compose up --wait`, and `smoke --stack`;
+    // with --watch, `watch --stack` beside `docker compose watch` of it.
+    #[command(flatten)]
+    stack: StackFlag,
     /// Measure the dev loop instead: `watch` beside `docker compose watch`, 4 edits a run each
     #[arg(long)]
     watch: bool,
@@ -118,12 +117,11 @@ impl Task for Bench {
 
     fn new(flags: Flags) -> Result<Bench> {
         let engine = flags.engine.choice()?;
-        let offline = standins::requested(flags.offline);
         Ok(Bench {
             runs: flags.runs,
             markdown: flags.markdown,
-            offline,
-            stack: flags.stack,
+            offline: flags.offline.requested(),
+            stack: flags.stack.stack,
             watch: flags.watch,
             engine,
         })
@@ -166,19 +164,11 @@ struct PlainBuild<'a> {
 }
 
 impl PlainBuild<'_> {
-    fn spec(dockerfile: Utf8PathBuf, context: &Utf8Path) -> BuildSpec {
-        BuildSpec {
-            tag: String::new(),
-            dockerfile,
-            context: context.to_path_buf(),
-            build_args: BTreeMap::new(),
-            contract: Default::default(),
-            offline: false,
-            no_cache: false,
-            secrets: Vec::new(),
-            cache_from: Vec::new(),
-            target: None,
-        }
+    /// The spec of `image --dockerfile DOCKERFILE --context CONTEXT` with
+    /// `more` flags: built the way `image` reads its flags.
+    fn spec(dockerfile: &Utf8Path, context: &Utf8Path, more: &[&str]) -> Result<BuildSpec> {
+        let args = [&["--dockerfile", dockerfile.as_str(), "--context", context.as_str()][..], more].concat();
+        ImageFlags::spec_of(&args)
     }
 
     /// Milliseconds the build of `spec` took, and the id of the image it built.
@@ -228,11 +218,7 @@ impl Bench {
         Made::mark(&work, tag)?;
         let plain = PlainBuild { engine, bases: &bases, made };
         if self.stack && !self.watch {
-            let spec = BuildSpec {
-                tag: tag.to_string(),
-                build_args: bases.build_args(&BTreeMap::new()),
-                ..PlainBuild::spec(work.join("docker/Dockerfile"), &work)
-            };
+            let spec = PlainBuild::spec(&work.join("docker/Dockerfile"), &work, &["--tag", tag])?;
             let (_, id) = plain.time(&spec)?;
             engine.tag(&id, tag)?;
             report.stack = Some(self.stack_figures(engine, &work, tag)?);
@@ -267,7 +253,7 @@ impl Bench {
         let no_cache = matches!(scenario, Scenario::Cold);
         let dockerfile = work.join("docker/Dockerfile");
         let binary = &xtask_binary()?;
-        let spec = BuildSpec { no_cache, ..PlainBuild::spec(dockerfile.clone(), work) };
+        let spec = PlainBuild::spec(&dockerfile, work, if no_cache { &["--no-cache"] } else { &[] })?;
         let (mut xtask_ms, mut binary_ms, mut docker_ms) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..self.runs {
             for (xtask, samples) in
@@ -326,8 +312,8 @@ impl Bench {
         copy_tree(fixture.as_std_path(), naive.as_std_path()).context("cannot copy the naive fixture")?;
         copy_tree(work.join("app").as_std_path(), naive.as_std_path()).context("cannot copy the app")?;
         std::fs::copy(work.join("docker/libraries.list"), naive.join("libraries.list"))?;
-        let mut spec = PlainBuild::spec(naive.join("Dockerfile"), &naive);
-        spec.build_args.insert("BUILDER_IMAGE".to_string(), bases["BUILDER_IMAGE"].clone());
+        let builder = format!("BUILDER_IMAGE={}", bases["BUILDER_IMAGE"]);
+        let spec = PlainBuild::spec(&naive.join("Dockerfile"), &naive, &["--build-arg", &builder])?;
         let (_, naive) = plain.time(&spec)?;
         let naive_bytes = image_size(engine, &naive)?;
 
@@ -363,7 +349,7 @@ impl Bench {
             // By tag: BuildKit reads `FROM sha256:…` as a repository to pull.
             format!("FROM {tag}\nCMD python -m uvicorn\n"),
         )?;
-        let (_, shell_form_id) = plain.time(&PlainBuild::spec(shell_form.join("Dockerfile"), &shell_form))?;
+        let (_, shell_form_id) = plain.time(&PlainBuild::spec(&shell_form.join("Dockerfile"), &shell_form, &[])?)?;
         let (_, shell_form_stop_ms) = self.start_and_stop(engine, &shell_form_id, &contract)?;
         Ok(LifecycleFigures { ready_ms, stop_ms, shell_form_stop_ms })
     }
@@ -400,7 +386,7 @@ fn context_figures(
     eprintln!("Measuring the build context, then again with 1 GiB in target/.");
     let probe = work.join("context.Dockerfile");
     sh.write_file(&probe, format!("FROM scratch\nCOPY . /context/\nLABEL dev.xtask.bench-run=\"{run}\"\n"))?;
-    let spec = PlainBuild::spec(probe, root);
+    let spec = PlainBuild::spec(&probe, root, &[])?;
     let measure = || -> Result<(u64, f64)> {
         let (ms, id) = plain.time(&spec)?;
         Ok((image_size(plain.engine, &id)?, ms))
@@ -460,7 +446,7 @@ mod tests {
         let image_args = ["--context", "/w", "--dockerfile", "/w/docker/Dockerfile", "--no-cache"];
         let flags: crate::cli::ImageFlags = crate::cli::parse("image", image_args.iter().map(Into::into)).unwrap();
         let by_image = flags.into_spec().unwrap();
-        let by_bench = BuildSpec { no_cache: true, ..PlainBuild::spec("/w/docker/Dockerfile".into(), "/w".into()) };
+        let by_bench = PlainBuild::spec("/w/docker/Dockerfile".into(), "/w".into(), &["--no-cache"]).unwrap();
         let engine = Engine::default();
         let line = |spec| engine.build_command(spec, &Bases::Dockerfile, &[], "/t/iid".into()).unmasked();
         assert_eq!(line(&by_bench), line(&by_image));

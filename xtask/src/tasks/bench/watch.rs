@@ -13,7 +13,7 @@
 use std::{
     fs::OpenOptions,
     io::{BufRead, BufReader, Write},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -26,9 +26,15 @@ use super::{
     xtask_binary, Bench,
 };
 use crate::{
-    engine::{build::Bases, Engine, Kind},
+    engine::{build::Bases, capabilities::ComposeVia, compose::Project, Engine},
+    service::stack::API_IMAGE,
     standins,
-    sys::{millis, probe, project, signals},
+    sys::{
+        millis, probe,
+        process::{CommandLine, Group},
+        project,
+        wait::Wait,
+    },
 };
 
 /// How long one edit may take to serve before the bench gives up.
@@ -41,51 +47,10 @@ const STACK_SETTLE: Duration = Duration::from_secs(10);
 /// Waits until GET `path` on 127.0.0.1:`port` answers 200.
 fn until_200(port: u16, path: &str) -> Result<()> {
     let address = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + EDIT_TIMEOUT;
-    while probe::get(address, path, &[], Duration::from_secs(2)).ok() != Some(200) {
-        signals::check()?;
-        if Instant::now() > deadline {
-            bail!("GET {path} did not answer 200 within {} s", EDIT_TIMEOUT.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
-/// A loop the bench started, in a process group of its own: `docker
-/// compose` is the docker CLI running its plugin as a child, and a signal
-/// to the CLI alone may leave the plugin watching (and rebuilding) on.
-struct Loop(Child);
-
-impl Loop {
-    /// Starts `command`, its stdout and stderr to `stdout` and `stderr`.
-    fn spawn(command: &mut Command, stdout: Stdio, stderr: Stdio) -> Result<Loop> {
-        use std::os::unix::process::CommandExt;
-        let child = command.process_group(0).stdout(stdout).stderr(stderr).spawn();
-        Ok(Loop(child.with_context(|| format!("cannot start {:?}", command.get_program()))?))
-    }
-
-    /// Signal `signum` to the whole group.
-    fn signal(&self, signum: i32) {
-        // SAFETY: kill(2) with a negative pid signals that process group.
-        unsafe {
-            libc::kill(-(self.0.id() as i32), signum);
-        }
-    }
-}
-
-/// Ends the loop as Ctrl-C would, when the bench is done with it; then
-/// kills what is left of its group.
-impl Drop for Loop {
-    fn drop(&mut self) {
-        self.signal(libc::SIGINT);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.signal(libc::SIGKILL);
-        let _ = self.0.wait();
-    }
+    let answers = |_| Ok((probe::get(address, path, &[], Duration::from_secs(2)).ok() == Some(200)).then_some(()));
+    Wait::new(EDIT_TIMEOUT, Duration::from_millis(20))
+        .until(answers)?
+        .with_context(|| format!("GET {path} did not answer 200 within {} s", EDIT_TIMEOUT.as_secs()))
 }
 
 impl Bench {
@@ -122,14 +87,12 @@ impl Bench {
         eprintln!("Timing `cargo xtask watch`, {edits} edits.");
         let binary = xtask_binary()?;
         let port = probe::free_port()?;
-        let mut xtask = Command::new(&binary);
-        xtask.args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()]);
-        xtask.args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()]);
-        xtask.args(self.offline.then_some("--offline"));
-        if self.stack {
-            xtask.args(["--stack", "--file", file.as_str()]);
-        }
-        let mut watch = Loop::spawn(&mut xtask, Stdio::piped(), Stdio::piped())?;
+        let xtask = CommandLine::new(binary.as_str())
+            .args(["watch", "--engine", engine.kind().name(), "--tag", tag, "--port", &port.to_string()])
+            .args(["--context", work.as_str(), "--dockerfile", work.join("docker/Dockerfile").as_str()])
+            .args(self.offline.then_some("--offline"))
+            .args(if self.stack { vec!["--stack", "--file", file.as_str()] } else { Vec::new() });
+        let mut watch = Group::spawn(&xtask, true)?;
         // Both are read all along, so that a full pipe never stalls it: its
         // lines (one a cycle) and its stderr say what it built.
         let stderr = watch.0.stderr.take().context("no stderr")?;
@@ -154,12 +117,13 @@ impl Bench {
         }
         let xtask_ms = xtask_ms?;
 
-        let compose_ms = match engine.kind() {
-            Kind::Docker => {
+        // Plain Compose needs an engine it talks to without our help.
+        let compose_ms = match engine.kind().can().compose {
+            ComposeVia::Daemon => {
                 eprintln!("Timing `docker compose watch`, {edits} edits.");
                 Some(self.compose_watch(engine, work, bases, &mut edit_and_time, made)?)
             }
-            Kind::Podman => None,
+            ComposeVia::Service => None,
         };
         Ok(WatchFigures {
             stack: self.stack,
@@ -200,27 +164,20 @@ impl Bench {
                  develop:\n      watch:\n        - action: rebuild\n          path: ./app\n"
             ),
         )?;
-        let mut files = vec![file];
-        let mut env = Vec::new();
+        let files = match self.stack {
+            true => vec![work.join("compose.yaml"), file],
+            false => vec![file],
+        };
+        let mut compose = Project::new(engine, name, files)?;
         if self.stack {
-            files.insert(0, work.join("compose.yaml"));
             // The worker, beat and migration run the API's image too.
-            env.push(("API_IMAGE".to_string(), image.clone()));
-            env.push(("POSTGRES_PASSWORD".into(), project::unique_name("bench")));
+            compose.set(API_IMAGE, &image);
+            compose.set_secret("POSTGRES_PASSWORD", &project::unique_name("bench"));
             if self.offline {
-                env.extend(standins::stack_images(engine)?.into_iter().map(|(key, value)| (key.to_string(), value)));
+                standins::stack_images(engine)?.into_iter().for_each(|(key, value)| compose.set(key, &value));
             }
         }
-        let compose = |args: &[&str]| {
-            let mut command = Command::new("docker");
-            command.envs(env.iter().map(|(key, value)| (key, value))).args(["compose", "--project-name", &name]);
-            for file in &files {
-                command.args(["--file", file.as_str()]);
-            }
-            command.args(args);
-            command
-        };
-        let watch = Loop::spawn(&mut compose(&["watch"]), Stdio::null(), Stdio::null())?;
+        let watch = compose.watch()?;
         // Once new code serves, the name names the build that serves it.
         let built = || -> Result<()> {
             made.image(&engine.inspect_image(&image)?.context("compose named no image")?.id);
@@ -230,7 +187,7 @@ impl Bench {
             (0..self.runs * 4).map(|_| edit_and_time(port).and_then(|took| built().map(|()| took))).collect()
         });
         drop(watch);
-        let _ = compose(&["down", "--volumes"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = compose.down(true);
         engine.remove_images(&[&image]);
         measured
     }
