@@ -166,6 +166,9 @@ impl Checks {
         let stopped = container.stop()?;
         report.timings.stop_ms = Some(millis(stopped.took) as u64);
         report.stop_exit_code = stopped.exit_code;
+        // A signal during the stop (a clean-up step, run to its end) ends
+        // the run as any signal does: never as a pass.
+        signals::check()?;
         let stop = stop_said(&stopped);
 
         let said: Vec<String> = report.checks.iter().map(said).collect();

@@ -16,6 +16,7 @@ use crate::{
         obtain,
         smoke::{ask, elapsed_ms, said, Checks, SmokeReport},
     },
+    sys::signals,
 };
 
 impl Checks {
@@ -38,6 +39,9 @@ impl Checks {
         let clock = Instant::now();
         let down = compose.down(true);
         report.timings.stop_ms = Some(elapsed_ms(clock));
+        // A signal during the teardown (a clean-up step, run to its end)
+        // ends the run as any signal does: never as a pass.
+        let down = down.and_then(|()| signals::check());
         let passed = checked.and_then(|passed| down.map(|()| passed)).map_err(|e| image.reject(e))?;
         report.image = image.accept()?;
         Ok(passed)
