@@ -281,10 +281,20 @@ pub fn a_stopped_or_killed_stack_smoke_leaves_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!resources_of(&killed).is_empty(), "SIGKILL leaves the stack for the next run");
+    // A run that a signal ended while Compose made the network, before any
+    // container: its network alone is left, named after its gone process.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let network_only = format!("xtask-smoke-{}-000000001", gone.id());
+    // As Compose labels the networks it makes.
+    let label = format!("com.docker.compose.project={network_only}");
+    let network = format!("{network_only}_default");
+    docker_ok(&["network", "create", "--label", &label, "--label", "com.docker.compose.network=default", &network]);
     let next = stack_task("smoke", &context, &tag, &[]);
     assert_eq!(next.code, 0, "{}\n{}", next.json, next.stderr);
     assert!(next.stderr.contains(&format!("Removing the stack {killed}")), "{}", next.stderr);
     assert_eq!(resources_of(&killed), Vec::<String>::new(), "the next run swept the killed run's stack");
+    assert_eq!(resources_of(&network_only), Vec::<String>::new(), "the next run swept the network left alone");
 }
 
 pub fn an_up_and_a_stack_smoke_of_one_checkout_never_meet() {

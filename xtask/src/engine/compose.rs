@@ -26,6 +26,14 @@ use crate::sys::{
     wait::Wait,
 };
 
+/// The label Compose gives each container and network of a project.
+const PROJECT_LABEL: &str = "com.docker.compose.project";
+
+/// Whether no process has the id `pid` on this machine.
+fn pid_is_gone(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// The label of a stack container that lives only as long as the run
 /// that started it (`smoke --stack`): its owner, as `container::OWNER`'s.
 pub const STACK_OWNER: &str = "dev.xtask.stack-owner";
@@ -89,10 +97,14 @@ impl Engine {
     }
 
     /// The Compose projects whose `smoke --stack` run is gone (a SIGKILL
-    /// leaves its stack behind).
-    pub fn abandoned_stacks(&self) -> Result<Vec<String>> {
-        let format =
-            format!("{} {}", self.label_template("com.docker.compose.project"), self.label_template(STACK_OWNER));
+    /// leaves its stack behind): by their containers' owner; and on an
+    /// engine of this machine, whose runs are all this machine's, by the
+    /// networks of projects named `{run_prefix}-PID-…` whose process is gone
+    /// (a signal while Compose starts the first services leaves the
+    /// network before any container).
+    pub fn abandoned_stacks(&self, run_prefix: &str) -> Result<Vec<String>> {
+        let name = self.label_template(PROJECT_LABEL);
+        let format = format!("{name} {}", self.label_template(STACK_OWNER));
         let listed = self.read(&self.ps_command(&[format!("label={STACK_OWNER}")], &format))?;
         let mut gone: Vec<String> = listed
             .lines()
@@ -100,9 +112,19 @@ impl Engine {
             .filter(|(_, owner)| owner_is_gone(owner))
             .map(|(project, _)| project.to_string())
             .collect();
+        if !self.is_remote() {
+            let networks = self.read(&self.network_ls_command(&name))?;
+            let runs =
+                networks.lines().filter(|name| project::pid_of_unique(name, run_prefix).is_some_and(pid_is_gone));
+            gone.extend(runs.map(str::to_string));
+        }
         gone.sort();
         gone.dedup();
         Ok(gone)
+    }
+
+    fn network_ls_command(&self, format: &str) -> CommandLine {
+        self.cli().args(["network", "ls", "--filter", &format!("label={PROJECT_LABEL}"), "--format", format])
     }
 }
 
@@ -404,6 +426,11 @@ mod tests {
 
     #[test]
     fn a_project_s_commands() {
+        let podman = Engine::of(crate::engine::Kind::Podman);
+        assert_eq!(
+            podman.network_ls_command(&podman.label_template(PROJECT_LABEL)).to_string(),
+            r#"podman network ls --filter label=com.docker.compose.project --format "{{index .Labels \"com.docker.compose.project\"}}""#
+        );
         let engine = Engine::default();
         let mut project = Project::new(&engine, "xtask-smoke-1".into(), vec!["/p/compose.yaml".into()]).unwrap();
         project.set("API_IMAGE", "sha256:abc");

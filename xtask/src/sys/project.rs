@@ -107,9 +107,24 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos:09}", std::process::id())
 }
 
+/// The process id in `name`, when `unique_name(prefix)` made it.
+pub fn pid_of_unique(name: &str, prefix: &str) -> Option<u32> {
+    let (pid, nanos) = name.strip_prefix(prefix)?.strip_prefix('-')?.split_once('-')?;
+    (nanos.len() == 9 && nanos.bytes().all(|b| b.is_ascii_digit())).then(|| pid.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_name_gives_back_its_process() {
+        let name = unique_name("xtask-smoke");
+        assert_eq!(pid_of_unique(&name, "xtask-smoke"), Some(std::process::id()));
+        assert_eq!(pid_of_unique(&format!("{name}_default"), "xtask-smoke"), None, "a network's own name");
+        assert_eq!(pid_of_unique("xtask-main-84beef61", "xtask-smoke"), None);
+        assert_eq!(pid_of_unique("xtask-smoke-12-34", "xtask-smoke"), None);
+    }
 
     /// A run that waits takes the lock once the run before it lets go,
     /// though that run removed the file; the last one leaves no file.

@@ -39,7 +39,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(100);
 /// Takes down, with their data, the stacks of `smoke --stack` runs that
 /// were killed (a SIGKILL leaves them behind).
 pub fn sweep_abandoned(engine: &Engine) -> Result<()> {
-    for name in engine.abandoned_stacks()? {
+    for name in engine.abandoned_stacks(project::RUN_PREFIX)? {
         eprintln!("Removing the stack {name}, left by a run that was killed.");
         Project::by_name(engine, name)?.down(true)?;
     }

@@ -17,6 +17,9 @@ use crate::{
 };
 
 /// The variable that the stack's file reads the database password from.
+/// The start of the names of the stacks that `smoke --stack` runs own,
+/// each of its own run: `RUN_PREFIX-PID-…`.
+pub const RUN_PREFIX: &str = "xtask-smoke";
 pub const PASSWORD: &str = "POSTGRES_PASSWORD";
 /// The variable that names the image the tool builds.
 pub const API_IMAGE: &str = "API_IMAGE";
@@ -130,7 +133,7 @@ impl StackSpec {
         }
         let name = match owner {
             Owner::Checkout => checkout_name(&self.file),
-            Owner::Run => project::unique_name("xtask-smoke"),
+            Owner::Run => project::unique_name(RUN_PREFIX),
         };
         let mut compose = Project::new(engine, name, vec![self.file.clone()])?;
         for (key, value) in &self.variables {
