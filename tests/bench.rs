@@ -3,35 +3,66 @@
 
 mod common;
 
-use common::*;
+use common::{checkout::Checkout, *};
+use xtask::model::build_output::stage_tops_made;
+use xtask::sys::files::copy_tree;
 
 fn dangling() -> Vec<String> {
     let listed = docker_ok(&["image", "ls", "--quiet", "--no-trunc", "--filter", "dangling=true"]);
     listed.lines().map(str::to_string).collect()
 }
 
-/// Two benches at once, as two CI jobs on one engine run them: each
-/// reports every figure, and neither disturbs the other.
+/// Two CI jobs on one engine, each in a checkout of its own: one benches
+/// while the other smokes its service. Each passes; the bench reports
+/// every figure and leaves nothing; and the other checkout's tag, image
+/// and cache (its builder stage, on the legacy builder) are as it left
+/// them.
 #[test]
-fn two_bench_runs_at_once_report_every_figure_and_leave_nothing() {
+fn a_bench_and_a_smoke_in_two_checkouts_at_once_leave_each_other_alone() {
     let Some(_docker) = docker_test() else { return };
+    let benching = Checkout::copy("benching");
+    let smoking = benching.another("smoking");
+    // The smoking checkout serves a fixture app, as every test does, and its
+    // libraries.list has a line of its own, as another project's would:
+    // the legacy builder takes the newest image of a step as its cache, so
+    // a build of the very same list may stand on a builder stage that the
+    // bench just made, which the bench removes as its own when it ends.
+    std::fs::remove_dir_all(smoking.dir().path().join("app")).unwrap();
+    copy_tree(&root().join("tests/fixtures/hello"), &smoking.dir().path().join("app")).unwrap();
+    let own_line = format!("# {}", unique("smoking-checkout"));
+    smoking.dir().edit("docker/libraries.list", |list| format!("{list}{own_line}\n"));
+    let tag = TagGuard::new("smoking-checkout");
     let before = dangling();
-    let out = TempDir::new("bench");
-    let tables: Vec<_> = (0..2).map(|i| out.path().join(format!("bench-{i}.md"))).collect();
-    let spawned: Vec<_> = tables
-        .iter()
-        .map(|table| spawn_xtask(&["bench", "--runs", "1", "--markdown", table.to_str().unwrap()], &[]))
-        .collect();
-    for (run, table) in spawned.into_iter().map(finish).zip(&tables) {
-        assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
-        check_figures(&run, table);
+
+    let table = benching.dir().path().join("bench.md");
+    let bench = benching.spawn(&["bench", "--runs", "1", "--markdown", table.to_str().unwrap()], &[]);
+    let smoke = smoking.spawn(&["smoke", "--tag", &tag.0], &[]);
+    // Both at once, each read to its end: a full pipe would stall either.
+    let bench = std::thread::spawn(move || finish(bench));
+    let smoke = finish(smoke);
+    let bench = bench.join().unwrap();
+    assert_eq!(smoke.code, 0, "{}\n{}", smoke.json, smoke.stderr);
+    assert_eq!(bench.code, 0, "{}\n{}", bench.json, bench.stderr);
+    check_figures(&bench, &table);
+
+    let image = smoke.str("imageId");
+    assert_eq!(image_id(&tag.0), image, "the bench moved the other checkout's tag");
+    // Every image the other checkout's build made is still there: its own,
+    // and (on the legacy builder) its builder stage, the cache of its next
+    // build. Its build output names them as the bench reads its own.
+    for made in stage_tops_made(&smoke.stderr).iter().map(String::as_str).chain([image]) {
+        assert!(docker(&["image", "inspect", made]).status.success(), "the bench removed {made}, the other's work");
     }
 
     assert_eq!(docker_ok(&["ps", "--all", "--quiet", "--filter", "label=dev.xtask.task=bench"]), "");
-    let left: Vec<String> = dangling().into_iter().filter(|id| !before.contains(id)).collect();
-    assert_eq!(left, Vec::<String>::new(), "the bench left untagged images");
     let tags = docker_ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "xtask-bench/fastapi-server"]);
     assert_eq!(tags, "", "the bench left its image");
+    // What is left untagged is the other checkout's builder stage (the
+    // legacy builder's), which holds its own libraries.list.
+    for left in dangling().into_iter().filter(|id| !before.contains(id)) {
+        let list = docker(&["run", "--rm", "--entrypoint", "cat", &left, "/app/libraries.list"]).stdout;
+        assert!(String::from_utf8_lossy(&list).contains(&own_line), "the bench left the untagged image {left}");
+    }
 }
 
 fn check_figures(run: &Run, table: &std::path::Path) {

@@ -3,6 +3,7 @@
 //! what a test made, pass or fail.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod checkout;
 pub mod engine_suite;
 pub mod registry;
 pub mod remote_host;
@@ -61,8 +62,14 @@ pub fn xtask_with(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// Starts the xtask with stdout and stderr captured, for `finish`.
 pub fn spawn_xtask(args: &[&str], env: &[(&str, &str)]) -> (Child, Instant) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command.args(args).current_dir(root()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    spawn_xtask_of(Path::new(env!("CARGO_BIN_EXE_xtask")), &root(), args, env)
+}
+
+/// `spawn_xtask` of the xtask `binary`, run in the folder `dir`: another
+/// checkout's (`checkout::Checkout`).
+pub fn spawn_xtask_of(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, Instant) {
+    let mut command = Command::new(binary);
+    command.args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
     if std::env::var_os("XTASK_OFFLINE").is_none() {
         command.env("XTASK_OFFLINE", "1");
     }
