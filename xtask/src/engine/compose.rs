@@ -113,9 +113,11 @@ impl Engine {
             .map(|(project, _)| project.to_string())
             .collect();
         if !self.is_remote() {
-            let networks = self.read(&self.network_ls_command(&name))?;
-            let runs =
-                networks.lines().filter(|name| project::pid_of_unique(name, run_prefix).is_some_and(pid_is_gone));
+            // By name, `PROJECT_NETWORK`: podman's network ls has its labels
+            // as a list, which no template of ours reads.
+            let networks = self.read(&self.network_ls_command())?;
+            let projects = networks.lines().filter_map(|network| network.split_once('_').map(|(project, _)| project));
+            let runs = projects.filter(|project| project::pid_of_unique(project, run_prefix).is_some_and(pid_is_gone));
             gone.extend(runs.map(str::to_string));
         }
         gone.sort();
@@ -123,8 +125,8 @@ impl Engine {
         Ok(gone)
     }
 
-    fn network_ls_command(&self, format: &str) -> CommandLine {
-        self.cli().args(["network", "ls", "--filter", &format!("label={PROJECT_LABEL}"), "--format", format])
+    fn network_ls_command(&self) -> CommandLine {
+        self.cli().args(["network", "ls", "--filter", &format!("label={PROJECT_LABEL}"), "--format", "{{.Name}}"])
     }
 }
 
@@ -428,8 +430,8 @@ mod tests {
     fn a_project_s_commands() {
         let podman = Engine::of(crate::engine::Kind::Podman);
         assert_eq!(
-            podman.network_ls_command(&podman.label_template(PROJECT_LABEL)).to_string(),
-            r#"podman network ls --filter label=com.docker.compose.project --format "{{index .Labels \"com.docker.compose.project\"}}""#
+            podman.network_ls_command().to_string(),
+            "podman network ls --filter label=com.docker.compose.project --format {{.Name}}"
         );
         let engine = Engine::default();
         let mut project = Project::new(&engine, "xtask-smoke-1".into(), vec!["/p/compose.yaml".into()]).unwrap();

@@ -262,8 +262,19 @@ impl Engine {
     /// on, stays. (A tag put on one between the listing and the removal
     /// is the one it would not see.)
     pub fn remove_unused(&self, images: &[String]) {
-        let unused = among(self.dangling_images(), images);
-        self.remove_images(&unused.iter().map(String::as_str).collect::<Vec<_>>());
+        // Removing one can leave another of them unused: the image a later
+        // one was built FROM (BuildKit records no parent, so no removal
+        // takes it along). Again until none is left, each tried once.
+        let mut tried: Vec<String> = Vec::new();
+        loop {
+            let unused: Vec<String> =
+                among(self.dangling_images(), images).into_iter().filter(|id| !tried.contains(id)).collect();
+            if unused.is_empty() {
+                return;
+            }
+            self.remove_images(&unused.iter().map(String::as_str).collect::<Vec<_>>());
+            tried.extend(unused);
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 //! give it: `setup` runs them, `doctor` prints them as its fixes. Facts
 //! in, steps out; nothing here runs or looks at the machine.
 
-use serde::Serialize;
-
 use crate::engine::{
     container::{CONTAINERS_CONF, PODMAN_ULIMITS},
     daemon::DOCKERD_LOG,
@@ -119,8 +117,7 @@ enum ComposeFrom {
 }
 
 /// What a step gives the machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// The engine: Docker's daemon, or podman.
     Engine,
