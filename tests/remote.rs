@@ -28,14 +28,19 @@ fn remote() -> Option<EngineTest> {
     }
     // This machine's Docker, which the offline base images are copied from.
     drop(common::docker_test()?);
-    let host = HOST.get_or_init(|| {
+    HOST.get_or_init(|| {
         // SAFETY: registers a plain function, run once at exit.
         unsafe { libc::atexit(tear_down) };
-        Mutex::new(Some(RemoteHost::start()))
+        let host = RemoteHost::start();
+        // Every test of this binary sets the same value.
+        std::env::set_var("DOCKER_HOST", host.docker_host());
+        // The stand-ins first, copied from this machine's Docker: no
+        // scenario's timing (a signal during a build) may meet the copy,
+        // whichever scenario runs first, or alone.
+        let bases = xtask::standins::bases(&common::the_engine(), true, &Default::default());
+        bases.expect("the offline base images reach the remote engine");
+        Mutex::new(Some(host))
     });
-    let docker_host = host.lock().unwrap().as_ref().expect("the host runs until exit").docker_host();
-    // Every test of this binary sets the same value.
-    std::env::set_var("DOCKER_HOST", docker_host);
     common::docker_test()
 }
 
