@@ -1,11 +1,17 @@
-//! `cargo xtask bench` runs end to end once and cleans up after itself.
-//! It asserts no speed: the figures are for people to read.
+//! `cargo xtask bench` of the builds runs end to end once, beside another
+//! checkout's work on the same engine, and cleans up after itself. It
+//! asserts no speed: the figures are for people to read. The stack's and
+//! the dev loop's benches: tests/bench_loops.rs.
 
 mod common;
 
 use common::{checkout::Checkout, *};
 use xtask::model::build_output::stage_tops_made;
 use xtask::sys::files::copy_tree;
+
+/// A service's list as small as a FastAPI service's can be: the bench's
+/// builds install it cold three times.
+const SMALL_LIST: &str = "fastapi==0.115.6\nuvicorn==0.32.1\n";
 
 fn dangling() -> Vec<String> {
     let listed = docker_ok(&["image", "ls", "--quiet", "--no-trunc", "--filter", "dangling=true"]);
@@ -22,15 +28,19 @@ fn a_bench_and_a_smoke_in_two_checkouts_at_once_leave_each_other_alone() {
     let Some(_docker) = docker_test() else { return };
     let benching = Checkout::copy("benching");
     let smoking = benching.another("smoking");
-    // The smoking checkout serves a fixture app, as every test does, and its
-    // libraries.list has a line of its own, as another project's would:
-    // the legacy builder takes the newest image of a step as its cache, so
-    // a build of the very same list may stand on a builder stage that the
-    // bench just made, which the bench removes as its own when it ends.
-    std::fs::remove_dir_all(smoking.dir().path().join("app")).unwrap();
-    copy_tree(&root().join("tests/fixtures/hello"), &smoking.dir().path().join("app")).unwrap();
+    // Each serves the fixture app with a small list, so that the bench's
+    // cold builds take seconds, not minutes: what is proven is that the two
+    // runs leave each other alone. The smoking checkout's list has a line
+    // of its own, as another project's would: the legacy builder takes the
+    // newest image of a step as its cache, so a build of the very same list
+    // may stand on a builder stage that the bench just made, which the
+    // bench removes as its own when it ends.
     let own_line = format!("# {}", unique("smoking-checkout"));
-    smoking.dir().edit("docker/libraries.list", |list| format!("{list}{own_line}\n"));
+    for (checkout, list) in [(&benching, SMALL_LIST.to_string()), (&smoking, format!("{SMALL_LIST}{own_line}\n"))] {
+        std::fs::remove_dir_all(checkout.dir().path().join("app")).unwrap();
+        copy_tree(&root().join("tests/fixtures/hello"), &checkout.dir().path().join("app")).unwrap();
+        checkout.dir().write("docker/libraries.list", &list);
+    }
     let tag = TagGuard::new("smoking-checkout");
     let before = dangling();
 
@@ -87,58 +97,4 @@ fn check_figures(run: &Run, table: &std::path::Path) {
     let markdown = std::fs::read_to_string(table).unwrap();
     assert!(markdown.contains("| no-op rebuild |"), "{markdown}");
     assert!(run.stderr.contains("| waste ratio (added ÷ payload) |"), "the table goes to stderr too");
-}
-
-/// `bench --stack`: `up` beside `docker compose up --wait` on the same
-/// file, and `smoke --stack` with its parts; nothing left behind.
-#[test]
-fn the_stack_bench_reports_both_ways_and_leaves_nothing() {
-    let Some(_docker) = docker_test() else { return };
-    let run = xtask(&["bench", "--stack", "--runs", "1"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
-    let stack = &run.json["stack"];
-    for figure in ["upMs", "composeUpWaitMs", "smokeMs", "smokeReadyMs", "smokeStopMs"] {
-        assert!(stack[figure]["median"].as_f64().unwrap() > 0.0, "{figure} in {stack}");
-    }
-    assert!(run.stderr.contains("| `docker compose up -d --wait`, same file |"), "{}", run.stderr);
-    let projects = docker_ok(&["ps", "--all", "--format", "{{.Label \"com.docker.compose.project\"}}"]);
-    assert!(!projects.lines().any(|p| p.starts_with("xtask-")), "the bench left a stack: {projects}");
-    let volumes = docker_ok(&["volume", "ls", "--quiet"]);
-    assert!(!volumes.lines().any(|v| v.starts_with("xtask-")), "the bench left volumes: {volumes}");
-}
-
-/// `bench --watch`: `watch` beside `docker compose watch`, on the same
-/// edits; nothing left behind.
-#[test]
-fn the_watch_bench_reports_both_ways_and_leaves_nothing() {
-    let Some(_docker) = docker_test() else { return };
-    the_watch_bench(&[], "| `docker compose watch`, `rebuild` action |");
-}
-
-/// `bench --watch --stack`: the same, with the whole stack behind each loop.
-#[test]
-fn the_stack_watch_bench_reports_both_ways_and_leaves_nothing() {
-    let Some(_docker) = docker_test() else { return };
-    the_watch_bench(&["--stack"], "| `docker compose watch`, `rebuild` action on the API |");
-}
-
-fn the_watch_bench(flags: &[&str], compose_row: &str) {
-    let run = xtask(&[&["bench", "--watch", "--runs", "1"], flags].concat());
-    assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
-    let watch = &run.json["watch"];
-    assert_eq!(watch["edits"], 4);
-    for figure in ["xtaskMs", "composeWatchMs"] {
-        assert!(watch[figure]["median"].as_f64().unwrap() > 0.0, "{figure} in {watch}");
-    }
-    assert!(run.stderr.contains(compose_row), "{}", run.stderr);
-    assert_eq!(docker_ok(&["ps", "--all", "--quiet", "--filter", "label=dev.xtask.task=watch"]), "");
-    let images = docker_ok(&["image", "ls", "--format", "{{.Repository}}"]);
-    assert!(!images.lines().any(|i| i.starts_with("xtask-bench")), "the bench left an image: {images}");
-    // `docker compose watch` is the docker CLI and its plugin: both went.
-    let projects = docker_ok(&["ps", "--all", "--format", "{{.Label \"com.docker.compose.project\"}}"]);
-    assert!(!projects.lines().any(|p| p.starts_with("xtask-")), "the bench left a stack: {projects}");
-    let volumes = docker_ok(&["volume", "ls", "--quiet"]);
-    assert!(!volumes.lines().any(|v| v.starts_with("xtask-")), "the bench left volumes: {volumes}");
-    let plugin = std::process::Command::new("pgrep").args(["-f", "compose.watch.yaml"]).output().unwrap();
-    assert!(plugin.stdout.is_empty(), "docker compose watch is still running");
 }

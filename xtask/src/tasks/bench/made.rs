@@ -47,10 +47,12 @@ impl Made {
     }
 
     /// What an xtask run that built said it made: the image of each of its
-    /// JSON `lines` (one, or `watch`'s one a cycle), and the stage images
-    /// its build output names, which it echoes on its stderr.
-    pub fn xtask(&self, lines: &str, stderr: &str) {
-        for report in lines.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()) {
+    /// JSON reports (`image`'s one document, over several lines, or
+    /// `watch`'s one a line), and the stage images its build output names,
+    /// which it echoes on its stderr.
+    pub fn xtask(&self, stdout: &str, stderr: &str) {
+        let reports = serde_json::Deserializer::from_str(stdout).into_iter::<serde_json::Value>();
+        for report in reports.map_while(Result::ok) {
             if let Some(id) = report["imageId"].as_str() {
                 self.image(id);
             }
@@ -81,6 +83,10 @@ mod tests {
         let stderr = "$ docker build …\nStep 2/3 : FROM b AS builder\n ---> 2be53607e943\nStep 3/3 : RUN x\n ---> Running in f53160d6c093\n ---> 8bd281339caa\n";
         made.xtask(lines, stderr);
         assert_eq!(*made.0.borrow(), ["sha256:aa", "8bd281339caa"]);
+        // `image` prints one document over several lines.
+        let made = Made::default();
+        made.xtask("{\n  \"imageId\": \"sha256:bb\",\n  \"success\": true\n}\n", "");
+        assert_eq!(*made.0.borrow(), ["sha256:bb"]);
     }
 
     #[test]
