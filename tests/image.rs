@@ -131,3 +131,41 @@ fn the_python_asked_for_is_the_python_built_on() {
     assert_eq!(built.code, 0, "{}\n{}", built.json, built.stderr);
     assert!(built.str("message").contains("xtask-standin/python:trixie-slim (Python 3.13."), "{}", built.json);
 }
+
+/// A service that keeps its requirements as uv or poetry keep them (a
+/// pyproject.toml and a lock, no list) builds with files only: the tool
+/// makes docker/libraries.list with the lock's own tool, without the dev
+/// group, and says so. A list whose markers leave out every package on the
+/// image's Python is refused before the build, and its lines that pin
+/// nothing are named.
+#[test]
+fn a_lock_file_makes_the_libraries_list() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("locked");
+    for (tool, lock) in [("uv", "uv.lock"), ("poetry", "poetry.lock")] {
+        let context = copy_of_build_context(&["docker/libraries.list"]);
+        for file in ["pyproject.toml", lock] {
+            std::fs::copy(root().join("tests/fixtures/locked").join(tool).join(file), context.path().join(file))
+                .unwrap();
+        }
+        let run = image_from(&context, &tag.0);
+        assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
+        assert!(run.stderr.contains(&format!("{lock} with `{tool} export`.")), "{}", run.stderr);
+        let list = std::fs::read_to_string(context.path().join("docker/libraries.list")).unwrap();
+        assert!(list.starts_with(&format!("# Made by `cargo xtask` from {lock} (")), "{list}");
+        assert!(list.contains("fastapi==0.115.6") && !list.contains("pytest"), "{list}");
+    }
+
+    let context = copy_of_build_context(&[]);
+    context.write(
+        "docker/libraries.list",
+        "fastapi ; python_version >= \"3.14\"\nuvicorn==0.32.1 ; python_version >= \"3.14\"\n",
+    );
+    let refused = image_from(&context, &tag.0);
+    assert_failed(&refused, "On the image's Python 3.11, pip would skip every line of");
+    assert!(
+        refused.stderr.contains("pins no version on line 1 `fastapi ; python_version >= \"3.14\"`"),
+        "{}",
+        refused.stderr
+    );
+}

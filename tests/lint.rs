@@ -93,14 +93,20 @@ fn the_dockerfile_alone_without_an_engine() {
 }
 
 /// An image that crashes when lint runs it fails lint, and the summary
-/// counts that failure: it never says 0 errors of a lint that failed.
+/// counts that failure, which is among the findings: it never says 0
+/// errors of a lint that failed, nor counts an error it does not show.
 #[test]
 fn a_crashing_image_is_an_error_in_the_summary() {
     let Some(_docker) = docker_test() else { return };
     let tag = TagGuard::new("lint-crash");
     let run = task_in("lint", &fixture_context("import_error"), &tag.0, &[], &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
-    assert!(run.json["summary"]["errors"].as_u64().unwrap() >= 1, "{}", run.json);
+    let all = run.json["findings"].as_array().unwrap();
+    let errors = all.iter().filter(|f| f["severity"] == "error").count();
+    assert_eq!(run.json["summary"]["errors"].as_u64(), Some(errors as u64), "{}", run.json);
+    let not_checked = all.iter().find(|f| f["rule"] == "image-not-checked");
+    let not_checked = not_checked.unwrap_or_else(|| panic!("the failure is no finding: {}", run.json));
+    assert!(!not_checked["message"].as_str().unwrap_or_default().is_empty(), "{}", run.json);
 }
 
 /// hadolint cannot parse a valid heredoc followed directly by an

@@ -290,3 +290,62 @@ fn an_adopted_service_passes_smoke_with_files_only() {
         no_health.json
     );
 }
+
+/// Checks that prove more than a status: a login that takes a form gives a
+/// token that the next check sends, and a job is asked again until its
+/// state is SUCCESS (STARTED proves nothing). A state that never comes is
+/// named with the value the answer had.
+#[test]
+fn a_form_login_s_token_reaches_the_next_check_and_a_job_is_polled_until_it_holds() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("form-login");
+    let context = fixture_context("form_login");
+    let checks = |state: &str, within: u32| {
+        format!(
+            r#"{{"checks": [
+  {{"method": "POST", "path": "/login", "form": {{"username": "ada", "password": "pass word&1"}}, "field": "access_token"}},
+  {{"method": "POST", "path": "/jobs", "headers": {{"Authorization": "Bearer {{access_token}}"}}, "status": 202, "field": "id"}},
+  {{"path": "/jobs/{{id}}", "field": "state", "equals": "{state}", "within": {within}}}
+]}}"#
+        )
+    };
+    context.write("docker/checks.json", &checks("SUCCESS", 20));
+    let passed = task_in("smoke", &context, &tag.0, &[], &[]);
+    assert_eq!(passed.code, 0, "{}\n{}", passed.json, passed.stderr);
+    let statuses: Vec<u64> =
+        passed.json["checks"].as_array().unwrap().iter().map(|c| c["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses[statuses.len() - 3..], [200, 202, 200], "{}", passed.json);
+
+    context.write("docker/checks.json", &checks("DONE", 3));
+    let failed = task_in("smoke", &context, &tag.0, &["--no-build"], &[]);
+    assert_eq!(failed.code, 1, "{}", failed.json);
+    assert!(failed.str("message").contains(r#"with `state` "SUCCESS", not "DONE""#), "{}", failed.json);
+}
+
+/// A service that connects to its database or cache as it starts cannot
+/// pass `smoke` alone: when its log cannot reach a host that is a service
+/// of the project's Compose file, the sentence says it needs its stack.
+#[test]
+fn a_service_that_cannot_reach_a_service_of_its_stack_is_told_to_smoke_with_it() {
+    let Some(_docker) = docker_test() else { return };
+    let tag = TagGuard::new("needs-stack");
+    let context = fixture_context("hello");
+    // redis-py's own words, as a client says them at import.
+    let fails = "raise SystemExit('redis.exceptions.ConnectionError: Error -2 connecting to cache:6379. Name or service not known.')\n";
+    context.write(
+        "app/main.py",
+        &format!("{}\n{fails}", std::fs::read_to_string(context.path().join("app/main.py")).unwrap()),
+    );
+    context.write(
+        "compose.yaml",
+        "services:\n  api:\n    image: ${API_IMAGE:-x}\n    ports: [\"8000:8000\"]\n  cache:\n    image: redis:7\n",
+    );
+    let run = task_in("smoke", &context, &tag.0, &[], &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.json, run.stderr);
+    assert!(
+        run.str("message").starts_with("The service needs its stack: its log cannot reach cache, a service of"),
+        "{}",
+        run.json
+    );
+    assert!(run.str("message").contains("`cargo xtask smoke --stack`"), "{}", run.json);
+}

@@ -34,7 +34,7 @@ macro_rules! engine_suite_tests {
         $crate::scenario_tests!($start;
             engine_suite::the_report_matches_the_engine_s_inspect,
             engine_suite::each_build_carries_the_contract_it_was_asked_for,
-            engine_suite::no_value_the_tool_was_given_is_printed,
+            engine_suite::secrets_are_never_printed_and_plain_words_never_masked,
             engine_suite::build_failures_say_what_happened,
             engine_suite::a_signal_to_the_xtask_alone_stops_the_build_and_moves_no_tag,
             engine_suite::smoke_passes_and_leaves_nothing,
@@ -109,11 +109,11 @@ pub fn each_build_carries_the_contract_it_was_asked_for() {
     assert_eq!(image_id(&tag.0), moved.str("imageId"), "the tag stays on the image that passed");
 }
 
-/// A value the tool was given appears in no output, whatever prints it:
-/// the build's progress (BuildKit shows a `RUN` with its build args
+/// A secret the tool was given appears in no output, and a plain word is
+/// never masked, whatever prints it: the build's progress (BuildKit shows a `RUN` with its build args
 /// expanded), a failed step's last lines, the image's history (`layers`),
 /// and a service's log that echoes its settings.
-pub fn no_value_the_tool_was_given_is_printed() {
+pub fn secrets_are_never_printed_and_plain_words_never_masked() {
     const MARKER: &str = "XTASKMASKED4471";
     let said = |run: &Run| format!("{}\n{}", run.json, run.stderr);
     let context = copy_of_build_context(&[]);
@@ -132,12 +132,18 @@ pub fn no_value_the_tool_was_given_is_printed() {
     assert_eq!(failed.code, 1, "{}\n{}", failed.json, failed.stderr);
     assert!(!said(&failed).contains(MARKER), "a failed step shows the value:\n{}", said(&failed));
 
+    // A committed run.env is no secret, but a setting whose key says it
+    // is one is: the plain word is shown, the token is not.
     context.write("docker/Dockerfile", &dockerfile);
-    context.write("app/main.py", "import os\nraise SystemExit('bad input_value=' + os.environ['DATABASE_URL'])\n");
-    let url = format!("--env=DATABASE_URL=postgresql://u:{MARKER}@db/x");
+    context.write("docker/run.env", &format!("POSTGRES_USER=plainword\nAPI_TOKEN={MARKER}-env\n"));
+    let echoes = "import os\nraise SystemExit(' '.join(f'{k}={os.environ[k]}' for k in ('DATABASE_URL', 'POSTGRES_USER', 'API_TOKEN')))\n";
+    context.write("app/main.py", echoes);
+    let url = format!("--env=DATABASE_URL=postgresql://plainword:{MARKER}@db/x");
     let echoed = task_in("smoke", &context, &tag.0, &[&url], &[]);
     assert_eq!(echoed.code, 1, "{}\n{}", echoed.json, echoed.stderr);
-    assert!(echoed.str("message").contains("bad input_value=***"), "{}", echoed.json);
+    let message = echoed.str("message");
+    assert!(message.contains("DATABASE_URL=postgresql://plainword:***@db/x"), "{}", echoed.json);
+    assert!(message.contains("POSTGRES_USER=plainword API_TOKEN=***"), "a plain word is masked: {}", echoed.json);
     assert!(!said(&echoed).contains(MARKER), "the log tail shows the value:\n{}", said(&echoed));
 }
 

@@ -30,13 +30,17 @@ macro_rules! stack_suite_tests {
 }
 
 /// The fixture stack beside a fresh build context: its compose.yaml at
-/// the context's root, its app as app/, its checks beside the Dockerfile.
+/// the context's root, its app as app/, its checks and settings beside the
+/// Dockerfile.
 pub fn stack_context() -> TempDir {
     let context = copy_of_build_context(&["app"]);
     let fixture = root().join("tests/fixtures/stack");
     copy_tree(&fixture.join("app"), &context.path().join("app")).unwrap();
     context.write("compose.yaml", &std::fs::read_to_string(fixture.join("compose.yaml")).unwrap());
     context.write("docker/checks.json", &std::fs::read_to_string(fixture.join("checks.json")).unwrap());
+    // The service's committed settings reach the stack's services of the
+    // image, as they reach `run` and `smoke`: a check reads this one back.
+    context.write("docker/run.env", "GREETING=hello from run.env\n");
     context
 }
 
@@ -127,6 +131,11 @@ pub fn a_stack_smoke_passes_and_leaves_nothing() {
     assert_eq!(run.code, 0, "{}\n{}", run.json, run.stderr);
     assert_eq!(run.str("imageId"), image_id(&tag.0), "the tag moved to the image that passed");
     assert_every_service_ready(&run, 6);
+    assert!(
+        run.stderr.contains("Offline: service cache's image redis:7.2-alpine is not here, so the stand-in"),
+        "{}",
+        run.stderr
+    );
     let schema = run.json["services"].as_array().unwrap().iter().find(|s| s["name"] == "schema").unwrap();
     assert_eq!(schema["state"], "exited", "the one-shot migration ran and ended");
     let checks: Vec<String> = run.json["checks"]

@@ -166,7 +166,7 @@ fn credentials(registry: &str) -> Option<String> {
     ];
     let auth =
         files.iter().filter_map(|file| std::fs::read_to_string(file).ok()).find_map(|text| auth_in(&text, registry));
-    auth.inspect(|auth| mask::register(auth))
+    auth.inspect(|auth| mask::secret(auth))
 }
 
 fn auth_in(text: &str, registry: &str) -> Option<String> {

@@ -41,7 +41,7 @@ pub fn read(dockerfile: &Utf8Path, values: &BTreeMap<String, String>) -> Result<
                  run.local.env beside the Dockerfile (not committed)"
             ))
         })?;
-        mask::register(&resolved);
+        mask::secret(&resolved);
         headers.push((name, resolved));
     }
     let path_of = |path: &str| request_path(path).map_err(|why| refused(format!("the path {path} {why}")));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{build_args_file, pair, request_path, usage, values, OfflineFlag, IMAGE_FLAGS};
 use crate::{
-    engine::build::{BuildSpec, Secret, BUILDER_IMAGE, PYTHON_MINOR, RUNTIME_IMAGE},
+    engine::build::{BuildSpec, Secret, PYTHON_MINOR},
     model::contract::{Asked, APP_MODULE, APP_PORT, DEFAULT_APP, DEFAULT_HEALTH, DEFAULT_PORT, HEALTH_PATH},
     model::reference,
     standins,
@@ -22,8 +22,9 @@ pub const DEFAULT_TAG: &str = "fastapi-server:latest";
 /// The build args that name what the image is (its contract, its bases):
 /// shown as they are. Every other build arg's value may be a token, and
 /// is masked wherever it would be printed.
-const SHOWN: [&str; 3] = [BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR];
 const DEFAULT_DOCKERFILE: &str = "docker/Dockerfile";
+/// The key of docker/build-args that names the image, as `--tag` does.
+pub const IMAGE_TAG: &str = "IMAGE_TAG";
 
 /// The contract's input, for `--input FILE`: the same as the flags.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,7 +51,7 @@ pub struct ImageFlags {
     /// The build context [default: the project root; .dockerignore keeps it small]
     #[arg(long, value_name = "DIR", value_parser = values::path)]
     context: Option<Utf8PathBuf>,
-    /// A build arg; repeatable. BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases; its value is never printed
+    /// A build arg; repeatable. BUILDER_IMAGE, RUNTIME_IMAGE, PYTHON_MINOR choose the bases; a value whose key or form says it is secret is never printed
     #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = pair)]
     build_args: Vec<(String, String)>,
     #[arg(long, value_name = "NAME[:TAG]", value_parser = tag, help = format!("The image's tag [default: {DEFAULT_TAG}]"))]
@@ -105,28 +106,28 @@ impl ImageFlags {
         // typed out of each.
         let mut contract = Asked::default();
         let mut build_args = BTreeMap::new();
-        for (from, mut args) in [
-            ("docker/build-args", build_args_file::read(&dockerfile)?),
-            ("InputData's buildArgs", input_args),
-            ("--build-arg", flag_args),
-        ] {
+        // The project's file may name the image, as `--tag` does: a service
+        // adopted once is built under its own name with no flag.
+        let mut file_args = build_args_file::read(&dockerfile)?;
+        let file_tag = file_args.remove(IMAGE_TAG);
+        for (from, mut args) in
+            [("docker/build-args", file_args), ("InputData's buildArgs", input_args), ("--build-arg", flag_args)]
+        {
             contract = contract.over(values::contract(&mut args).map_err(|why| usage(format!("{from}: {why}")))?);
             build_args.extend(args);
         }
         let contract = contract.over(flag_contract);
-        for (key, value) in &build_args {
-            if !SHOWN.contains(&key.as_str()) {
-                mask::register(value);
-            }
-        }
+        build_args.iter().for_each(|(key, value)| mask::setting(key, value));
         let offline = self.offline.requested();
         if offline {
             // A Python no release carries is a mistake in what was asked.
             standins::suite_for(&build_args)?;
         }
-        let tag = self.tag.or(tag);
+        let tag = self.tag.or(tag).or(file_tag);
+        let tag = reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?;
+        mask::name(&tag);
         Ok(BuildSpec {
-            tag: reference::normalize(tag.as_deref().unwrap_or(DEFAULT_TAG)).map_err(usage)?,
+            tag,
             dockerfile,
             context: self.context.or(context).unwrap_or(root),
             build_args,
@@ -241,6 +242,35 @@ mod tests {
         let error = parse(&["--input", dir.to_str().unwrap()]).unwrap_err();
         std::fs::remove_file(&dir).unwrap();
         assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    /// The project's docker/build-args may name the image; InputData's tag
+    /// and `--tag` win over it, and it is no build arg.
+    #[test]
+    fn the_project_s_file_names_the_image() {
+        let dir = camino::Utf8PathBuf::try_from(std::env::temp_dir().join(project::unique_name("named"))).unwrap();
+        std::fs::create_dir_all(dir.join("docker")).unwrap();
+        std::fs::write(
+            dir.join("docker/build-args"),
+            "IMAGE_TAG=adopted/api:2
+A=1
+",
+        )
+        .unwrap();
+        let dockerfile = dir.join("docker/Dockerfile");
+        let named = parse(&["--dockerfile", dockerfile.as_str()]).unwrap();
+        let flagged = parse(&["--dockerfile", dockerfile.as_str(), "--tag", "other"]).unwrap();
+        std::fs::write(
+            dir.join("docker/build-args"),
+            "IMAGE_TAG=Not A Name
+",
+        )
+        .unwrap();
+        let bad = parse(&["--dockerfile", dockerfile.as_str()]).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!((named.tag.as_str(), named.build_args.contains_key(IMAGE_TAG)), ("adopted/api:2", false));
+        assert_eq!(flagged.tag, "other:latest");
+        assert!(!bad.is_empty());
     }
 
     /// Flags override `--input`, whatever their order.

@@ -15,10 +15,10 @@ use crate::{engine::container::Settings, sys::mask};
 #[derive(Debug, Clone, Default, clap::Parser)]
 #[command(next_help_heading = SETTINGS_FLAGS)]
 pub struct SettingsFlags {
-    /// A setting in the container; repeatable; its value is never printed
+    /// A setting in the container; repeatable; a value whose key or form says it is secret is never printed
     #[arg(long, value_name = "KEY=VALUE", value_parser = pair)]
     env: Vec<(String, String)>,
-    /// The engine reads settings from FILE, after the run.env beside the Dockerfile; repeatable; values never printed
+    /// The engine reads settings from FILE, after the run.env beside the Dockerfile; repeatable; its values are secrets, never printed
     #[arg(long = "env-file", value_name = "FILE", value_parser = env_file)]
     env_file: Vec<Utf8PathBuf>,
 }
@@ -39,9 +39,10 @@ fn env_file(value: &str) -> Result<Utf8PathBuf, String> {
 
 /// Reads a regular settings file as the engine will, so that a bad line
 /// gets our sentence (its number and name, never its value) rather than
-/// the engine's, which quotes the line: its values, masked from now on. A
-/// pipe or a device is left to the engine (reading it here would empty it).
-fn read(file: &Utf8Path) -> anyhow::Result<BTreeMap<String, String>> {
+/// the engine's, which quotes the line: its values, masked from now on when
+/// the file is `marked` secret or they say they are. A pipe or a device is
+/// left to the engine (reading it here would empty it).
+fn read(file: &Utf8Path, marked: bool) -> anyhow::Result<BTreeMap<String, String>> {
     let mut read = BTreeMap::new();
     if !file.is_file() {
         return Ok(read);
@@ -71,7 +72,11 @@ fn read(file: &Utf8Path) -> anyhow::Result<BTreeMap<String, String>> {
                 number + 1
             );
         }
-        mask::register(value);
+        if marked {
+            mask::secret(value);
+        } else {
+            mask::setting(name, value);
+        }
         read.insert(name.to_string(), value.to_string());
     }
     Ok(read)
@@ -89,14 +94,17 @@ impl SettingsFlags {
     /// `run.env` (committed: what the service needs to start) and
     /// `run.local.env` (not committed: local secrets); each file read first.
     pub fn over_project(self, dockerfile: &Utf8Path) -> anyhow::Result<RunSettings> {
-        let project = ["run.env", "run.local.env"].map(|name| beside_dockerfile(dockerfile, name));
+        let committed = beside_dockerfile(dockerfile, "run.env");
+        let project = [committed.clone(), beside_dockerfile(dockerfile, "run.local.env")];
         let project = project.into_iter().filter(|file| file.is_file());
         let env_files: Vec<Utf8PathBuf> = project.chain(self.env_file).collect();
         let mut values = BTreeMap::new();
+        // run.env is committed, so not secret by definition; run.local.env
+        // and a file given with --env-file are the user's own.
         for file in &env_files {
-            values.extend(read(file)?);
+            values.extend(read(file, *file != committed)?);
         }
-        self.env.iter().for_each(|(_, value)| mask::register(value));
+        self.env.iter().for_each(|(key, value)| mask::setting(key, value));
         values.extend(self.env.iter().cloned());
         Ok(RunSettings { settings: Settings { env: self.env.into_iter().collect(), env_files }, values })
     }

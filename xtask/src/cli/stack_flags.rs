@@ -7,6 +7,8 @@ use camino::Utf8PathBuf;
 
 use super::{usage, values, StackFlag};
 use crate::{
+    engine::container::Settings,
+    model::env_file,
     service::stack::{StackSpec, STACK_TIMEOUT},
     sys::{mask, project},
 };
@@ -38,14 +40,14 @@ pub struct StackChoice {
 impl StackChoice {
     /// The stack asked for, if any; a stack's flag without `--stack` is a
     /// mistake, not a setting to ignore.
-    pub fn into_spec(self, offline: bool, variables: BTreeMap<String, String>) -> anyhow::Result<Option<StackSpec>> {
+    pub fn into_spec(self, offline: bool, settings: &Settings) -> anyhow::Result<Option<StackSpec>> {
         let given =
             [("--file", self.flags.file.file.is_some()), ("--stack-timeout", self.flags.stack_timeout.is_some())];
         match given.iter().find(|(_, given)| *given) {
             Some((flag, _)) if !self.stack.stack => {
                 Err(usage(format!("`{flag}` goes with `--stack`, which was not given")))
             }
-            _ => Ok(self.stack.stack.then(|| self.flags.into_spec(offline, variables))),
+            _ => Ok(self.stack.stack.then(|| self.flags.into_spec(offline, settings))),
         }
     }
 }
@@ -61,46 +63,27 @@ pub struct StackFlags {
 }
 
 impl StackFlags {
-    /// The stack to start: offline or not as the image is built, with
-    /// `variables` (the `--env` values) for the file.
-    pub fn into_spec(self, offline: bool, variables: BTreeMap<String, String>) -> StackSpec {
+    /// The stack to start: offline or not as the image is built, with the
+    /// service's `settings`: their `--env` values are variables for the
+    /// file, and their files reach the services of the image.
+    pub fn into_spec(self, offline: bool, settings: &Settings) -> StackSpec {
         let file = self.file.path();
         let dotenv = file.parent().map(|dir| dotenv(&std::fs::read_to_string(dir.join(".env")).unwrap_or_default()));
         StackSpec {
             file,
             offline,
-            variables,
+            variables: settings.env.clone(),
+            env_files: settings.env_files.clone(),
             dotenv: dotenv.unwrap_or_default(),
             timeout: self.stack_timeout.unwrap_or(STACK_TIMEOUT),
         }
     }
 }
 
-/// The `KEY=VALUE` lines of a `.env` file, as Compose reads them (quotes
-/// taken off), each value masked from now on: they are often secrets.
+/// The `KEY=VALUE` lines of a `.env` file, as Compose reads them, each
+/// value masked from now on when it is a secret.
 fn dotenv(text: &str) -> BTreeMap<String, String> {
-    let lines = text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'));
-    let pairs = lines.filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='));
+    let pairs = env_file::pairs(text);
+    pairs.iter().for_each(|(key, value)| mask::setting(key, value));
     pairs
-        .map(|(key, value)| {
-            let value = value.trim();
-            let unquoted = ['"', '\''].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q)).unwrap_or(value);
-            mask::register(unquoted);
-            (key.trim().to_string(), unquoted.to_string())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dotenv_is_read_as_compose_reads_it() {
-        let read = dotenv("# c\nA=1\nexport B=\"two words\"\n C = 'x' \nnoequals\n");
-        assert_eq!(read["A"], "1");
-        assert_eq!(read["B"], "two words");
-        assert_eq!(read["C"], "x");
-        assert_eq!(read.len(), 3);
-    }
 }

@@ -24,7 +24,7 @@ pub const RUNTIME_IMAGE: &str = "RUNTIME_IMAGE";
 pub const PYTHON_MINOR: &str = "PYTHON_MINOR";
 
 /// What to build.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildSpec {
     /// Normalised: `NAME:TAG`. The build itself leaves it alone: the tag
     /// moves to the image only once it passed its checks (`Engine::tag`).
@@ -128,7 +128,7 @@ impl SecretFiles {
                 SecretSource::File(path) if path.is_file() => {
                     // A secret's file is small; one that is not is no token to mask.
                     if path.metadata().is_ok_and(|meta| meta.len() <= 4096) {
-                        std::fs::read_to_string(path).iter().flat_map(|text| text.lines()).for_each(mask::register);
+                        std::fs::read_to_string(path).iter().flat_map(|text| text.lines()).for_each(mask::secret);
                     }
                     path.clone()
                 }
@@ -142,7 +142,7 @@ impl SecretFiles {
                             secret.id
                         )
                     };
-                    mask::register(&value.to_string_lossy());
+                    mask::secret(&value.to_string_lossy());
                     let path = project::scratch_dir()?.join(project::unique_name("secret"));
                     made.written.push(path.clone());
                     write_private(&path, value.as_encoded_bytes())?;
@@ -400,12 +400,12 @@ mod tests {
     use crate::engine::Kind;
 
     #[test]
-    fn the_build_command_carries_every_input_and_shows_no_build_arg_value() {
+    fn the_build_command_carries_every_input_and_shows_no_secret_build_arg() {
         let spec = BuildSpec {
             tag: "app:latest".into(),
             dockerfile: "/d/Dockerfile".into(),
             context: "/ctx".into(),
-            build_args: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
+            build_args: BTreeMap::from([("B".into(), "2".into()), ("A_TOKEN".into(), "1".into())]),
             contract: Asked { port: Some(9000), ..Asked::default() },
             offline: false,
             no_cache: true,
@@ -417,17 +417,17 @@ mod tests {
         let line = Engine::default().build_command(&spec, &Bases::Dockerfile, &secrets, "/t/iid".into());
         assert_eq!(
             line.unmasked(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=1 --build-arg APP_PORT=9000 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg APP_PORT=9000 --build-arg A_TOKEN=1 --build-arg B=2 --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(
             line.to_string(),
-            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg APP_PORT=*** --build-arg B=*** --secret id=token,src=/t/secret /ctx"
+            "docker build --file /d/Dockerfile --iidfile /t/iid --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg APP_PORT=9000 --build-arg A_TOKEN=*** --build-arg B=2 --secret id=token,src=/t/secret /ctx"
         );
         assert_eq!(Engine::default().tag_command("sha256:a", "t:1").to_string(), "docker tag sha256:a t:1");
         let podman = Engine::of(Kind::Podman).build_command(&spec, &Bases::Dockerfile, &[], "/t/iid".into());
         assert_eq!(
             podman.to_string(),
-            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg A=*** --build-arg APP_PORT=*** --build-arg B=*** /ctx"
+            "podman build --file /d/Dockerfile --iidfile /t/iid --format docker --force-rm --no-cache --target builder --cache-from r:5/app:1-cache-builder --cache-from r:5/app:1 --build-arg APP_PORT=9000 --build-arg A_TOKEN=*** --build-arg B=2 /ctx"
         );
     }
 

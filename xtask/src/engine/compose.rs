@@ -267,7 +267,8 @@ impl Project {
     /// Adds a Compose file of ours, `yaml`, over the project's: it goes
     /// when the project does.
     pub fn add_override(&mut self, yaml: &str) -> Result<()> {
-        let file = project::scratch_dir()?.join(format!("{}.compose.yaml", self.name));
+        // One file an override: a run may add several.
+        let file = project::scratch_dir()?.join(format!("{}-{}.compose.yaml", self.name, self.own_files.len()));
         crate::sys::files::write_new(&file, yaml, 0o644)?;
         self.files.push(file.clone());
         self.own_files.push(file);

@@ -500,7 +500,7 @@ mod tests {
         let engine = Engine::default();
         let spec = Spec {
             settings: Settings {
-                env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+                env: BTreeMap::from([("A".to_string(), "1".to_string()), ("DB_PASSWORD".to_string(), "2".to_string())]),
                 env_files: vec!["/p/.env".into()],
             },
             read_only: true,
@@ -512,9 +512,9 @@ mod tests {
             line.unmasked(),
             format!("docker run --detach --name n --label dev.xtask.managed=true --label dev.xtask.task=smoke \
              --label dev.xtask.project={} --label dev.xtask.owner=h/1/2 --label dev.xtask.tag=t:1 --read-only --tmpfs /tmp \
-             --publish 127.0.0.1::8000 --env-file /p/.env --env A=1 sha256:abc", project::root())
+             --publish 127.0.0.1::8000 --env-file /p/.env --env A=1 --env DB_PASSWORD=2 sha256:abc", project::root())
         );
-        assert!(line.to_string().contains("--env A=*** sha256:abc"), "{line}");
+        assert!(line.to_string().contains("--env A=1 --env DB_PASSWORD=*** sha256:abc"), "{line}");
         let spec = Spec { host_port: Some(8080), owned: false, ..Spec::owned("run", "i", 9000) };
         let argv = engine.run_command(&spec, "n", "h/1/2").to_string();
         assert!(argv.contains("--publish 127.0.0.1:8080:9000") && !argv.contains(OWNER), "{argv}");

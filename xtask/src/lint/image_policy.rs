@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::{
     rule_table::{
-        Rule, IMAGE_COMPILER, IMAGE_NO_HEALTHCHECK, IMAGE_PORT_NOT_EXPOSED, IMAGE_READ_ONLY_FAILS, IMAGE_ROOT_USER,
-        IMAGE_SHELL_FORM_COMMAND, IMAGE_UNWANTED_FILE, IMAGE_WRITES_AT_RUN_TIME,
+        Rule, IMAGE_COMPILER, IMAGE_NOT_CHECKED, IMAGE_NO_HEALTHCHECK, IMAGE_PORT_NOT_EXPOSED, IMAGE_READ_ONLY_FAILS,
+        IMAGE_ROOT_USER, IMAGE_SHELL_FORM_COMMAND, IMAGE_UNWANTED_FILE, IMAGE_WRITES_AT_RUN_TIME,
     },
     Finding,
 };
@@ -18,6 +18,12 @@ use crate::{
     },
     service::{self, contract::Contract, READY_TIMEOUT},
 };
+
+/// The finding of a lint whose image checks could not run, `why`: a lint
+/// that failed names its failure among its findings.
+pub fn not_checked(why: &anyhow::Error, image: &str) -> Finding {
+    Finding::new(IMAGE_NOT_CHECKED, image, format!("{why:#}"))
+}
 
 /// What the image's configuration says, of a service that follows `contract`.
 pub fn check_config(config: &ImageConfig, contract: &Contract, image: &str) -> Vec<Finding> {
@@ -167,6 +173,10 @@ pub(super) mod tests {
         seen.fired(&found);
         let found = running_findings(Err(anyhow::anyhow!("the container exited")), "/health", 0, &[], "i");
         assert!(found[0].message.ends_with("does not serve: the container exited"), "{found:?}");
+        seen.silent(IMAGE_NOT_CHECKED.id, &found);
+        let found = [not_checked(&anyhow::anyhow!("The image cannot start its app main:app"), "i")];
+        assert_eq!(found[0].message, "The image cannot start its app main:app");
+        seen.fired(&found);
     }
 
     #[test]

@@ -380,6 +380,16 @@ rules! {
              working directory",
         ),
     };
+    IMAGE_NOT_CHECKED = Rule {
+        id: "image-not-checked",
+        reads: Reads::Image,
+        severity: Severity::Error,
+        warning_when: None,
+        catches: "the image's checks could not run: the build failed, the image cannot start its app, or it \
+                  crashed when run",
+        fix: "what the finding says; then lint again",
+        sure: Sure::Always,
+    };
     IMAGE_READ_ONLY_FAILS = Rule {
         id: "image-read-only-fails",
         reads: Reads::Image,

@@ -2,7 +2,10 @@
 //! one, a value that could be one, a URL with a password in it, and the
 //! `.env` files that hold them. The Dockerfile's `ENV`/`ARG` rule, the
 //! `.dockerignore` rule and the Compose rules share these, so that each
-//! judges a secret by the same test.
+//! judges a secret by the same test, and the names and URLs are judged as
+//! the masking of secrets judges them (`sys::mask`).
+
+use crate::sys::mask;
 
 /// `.env` and `.env.production`, but not a template such as `.env.example`.
 pub(super) fn is_env_file(path: &str) -> bool {
@@ -31,22 +34,7 @@ pub(super) fn secret_key(args: &str) -> Option<String> {
 /// Whether `key` set to `value` sets a secret: a secret's name with a value
 /// that could be one, or a URL with a password in it.
 pub(super) fn secret_value(key: &str, value: &str) -> bool {
-    (secret_name(key) && could_be_secret(value)) || has_url_password(value)
-}
-
-/// A name with a secret's word in it, the words split at `_`, `-` or `.`.
-fn secret_name(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split(['_', '-', '.']).filter(|w| !w.is_empty()).collect();
-    let alone = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS"];
-    // A key is a secret where a word says whose: API_KEY, PRIVATE_KEY, SECRET_KEY.
-    let keyed = ["API", "PRIVATE", "ACCESS", "SECRET", "SIGNING", "ENCRYPTION"];
-    let last = words.last().copied().unwrap_or_default();
-    // A path to a secret, or where one is read from, is the right way.
-    if ["FILE", "PATH", "DIR", "URL", "URI", "HOST", "PORT", "NAME", "USER", "ID"].contains(&last) {
-        return false;
-    }
-    words.iter().any(|w| alone.contains(w)) || words.windows(2).any(|pair| keyed.contains(&pair[0]) && pair[1] == "KEY")
+    (mask::secret_name(key) && could_be_secret(value)) || mask::url_password(value).is_some_and(|p| !p.contains('$'))
 }
 
 /// A value that could be a secret: not empty, a reference, a path, a
@@ -58,14 +46,6 @@ fn could_be_secret(value: &str) -> bool {
         || value.starts_with(['/', '.', '~'])
         || ["true", "false", "yes", "no", "on", "off", "none", "null"].contains(&lower.as_str())
         || value.parse::<f64>().is_ok())
-}
-
-/// `scheme://user:password@host`, the password a literal.
-fn has_url_password(value: &str) -> bool {
-    let Some((_, rest)) = value.split_once("://") else { return false };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let Some((userinfo, _)) = authority.rsplit_once('@') else { return false };
-    userinfo.split_once(':').is_some_and(|(_, password)| !password.is_empty() && !password.contains('$'))
 }
 
 #[cfg(test)]

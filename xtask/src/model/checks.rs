@@ -1,11 +1,15 @@
 //! The project's smoke checks, written once in `checks.json` beside the
 //! Dockerfile rather than as flags on every command: the requests that
-//! prove the service (a write among them: a POST with a JSON body, the
-//! status it must answer, a field its JSON answer must have), the headers
-//! every request carries, and the path that says the service is ready.
+//! prove the service (a write among them: a POST with a JSON or form body,
+//! the status it must answer, a field its JSON answer must have, and the
+//! value it must have), the headers every request carries, and the path
+//! that says the service is ready. A field's value is kept for the checks
+//! after it (`{id}`, `Bearer {access_token}`), and a check may be asked
+//! again until it holds (`within`: a job that a worker does).
 //!
-//! A header's value is a reference to a variable, `${NAME}`, never a
-//! value: the file is committed, and a token in it would be published.
+//! A header's value is a reference to a variable, `${NAME}`, or (in a
+//! check's own headers) to an earlier answer, `{name}`, never a value: the
+//! file is committed, and a token in it would be published.
 //!
 //! ```json
 //! {
@@ -13,7 +17,10 @@
 //!   "headers": { "X-Token": "${API_TOKEN}" },
 //!   "checks": [
 //!     { "path": "/items/1", "status": 404 },
-//!     { "method": "POST", "path": "/items", "json": { "name": "pen" }, "status": 201, "field": "id" }
+//!     { "method": "POST", "path": "/login", "form": { "username": "a", "password": "b" }, "field": "access_token" },
+//!     { "method": "POST", "path": "/jobs", "headers": { "Authorization": "Bearer {access_token}" },
+//!       "json": { "n": 2 }, "status": 202, "field": "id" },
+//!     { "path": "/jobs/{id}", "field": "state", "equals": "SUCCESS", "within": 20 }
 //!   ]
 //! }
 //! ```
@@ -32,6 +39,14 @@ pub struct Request {
     /// A JSON body to send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<serde_json::Value>,
+    /// A form to send (`application/x-www-form-urlencoded`, as an OAuth2
+    /// password login takes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<BTreeMap<String, String>>,
+    /// Headers of this request alone, each naming an earlier answer's
+    /// value: `"Authorization": "Bearer {access_token}"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     #[serde(default = "ok")]
     pub status: u16,
     /// A field the JSON answer must have, not null: `id`, or `data.id`.
@@ -39,6 +54,9 @@ pub struct Request {
     /// checks after it: `/items/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The value the field must have: a job's `"SUCCESS"`, not only any state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<serde_json::Value>,
     /// Seconds within which the answer must come right: the check is
     /// asked again until then (a job that a worker does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,17 +74,43 @@ fn ok() -> u16 {
 impl Request {
     /// `GET path`, answering `status`.
     pub fn get(path: String, status: u16) -> Request {
-        Request { method: get(), path, json: None, status, field: None, within: None }
+        Request {
+            method: get(),
+            path,
+            json: None,
+            form: None,
+            headers: BTreeMap::new(),
+            status,
+            field: None,
+            equals: None,
+            within: None,
+        }
     }
 
-    /// This request with each `{name}` of its path replaced by the value
-    /// an earlier answer gave under that name.
+    /// This request with each `{name}` of its path, its form's values and
+    /// its headers replaced by the value an earlier answer gave under that
+    /// name.
     pub fn with_values(&self, values: &BTreeMap<String, String>) -> Request {
-        let mut path = self.path.clone();
-        for (name, value) in values {
-            path = path.replace(&format!("{{{name}}}"), value);
+        let fill = |text: &String| {
+            values.iter().fold(text.clone(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+        };
+        let filled = |map: &BTreeMap<String, String>| map.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
+        Request {
+            path: fill(&self.path),
+            form: self.form.as_ref().map(filled),
+            headers: filled(&self.headers),
+            ..self.clone()
         }
-        Request { path, ..self.clone() }
+    }
+
+    /// The body to send, and its content type.
+    pub fn body(&self) -> Option<(&'static str, Vec<u8>)> {
+        if let Some(json) = &self.json {
+            return Some(("application/json", json.to_string().into_bytes()));
+        }
+        let form = self.form.as_ref()?;
+        let pairs: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encoded(k), form_encoded(v))).collect();
+        Some(("application/x-www-form-urlencoded", pairs.join("&").into_bytes()))
     }
 
     /// The value of the field the answer `body` must have, under the
@@ -93,11 +137,26 @@ impl Request {
             Err(_) => return Some(format!("answered {status} with no JSON, and `{field}` was expected")),
         };
         let found = field.split('.').try_fold(&answer, |value, key| value.get(key));
-        match found {
-            Some(value) if !value.is_null() => None,
+        match (found, &self.equals) {
+            (Some(value), Some(wanted)) if value != wanted => {
+                Some(format!("answered {status} with `{field}` {value}, not {wanted}"))
+            }
+            (Some(value), _) if !value.is_null() => None,
             _ => Some(format!("answered {status} without `{field}`")),
         }
     }
+}
+
+/// `text` as a form's key or value: letters, digits and `-._~` as they
+/// are, a space as `+`, every other byte as `%XX`.
+fn form_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `checks.json` as written.
@@ -134,8 +193,8 @@ impl ChecksFile {
         let file: ChecksFile = serde_json::from_str(text).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Data => {
-                    "its fields are ready, headers (NAME: \"${VARIABLE}\"), checks (method, path, json, status, \
-                     field, within) and stack (checks)"
+                    "its fields are ready, headers (NAME: \"${VARIABLE}\"), checks (method, path, json or form, \
+                     headers, status, field, equals, within) and stack (checks)"
                 }
                 _ => "it is not JSON",
             };
@@ -151,6 +210,21 @@ impl ChecksFile {
             if check.within.is_some_and(|secs| !(secs > 0.0 && secs <= 600.0)) {
                 return Err(format!("the within of {} {} must be seconds from 0 to 600", check.method, check.path));
             }
+            if check.json.is_some() && check.form.is_some() {
+                return Err(format!("{} {} sends json or a form, not both", check.method, check.path));
+            }
+            if check.equals.is_some() && check.field.is_none() {
+                return Err(format!("the equals of {} {} needs the field it is about", check.method, check.path));
+            }
+            for (name, value) in &check.headers {
+                if !names_an_answer(value) {
+                    return Err(format!(
+                        "the header {name} of {} {} must name an earlier answer's value, such as \"Bearer \
+                         {{access_token}}\": the file is committed, and a value in it is published",
+                        check.method, check.path
+                    ));
+                }
+            }
         }
         for (name, value) in &file.headers {
             if variable(value).is_none() {
@@ -162,6 +236,12 @@ impl ChecksFile {
         }
         Ok(file)
     }
+}
+
+/// Whether a check's header names a value that an earlier answer gives:
+/// `Bearer {access_token}`.
+fn names_an_answer(value: &str) -> bool {
+    value.split('{').skip(1).any(|rest| rest.split_once('}').is_some_and(|(name, _)| !name.is_empty()))
 }
 
 /// `${NAME}` → `NAME`.
@@ -213,6 +293,33 @@ mod tests {
         assert_eq!(post.fault(201, br#"{"data": {"id": null}}"#), Some("answered 201 without `data.id`".into()));
         assert_eq!(post.fault(201, b"ok"), Some("answered 201 with no JSON, and `data.id` was expected".into()));
         assert_eq!(Request::get("/".into(), 200).fault(200, b"<html>"), None);
+    }
+
+    #[test]
+    fn a_form_login_gives_a_token_to_the_checks_after_it_and_a_job_is_polled_for_its_value() {
+        let file = ChecksFile::parse(
+            r#"{"checks": [
+                {"method": "POST", "path": "/login", "form": {"username": "a b", "password": "p&q"}, "field": "access_token"},
+                {"path": "/jobs/1", "headers": {"Authorization": "Bearer {access_token}"}, "field": "state",
+                 "equals": "SUCCESS", "within": 20}]}"#,
+        )
+        .unwrap();
+        let [login, job] = &file.checks[..] else { panic!() };
+        assert_eq!(login.body(), Some(("application/x-www-form-urlencoded", b"password=p%26q&username=a+b".to_vec())));
+        let values = BTreeMap::from([("access_token".to_string(), "t0k".to_string())]);
+        assert_eq!(job.with_values(&values).headers["Authorization"], "Bearer t0k");
+        assert_eq!(job.fault(200, br#"{"state": "SUCCESS"}"#), None);
+        assert_eq!(
+            job.fault(200, br#"{"state": "STARTED"}"#),
+            Some(r#"answered 200 with `state` "STARTED", not "SUCCESS""#.into())
+        );
+        for (text, says) in [
+            (r#"{"checks": [{"path": "/", "headers": {"Authorization": "Bearer abc"}}]}"#, "must name an earlier"),
+            (r#"{"checks": [{"path": "/", "json": {}, "form": {}}]}"#, "not both"),
+            (r#"{"checks": [{"path": "/", "equals": 1}]}"#, "needs the field"),
+        ] {
+            assert!(ChecksFile::parse(text).unwrap_err().contains(says), "{text}");
+        }
     }
 
     #[test]

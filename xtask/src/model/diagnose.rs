@@ -192,7 +192,16 @@ fn pip_conflict(output: &str) -> Option<String> {
     }
     let mut requested: Vec<&str> = output.lines().filter_map(|l| after(l, "The user requested ")).collect();
     requested.dedup();
-    let which = if requested.is_empty() { String::new() } else { format!(": {}", requested.join(" and ")) };
+    // pip's cause, when a package of the list needs another version of a
+    // pinned one: "uvicorn 0.24.0.post1 depends on typing-extensions>=4.0".
+    let mut causes: Vec<&str> = output.lines().filter(|l| l.contains(" depends on ")).map(step_text).collect();
+    causes.dedup();
+    let which = match (requested.is_empty(), causes.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(": {}", requested.join(" and ")),
+        (true, false) => format!(": {}", causes.join("; ")),
+        (false, false) => format!(": {} ({})", requested.join(" and "), causes.join("; ")),
+    };
     Some(format!(
         "pip cannot install the packages of libraries.list together, because their versions conflict{which}. \
          Pin one version of each package, one that the others accept."
@@ -352,6 +361,16 @@ fn between<'a>(line: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(inside)
 }
 
+/// A line of a step's output without BuildKit's `#11 0.660` before it.
+fn step_text(line: &str) -> &str {
+    let line = line.trim();
+    let mut words = line.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(step), Some(time), Some(rest)) if step.starts_with('#') && time.parse::<f64>().is_ok() => rest.trim(),
+        _ => line,
+    }
+}
+
 /// The rest of `line` after `marker`.
 fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     line.split_once(marker).map(|(_, rest)| rest.trim())
@@ -449,6 +468,14 @@ mod tests {
                 "{message}"
             );
         }
+        let caused = "#11 0.660 The conflict is caused by:\n#11 0.660     The user requested typing-extensions==3.10.0.2\n#11 0.660     uvicorn 0.24.0.post1 depends on typing-extensions>=4.0; python_version < \"3.11\"\n#11 0.661 ERROR: ResolutionImpossible: for help visit https://pip.pypa.io\n";
+        assert!(
+            said(caused).contains(
+                ": typing-extensions==3.10.0.2 (uvicorn 0.24.0.post1 depends on typing-extensions>=4.0; python_version < \"3.11\")."
+            ),
+            "{}",
+            said(caused)
+        );
     }
 
     #[test]

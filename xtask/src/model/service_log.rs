@@ -149,9 +149,64 @@ fn listening_elsewhere(log: &str, port: u16) -> Option<String> {
     }
 }
 
+/// The hosts the log says the service could not reach (a database, a
+/// cache, a broker), as each client words it: libpq's `could not translate
+/// host name "db"` and `connection to server at "db"`, redis-py's `Error
+/// -2 connecting to redis:6379`, kombu's `Cannot connect to
+/// redis://redis:6379/0`, and any URL on a line that says a name was not
+/// found or a connection was refused.
+pub fn unreachable_hosts(log: &str) -> Vec<String> {
+    const FAILED: [&str; 5] = [
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "Connection refused",
+        "nodename nor servname",
+        "Cannot connect to",
+    ];
+    let mut hosts: Vec<String> = Vec::new();
+    for line in log.lines() {
+        let quoted = ["host name \"", "server at \""].iter().filter_map(|marker| between(line, marker, "\""));
+        let connecting = line.split_once(" connecting to ").map(|(_, rest)| host_of(rest));
+        let in_url = FAILED.iter().any(|failed| line.contains(failed)).then(|| {
+            line.split("://").skip(1).map(|rest| host_of(rest.rsplit_once('@').map_or(rest, |(_, host)| host)))
+        });
+        let found = quoted.map(str::to_string).chain(connecting).chain(in_url.into_iter().flatten());
+        for host in found.filter(|host| !host.is_empty()) {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+    }
+    hosts
+}
+
+/// The host at the start of `text`: `redis` of `redis:6379. Name…`.
+fn host_of(text: &str) -> String {
+    text.split([':', '/', ' ', ',', '\'']).next().unwrap_or_default().trim_end_matches('.').to_string()
+}
+
+fn between<'a>(line: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let (_, rest) = line.split_once(start)?;
+    Some(rest.split_once(end)?.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hosts_a_service_could_not_reach_are_read_from_each_client_s_words() {
+        let libpq = "psycopg.OperationalError: connection is bad: could not translate host name \"db\" to address: \
+                     Name or service not known";
+        let refused = "connection to server at \"postgres\" (172.18.0.2), port 5432 failed: Connection refused";
+        let redis = "redis.exceptions.ConnectionError: Error -2 connecting to cache:6379. Name or service not known.";
+        let kombu =
+            "consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno -2] Name or service not known.";
+        let url = "sqlalchemy: could not connect to postgresql://app:pw@database:5432/app: Connection refused";
+        let log = [libpq, refused, redis, kombu, url, "INFO: Started server process [1]"].join("\n");
+        assert_eq!(unreachable_hosts(&log), ["db", "postgres", "cache", "rabbitmq", "database"]);
+        assert!(unreachable_hosts("Uvicorn running on http://0.0.0.0:8000").is_empty());
+    }
 
     #[test]
     fn a_missing_setting_is_named() {

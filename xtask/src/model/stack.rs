@@ -235,6 +235,66 @@ impl Stack {
         yaml
     }
 
+    /// A Compose override that gives every service of `image` the
+    /// settings `files`, after its own `env_file:` and under its own
+    /// `environment:`, which wins; none when there is nothing to give.
+    pub fn settings_override(&self, image: &str, files: &[String]) -> Option<String> {
+        let services: Vec<&Service> = self.services.iter().filter(|s| s.runs(image)).collect();
+        if files.is_empty() || services.is_empty() {
+            return None;
+        }
+        let listed: String = files.iter().map(|file| format!("      - {}\n", quoted(file))).collect();
+        Some(services.iter().fold("services:\n".to_string(), |yaml, service| {
+            yaml + &format!("  {}:\n    env_file:\n{listed}", quoted(&service.name))
+        }))
+    }
+
+    /// A Compose override that runs each service whose image is of the
+    /// family of one of `standins` (`postgres` for `postgres:11.5-alpine`)
+    /// and `missing` on that stand-in instead; with each replaced. None
+    /// when none is.
+    pub fn standins_override<'a>(
+        &'a self,
+        standins: &[&'a str],
+        missing: impl Fn(&str) -> bool,
+    ) -> Option<(String, Vec<StandIn<'a>>)> {
+        let replaced: Vec<StandIn<'a>> = self
+            .services
+            .iter()
+            .filter_map(|service| {
+                let image = service.image.as_deref()?;
+                let standin = standins.iter().find(|standin| image_family(standin) == service.image_name())?;
+                (image != *standin && missing(image)).then_some(StandIn { service: &service.name, image, standin })
+            })
+            .collect();
+        let yaml = replaced.iter().fold(String::new(), |yaml, r| {
+            yaml + &format!("  {}:\n    image: {}\n", quoted(r.service), quoted(r.standin))
+        });
+        (!replaced.is_empty()).then(|| (format!("services:\n{yaml}"), replaced))
+    }
+
+    /// The `settings` that point a service of `image` at `localhost` for
+    /// what a service of the stack serves (a `DATABASE_URL` of
+    /// `postgresql://…@localhost/…` beside a `postgres`), where the file's
+    /// own environment does not set them: (key, that service, the service
+    /// of the image).
+    pub fn localhost_settings<'a>(
+        &'a self,
+        image: &str,
+        settings: &'a BTreeMap<String, String>,
+    ) -> Vec<(&'a str, &'a str, &'a str)> {
+        let mut found = Vec::new();
+        for (key, value) in settings {
+            let Some(kind) = localhost_kind(value) else { continue };
+            let serving = self.services.iter().find(|s| s.image_name().contains(kind));
+            let api = self.services.iter().find(|s| s.runs(image) && !s.environment.contains_key(key));
+            if let (Some(serving), Some(api)) = (serving, api) {
+                found.push((key.as_str(), serving.name.as_str(), api.name.as_str()));
+            }
+        }
+        found
+    }
+
     /// A Compose override that publishes `service`'s ports on free ports
     /// of `host` instead of the file's: `watch --stack` serves the file's
     /// port itself, through its proxy.
@@ -242,6 +302,41 @@ impl Stack {
         let ports = self.service(service).map(|s| s.republished(host)).unwrap_or_default();
         format!("services:\n  {}:\n{ports}", quoted(service))
     }
+}
+
+/// A service's own image that a stand-in replaces.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StandIn<'a> {
+    pub service: &'a str,
+    pub image: &'a str,
+    pub standin: &'a str,
+}
+
+/// The last part of an image's name, without tag: `postgres` of
+/// `docker.io/library/postgres:16`.
+fn image_family(image: &str) -> &str {
+    let path = image.split('@').next().unwrap_or_default();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    last.split(':').next().unwrap_or_default()
+}
+
+/// The image family that serves a URL at localhost (`postgres` for
+/// `postgresql+psycopg://u:p@localhost:5432/app`), if it is one.
+fn localhost_kind(value: &str) -> Option<&'static str> {
+    let (scheme, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .map_or_else(|| host.split(':').next().unwrap_or_default(), |h| h.split(']').next().unwrap_or_default());
+    if !["localhost", "127.0.0.1", "::1"].contains(&host) {
+        return None;
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    [("postgres", "postgres"), ("redis", "redis"), ("amqp", "rabbitmq"), ("mongodb", "mongo"), ("mysql", "mysql")]
+        .into_iter()
+        .find(|(prefix, _)| scheme.starts_with(prefix))
+        .map(|(_, kind)| kind)
 }
 
 impl Service {
@@ -260,13 +355,9 @@ impl Service {
         format!("    ports: !override\n{}", ports.collect::<String>())
     }
 
-    /// The last part of its image's name, without tag: `postgres` of
-    /// `docker.io/library/postgres:16`.
+    /// The family of its image (`image_family`).
     fn image_name(&self) -> &str {
-        let image = self.image.as_deref().unwrap_or_default();
-        let path = image.split('@').next().unwrap_or_default();
-        let last = path.rsplit('/').next().unwrap_or_default();
-        last.split(':').next().unwrap_or_default()
+        image_family(self.image.as_deref().unwrap_or_default())
     }
 
     /// The Celery command it runs (`worker`, `beat`), if it runs Celery:
@@ -539,6 +630,41 @@ mod tests {
             sample().republished("api", "127.0.0.1"),
             "services:\n  \"api\":\n    ports: !override\n      - \"127.0.0.1::8000\"\n"
         );
+    }
+
+    #[test]
+    fn the_settings_files_reach_the_services_of_the_image_and_a_localhost_url_is_named() {
+        let stack = sample();
+        let yaml = stack.settings_override("app:1", &["/p/docker/run.env".to_string()]).unwrap();
+        assert!(
+            yaml.starts_with("services:\n  \"api\":\n    env_file:\n      - \"/p/docker/run.env\"\n  \"beat\":\n"),
+            "{yaml}"
+        );
+        assert_eq!(yaml.matches("env_file:").count(), 4, "api, beat, migrate, worker: {yaml}");
+        assert_eq!(stack.settings_override("app:1", &[]), None);
+        let settings = BTreeMap::from([
+            ("DATABASE_URL".to_string(), "postgresql+psycopg://app:pw@localhost:5432/app".to_string()),
+            ("REDIS_URL".to_string(), "redis://redis:6379/0".to_string()),
+            ("CACHE_URL".to_string(), "redis://127.0.0.1:6379/1".to_string()),
+            ("HOME_PAGE".to_string(), "http://localhost:8000/".to_string()),
+        ]);
+        let found = stack.localhost_settings("app:1", &settings);
+        assert_eq!(found, [("CACHE_URL", "redis", "api"), ("DATABASE_URL", "postgres", "api")]);
+    }
+
+    #[test]
+    fn offline_a_missing_image_of_a_family_the_stand_ins_serve_runs_on_the_stand_in() {
+        let stack = sample();
+        let standins = ["xtask-standin/postgres:bookworm", "xtask-standin/redis:bookworm"];
+        let (yaml, replaced) = stack.standins_override(&standins, |image| image != "redis:7").unwrap();
+        let postgres = StandIn {
+            service: "postgres",
+            image: "docker.io/library/postgres:16",
+            standin: "xtask-standin/postgres:bookworm",
+        };
+        assert_eq!(replaced, [postgres]);
+        assert_eq!(yaml, "services:\n  \"postgres\":\n    image: \"xtask-standin/postgres:bookworm\"\n");
+        assert_eq!(stack.standins_override(&standins, |_| false), None);
     }
 
     #[test]

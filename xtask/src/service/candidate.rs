@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Result};
 
-use super::contract;
+use super::{contract, libraries};
 use crate::{
     engine::{
         build::{Bases, BuildSpec, PYTHON_MINOR},
@@ -15,34 +15,37 @@ use crate::{
     model::{dockerfile::global_args, python},
     report::ImageReport,
     standins,
-    sys::project::{self, Lock},
+    sys::{
+        hash,
+        project::{self, Lock},
+    },
 };
 
 /// The machine-wide lock of the builds of `tag` on the engine `engine`
 /// (`Engine::identity`): shared by every checkout of the machine, since
-/// they share the engine. A 64-bit FNV-1a hash of the two, stable across
-/// Rust versions and machines as std's hasher is not: two pairs meet on
-/// one name once in some 10^19, and the file goes when the lock does.
+/// they share the engine. A 64-bit hash of the two: two pairs meet on one
+/// name once in some 10^19, and the file goes when the lock does.
 fn lock_name(engine: &str, tag: &str) -> String {
     // A tag holds no newline, so no two pairs make one text.
-    let hash = format!("{engine}\n{tag}")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
-    format!("build-{hash:016x}")
+    format!("build-{:016x}", hash::fnv1a(format!("{engine}\n{tag}").as_bytes()))
+}
+
+/// The image's Python (X.Y), as the build args and the Dockerfile's
+/// global ARGs say it.
+fn image_python(spec: &BuildSpec, bases: &Bases) -> Option<String> {
+    let dockerfile = std::fs::read_to_string(&spec.dockerfile).unwrap_or_default();
+    let args = bases.build_args(&spec.build_args);
+    args.get(PYTHON_MINOR).cloned().or_else(|| global_args(&dockerfile, &args).remove(PYTHON_MINOR))
 }
 
 /// Fails, before anything is built, when the project's pyproject.toml asks
-/// for a Python (`requires-python`) that the image's would not satisfy.
-fn python_asked(spec: &BuildSpec, bases: &Bases) -> Result<()> {
+/// for a Python (`requires-python`) that the image's, `minor`, would not
+/// satisfy.
+fn python_asked(spec: &BuildSpec, minor: Option<&str>) -> Result<()> {
     let Ok(pyproject) = std::fs::read_to_string(spec.context.join("pyproject.toml")) else { return Ok(()) };
     let Some(asked) = python::requires_python(&pyproject) else { return Ok(()) };
-    let dockerfile = std::fs::read_to_string(&spec.dockerfile).unwrap_or_default();
-    let args = bases.build_args(&spec.build_args);
-    let Some(minor) = args.get(PYTHON_MINOR).cloned().or_else(|| global_args(&dockerfile, &args).remove(PYTHON_MINOR))
-    else {
-        return Ok(());
-    };
-    if python::satisfies(&asked, &minor) == Some(false) {
+    let Some(minor) = minor else { return Ok(()) };
+    if python::satisfies(&asked, minor) == Some(false) {
         let offline = if spec.offline { " (offline: 3.9, 3.11 or 3.13, one for each Debian release)" } else { "" };
         bail!(
             "The project's pyproject.toml asks for Python {asked} (requires-python), and the image's would be \
@@ -69,7 +72,9 @@ impl<'a> Candidate<'a> {
         let lock = project::machine_lock(&lock_name(&engine.identity(), &spec.tag))?;
         let before = engine.inspect_image(&spec.tag)?.map(|info| info.id);
         let bases = standins::bases(engine, spec.offline, &spec.build_args)?;
-        python_asked(spec, &bases)?;
+        let python = image_python(spec, &bases);
+        python_asked(spec, python.as_deref())?;
+        libraries::prepare(spec, python.as_deref())?;
         let mut built = engine.build(spec, &bases)?;
         if !contract::differs(&built.info.config, &spec.contract).is_empty() {
             eprintln!("The build reused steps built with other build args; building again without the cache.");

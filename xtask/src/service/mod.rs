@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 mod candidate;
 pub mod contract;
+mod libraries;
 pub mod smoke;
 pub mod stack;
 mod startable;

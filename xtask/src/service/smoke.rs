@@ -24,7 +24,7 @@ use crate::{
     report::{extends_image, ImageReport},
     service::stack::ServiceState,
     sys::{
-        millis,
+        mask, millis,
         probe::{self, Header},
         signals, text,
         wait::Wait,
@@ -204,8 +204,10 @@ pub fn ask(address: SocketAddr, requests: &[Request], headers: &[Header], checks
     for request in requests {
         let request = request.with_values(&values);
         let within = Duration::from_secs_f64(request.within.unwrap_or(0.0));
-        let body = request.json.as_ref().map(|json| json.to_string().into_bytes());
-        let sent = probe::Request { method: &request.method, path: &request.path, headers, json: body.as_deref() };
+        let body = request.body();
+        let headers: Vec<Header> = headers.iter().cloned().chain(request.headers.clone()).collect();
+        let body = body.as_ref().map(|(content_type, bytes)| (*content_type, bytes.as_slice()));
+        let sent = probe::Request { method: &request.method, path: &request.path, headers: &headers, body };
         // The last answer is the check's, passed or not.
         let mut last = None;
         Wait::new(within, Duration::from_millis(100)).until(|_| {
@@ -220,6 +222,8 @@ pub fn ask(address: SocketAddr, requests: &[Request], headers: &[Header], checks
         })?;
         let (answer, fault) = last.expect("a wait makes one attempt at least");
         if let Some((name, value)) = answer.as_ref().ok().and_then(|answer| request.value(&answer.body)) {
+            // A token that a login gave is a secret as any other.
+            mask::setting(&name, &value);
             values.insert(name, value);
         }
         checks.push(Check {

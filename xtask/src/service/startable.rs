@@ -10,21 +10,15 @@ use super::contract::is_app_reference;
 use crate::engine::{Engine, ImageConfig};
 
 /// Run in the image, in its working directory, with `MODULE:ATTR` as its
-/// argument, and `env` after it when only UVICORN_APP names the app:
-/// prints the problems found, as JSON. Writes nothing.
+/// argument: prints the problems found, as JSON. Writes nothing. Any
+/// uvicorn will do: the image's command hands it the app itself.
 const CHECK: &str = r#"
-import ast, importlib.util, json, os, re, sys
+import ast, importlib.util, json, os, sys
 app = sys.argv[1] if len(sys.argv) > 1 else ""
 here = os.getcwd()
 problems = []
 if importlib.util.find_spec("uvicorn") is None:
     problems.append("uvicorn, the ASGI server, is not installed in the image: add it to libraries.list")
-elif sys.argv[2:] == ["env"]:
-    from importlib.metadata import version
-    found = version("uvicorn")
-    if tuple(int(part) for part in re.findall(r"\d+", found)[:2]) < (0, 24):
-        problems.append(f"uvicorn {found} does not read UVICORN_APP, which names the app to the image's command "
-                        "(uvicorn 0.24 and later do): pin uvicorn>=0.24 in libraries.list")
 def parse(path):
     try:
         with open(path, "rb") as source:
@@ -63,7 +57,8 @@ if app:
                     problems.append(f"{os.path.relpath(path, here)} imports {top}, which is not installed in the image: add it to libraries.list")
         if tree and attr not in bound and "*" not in bound:
             problems.append(f"{os.path.relpath(path, here)} defines no {attr}")
-print(json.dumps({"problems": problems}))
+# One line per problem: every `from fastapi import …` names the same one.
+print(json.dumps({"problems": list(dict.fromkeys(problems))}))
 "#;
 
 #[derive(Deserialize)]
@@ -74,10 +69,8 @@ struct Found {
 /// Fails with the reasons when the image `id`, configured as `config`,
 /// cannot start its app.
 pub fn check(engine: &Engine, id: &str, config: &ImageConfig) -> Result<()> {
-    let (app, by_env) = app_of(config).unwrap_or_default();
-    let args = ["-c", CHECK, &app].into_iter().chain(by_env.then_some("env"));
-    let said =
-        engine.run_once(id, "python", &args.collect::<Vec<_>>()).context("cannot check the image with its python")?;
+    let app = app_of(config).unwrap_or_default();
+    let said = engine.run_once(id, "python", &["-c", CHECK, &app]).context("cannot check the image with its python")?;
     let found: Found = serde_json::from_str(&said).with_context(|| format!("cannot read the image check `{said}`"))?;
     if !found.problems.is_empty() {
         let app = if app.is_empty() { String::new() } else { format!(" {app}") };
@@ -88,14 +81,11 @@ pub fn check(engine: &Engine, id: &str, config: &ImageConfig) -> Result<()> {
 
 /// `MODULE:ATTR` as the image names it to uvicorn: on the command line
 /// (uvicorn's or gunicorn's), or in `UVICORN_APP`, as our Dockerfile sets
-/// it; and whether only `UVICORN_APP` names it.
-fn app_of(config: &ImageConfig) -> Option<(String, bool)> {
+/// it.
+fn app_of(config: &ImageConfig) -> Option<String> {
     let words = config.entrypoint.iter().chain(config.cmd.iter()).flatten().flat_map(|arg| arg.split_whitespace());
     let in_command = words.filter(|word| !word.starts_with('-')).find(|word| is_app_reference(word));
-    match in_command {
-        Some(app) => Some((app.to_string(), false)),
-        None => config.env("UVICORN_APP").filter(|app| is_app_reference(app)).map(|app| (app.to_string(), true)),
-    }
+    in_command.or_else(|| config.env("UVICORN_APP").filter(|app| is_app_reference(app))).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -109,12 +99,18 @@ mod tests {
     #[test]
     fn the_app_is_read_from_the_command() {
         let ours = config(&["python", "-m", "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]);
-        assert_eq!(app_of(&ours), Some(("main:app".to_string(), false)));
+        assert_eq!(app_of(&ours).as_deref(), Some("main:app"));
         let shell = config(&["/bin/sh", "-c", "gunicorn -k uvicorn.workers.UvicornWorker app.main:api -b 0.0.0.0:80"]);
-        assert_eq!(app_of(&shell), Some(("app.main:api".to_string(), false)));
+        assert_eq!(app_of(&shell).as_deref(), Some("app.main:api"));
         assert_eq!(app_of(&config(&["python", "serve.py", "--bind", "0.0.0.0:8000"])), None);
-        let by_env =
-            ImageConfig { env: Some(vec!["UVICORN_APP=app.main:app".into()]), ..config(&["python", "-m", "uvicorn"]) };
-        assert_eq!(app_of(&by_env), Some(("app.main:app".to_string(), true)), "only uvicorn 0.24 reads it");
+        // Our Dockerfile's command, which hands UVICORN_APP to uvicorn.
+        let dockerfile = std::fs::read_to_string(crate::sys::project::root().join("docker/Dockerfile")).unwrap();
+        let cmd = dockerfile.lines().find_map(|line| line.strip_prefix("CMD ")).unwrap();
+        let cmd: Vec<String> = serde_json::from_str(cmd).unwrap();
+        let by_env = ImageConfig {
+            env: Some(vec!["UVICORN_APP=app.main:app".into()]),
+            ..config(&cmd.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        assert_eq!(app_of(&by_env).as_deref(), Some("app.main:app"));
     }
 }

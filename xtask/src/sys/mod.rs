@@ -6,6 +6,7 @@
 #[cfg(test)]
 pub mod doc_blocks;
 pub mod files;
+pub mod hash;
 pub mod mask;
 pub mod probe;
 pub mod process;

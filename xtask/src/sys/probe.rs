@@ -84,7 +84,8 @@ pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub headers: &'a [Header],
-    pub json: Option<&'a [u8]>,
+    /// The body, and its content type.
+    pub body: Option<(&'a str, &'a [u8])>,
 }
 
 /// Sends `request` and reads the whole answer.
@@ -120,7 +121,7 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 /// pieces may meet a server that has read the first piece, answered and
 /// closed.
 fn connect(address: SocketAddr, request: &Request<'_>, timeout: Duration) -> io::Result<TcpStream> {
-    let Request { method, path, headers, json } = *request;
+    let Request { method, path, headers, body } = *request;
     let timeout = timeout.max(Duration::from_millis(10));
     let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
@@ -129,13 +130,13 @@ fn connect(address: SocketAddr, request: &Request<'_>, timeout: Duration) -> io:
     for (name, value) in headers {
         request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
-    if let Some(json) = json {
+    if let Some((content_type, bytes)) = body {
         request.extend_from_slice(
-            format!("Content-Type: application/json\r\nContent-Length: {}\r\n", json.len()).as_bytes(),
+            format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", bytes.len()).as_bytes(),
         );
     }
     request.extend_from_slice(b"\r\n");
-    request.extend_from_slice(json.unwrap_or_default());
+    request.extend_from_slice(body.map(|(_, bytes)| bytes).unwrap_or_default());
     stream.write_all(&request)?;
     Ok(stream)
 }
@@ -149,7 +150,7 @@ fn request(
     timeout: Duration,
     end: &[u8],
 ) -> io::Result<Vec<u8>> {
-    let mut stream = connect(address, &Request { method, path, headers, json: None }, timeout)?;
+    let mut stream = connect(address, &Request { method, path, headers, body: None }, timeout)?;
     let mut answer = Vec::new();
     let mut buf = [0u8; 512];
     while !answer.windows(end.len()).any(|w| w == end) && answer.len() < 16384 {
@@ -217,11 +218,11 @@ mod tests {
     fn send_posts_json_and_reads_the_answer_whole_or_chunked() {
         let port = server("HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{\"id\":7}");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let post = Request { method: "POST", path: "/items", headers: &[], json: Some(b"{}") };
+        let post = Request { method: "POST", path: "/items", headers: &[], body: Some(("application/json", b"{}")) };
         let answer = send(address, &post, Duration::from_secs(2)).unwrap();
         assert_eq!((answer.status, answer.body.as_slice()), (201, &b"{\"id\":7}"[..]));
         let port = server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
-        let get = Request { method: "GET", path: "/", headers: &[], json: None };
+        let get = Request { method: "GET", path: "/", headers: &[], body: None };
         let answer = send(SocketAddr::from(([127, 0, 0, 1], port)), &get, Duration::from_secs(2)).unwrap();
         assert_eq!(answer.body, b"{\"a\":1}");
     }

@@ -74,8 +74,9 @@ impl CommandLine {
         self
     }
 
-    /// `KEY=VALUE`, shown as `KEY=***`: for build args and environment
-    /// values, which may hold tokens.
+    /// `KEY=VALUE`, shown as `KEY=***` when the key or value says it is a
+    /// secret or the value is one: for build args and environment values,
+    /// which may hold tokens.
     pub fn masked_pair(mut self, key: &str, value: &str) -> CommandLine {
         self.args.push(Arg::Masked { key: key.to_string(), value: value.to_string() });
         self
@@ -108,18 +109,28 @@ impl CommandLine {
     }
 }
 
+/// A pair's value as a person may see it: masked whole when it is a secret.
+fn shown(key: &str, value: &str) -> String {
+    let masked = mask::mask(value);
+    if mask::says_secret(key, value) || masked != value {
+        MASK.to_string()
+    } else {
+        masked
+    }
+}
+
 /// The command line as a person may see it: secret values masked.
 impl fmt::Display for CommandLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for Var { key, value, secret } in &self.env {
-            write!(f, "{key}={} ", if *secret { MASK } else { value })?;
+            write!(f, "{key}={} ", if *secret { MASK.to_string() } else { mask::mask(value) })?;
         }
         f.write_str(&self.program)?;
         for arg in &self.args {
             match arg {
                 Arg::Plain(arg) if arg.is_empty() || arg.contains(char::is_whitespace) => write!(f, " {arg:?}")?,
                 Arg::Plain(arg) => write!(f, " {arg}")?,
-                Arg::Masked { key, .. } => write!(f, " {key}={MASK}")?,
+                Arg::Masked { key, value } => write!(f, " {key}={}", shown(key, value))?,
             }
         }
         Ok(())

@@ -2,13 +2,13 @@
 //! from its requirements file and made again when that (or a file it
 //! names with `-r`) changes. Nothing is installed by hand.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use camino::Utf8PathBuf;
 use xshell::Shell;
 
 use super::{
     process::{self, CommandLine},
-    project,
+    project, signals,
 };
 
 /// Which venv.
@@ -18,6 +18,11 @@ pub enum Venv {
     Lint,
     /// The app's tests: its packages, pytest, the test client, and hadolint.
     Tests,
+    /// uv and poetry, which make libraries.list from a lock file.
+    Lock,
+    /// packaging alone, which reads a list's markers before every build
+    /// that has some: a few seconds to make, once.
+    Markers,
 }
 
 impl Venv {
@@ -25,6 +30,8 @@ impl Venv {
         match self {
             Venv::Lint => "lint",
             Venv::Tests => "tools",
+            Venv::Lock => "lock",
+            Venv::Markers => "markers",
         }
     }
 
@@ -33,6 +40,8 @@ impl Venv {
         match self {
             Venv::Lint => vec!["tests/lint-requirements.txt"],
             Venv::Tests => vec!["tests/requirements.txt", "tests/lint-requirements.txt", "docker/libraries.list"],
+            Venv::Lock => vec!["tests/lock-requirements.txt"],
+            Venv::Markers => vec!["tests/markers-requirements.txt"],
         }
     }
 }
@@ -75,10 +84,11 @@ pub fn bin(sh: &Shell, which: Venv) -> Result<Utf8PathBuf> {
     if sh.read_file(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         eprintln!("Making the tools venv {venv} from {requirements}.");
         sh.remove_path(&venv)?;
-        process::read(&CommandLine::new("python3").args(["-m", "venv", venv.as_str()]))
-            .context("cannot make the tools venv (is python3 installed?)")?;
+        let made = process::read(&CommandLine::new("python3").args(["-m", "venv", venv.as_str()]));
+        signals::context_unless_interrupted(made, "cannot make the tools venv (is python3 installed?)")?;
         let pip = CommandLine::new(venv.join("bin/pip").as_str()).args(["install", "--quiet", "-r"]);
-        process::to_stderr(&pip.arg(requirements.as_str())).context("cannot install the tools")?;
+        let installed = process::to_stderr(&pip.arg(requirements.as_str()));
+        signals::context_unless_interrupted(installed, "cannot install the tools")?;
         sh.write_file(&stamp, wanted)?;
     }
     Ok(venv.join("bin"))

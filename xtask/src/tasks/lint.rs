@@ -15,7 +15,7 @@ use crate::{
     lint::{self, hadolint, image_policy, rule_table::NO_HEALTHCHECK, ContextListing, Finding, Severity},
     model::dockerfile::Dockerfile,
     model::reference,
-    service::{self, contract::Contract, Obtained},
+    service::{self, contract::Contract, stack, Obtained},
     sys::project,
 };
 
@@ -87,15 +87,6 @@ fn compose_file(value: &str) -> Result<Utf8PathBuf, String> {
     }
 }
 
-/// The Compose file the project keeps at its root, by the names Compose looks for.
-fn project_compose_file() -> Option<Utf8PathBuf> {
-    let root = project::root();
-    ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"]
-        .into_iter()
-        .map(|name| root.join(name))
-        .find(|file| file.is_file())
-}
-
 pub struct Lint {
     /// What to build, and where the Dockerfile and context are.
     build: BuildSpec,
@@ -116,7 +107,7 @@ impl Task for Lint {
 
     fn new(flags: Flags) -> Result<Lint> {
         let Service { spec: build, settings, engine, .. } = flags.service.read()?;
-        let compose = flags.compose.or_else(project_compose_file);
+        let compose = flags.compose.or_else(|| stack::compose_file_in(&project::root()));
         Ok(Lint { build, image: flags.image, no_image: flags.no_image, settings, compose, engine })
     }
 
@@ -128,10 +119,15 @@ impl Task for Lint {
         let outcome = Shell::new()
             .context("cannot start a shell")
             .and_then(|sh| self.check(&sh, &engine, &mut report, &mut built));
+        // A check that could not run (the image crashed when run) is a
+        // finding too: the summary never says 0 of a lint that failed, and
+        // every error it counts is among the findings.
+        if let Err(why) = &outcome {
+            let image = report.summary.image.clone().unwrap_or_else(|| self.build.tag.clone());
+            report.findings.push(image_policy::not_checked(why, &image));
+        }
         let count = |severity| report.findings.iter().filter(|f| f.severity == severity).count();
-        // A check that could not run (the image crashed when run) is an
-        // error too: the summary never says 0 of a lint that failed.
-        report.summary.errors = count(Severity::Error) + usize::from(outcome.is_err());
+        report.summary.errors = count(Severity::Error);
         report.summary.warnings = count(Severity::Warning);
         report.summary.infos = count(Severity::Info);
         let counted = format!(

@@ -14,7 +14,7 @@ use crate::{
     report::ImageReport,
     service::{
         smoke::{Checks, SmokeReport},
-        stack::StackSpec,
+        stack::{self, StackSpec},
         READY_TIMEOUT,
     },
     sys::mask,
@@ -58,7 +58,7 @@ impl Task for Smoke {
     fn new(flags: Flags) -> Result<Smoke> {
         let Service { spec, settings, checks: project, engine } = flags.service.read()?;
         let timeout = flags.timeout.unwrap_or(READY_TIMEOUT);
-        flags.header.iter().for_each(|(_, value)| mask::register(value));
+        flags.header.iter().for_each(|(_, value)| mask::secret(value));
         // The flags' paths replace the file's checks; their headers join
         // the file's, and win on a name they share.
         let given = flags.path.into_iter().map(|path| (path, 200)).chain(flags.expect);
@@ -68,7 +68,7 @@ impl Task for Smoke {
         headers.retain(|(name, _)| !flags.header.iter().any(|(given, _)| given.eq_ignore_ascii_case(name)));
         headers.extend(flags.header);
         let build = flags.no_build.build();
-        let stack = flags.stack.into_spec(spec.offline, settings.env.clone())?;
+        let stack = flags.stack.into_spec(spec.offline, &settings)?;
         let checks =
             Checks { spec, build, requests, headers, ready: project.ready, settings, timeout, stack: project.stack };
         Ok(Smoke { checks, stack, engine })
@@ -82,7 +82,13 @@ impl Task for Smoke {
         let engine = self.engine.engine();
         let outcome = match &self.stack {
             Some(stack) => self.checks.run_stack(&engine, stack, &mut report),
-            None => self.checks.run(&engine, &mut report),
+            None => self.checks.run(&engine, &mut report).map_err(|error| {
+                let said = format!("{error:#}");
+                match stack::needs_stack(&engine, &self.checks.spec.context, &self.checks.spec.tag, &said) {
+                    Some(sentence) => anyhow::anyhow!("{sentence} {said}"),
+                    None => error,
+                }
+            }),
         };
         report.image.settle(outcome);
         report.into()

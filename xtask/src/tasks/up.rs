@@ -67,7 +67,7 @@ impl Task for Up {
 
     fn new(flags: Flags) -> Result<Up> {
         let Service { spec, settings, engine, .. } = flags.service.read()?;
-        let stack = flags.stack.into_spec(spec.offline, settings.env);
+        let stack = flags.stack.into_spec(spec.offline, &settings);
         Ok(Up { spec, build: flags.no_build.build(), stack, attach: flags.attach.attach, engine })
     }
 

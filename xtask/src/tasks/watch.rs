@@ -52,7 +52,7 @@ impl Task for Watch {
     fn new(flags: Flags) -> Result<Watch> {
         let again = flags.service.clone();
         let (served, engine) = read_served(flags.service)?;
-        let stack = flags.stack.into_spec(served.spec.offline, served.settings.env.clone())?;
+        let stack = flags.stack.into_spec(served.spec.offline, &served.settings)?;
         let reread = Box::new(move || Ok(read_served(again.clone())?.0));
         let spec = WatchSpec::new(served, reread, flags.port, flags.poll, stack);
         Ok(Watch { spec, engine })

@@ -7,7 +7,7 @@
 mod project;
 mod smoke;
 
-pub use self::project::{checkout_name, Owner, StackSpec, API_IMAGE, STACK_TIMEOUT};
+pub use self::project::{checkout_name, compose_file_in, needs_stack, Owner, StackSpec, API_IMAGE, STACK_TIMEOUT};
 
 use std::{
     collections::{BTreeMap, BTreeSet},

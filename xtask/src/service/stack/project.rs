@@ -11,7 +11,10 @@ use crate::{
         compose::{Project, NO_COMPOSE},
         Engine,
     },
-    model::stack::{Service, Stack},
+    model::{
+        env_file, service_log,
+        stack::{Service, Stack, StandIn},
+    },
     standins,
     sys::{files, mask, project},
 };
@@ -35,6 +38,10 @@ pub struct StackSpec {
     pub offline: bool,
     /// Variables for the file (`--env`), which may be secrets.
     pub variables: BTreeMap<String, String>,
+    /// The service's settings files (`run.env`, `run.local.env`,
+    /// `--env-file`): the services of the image get them, as `run` and
+    /// `smoke` give them to the image.
+    pub env_files: Vec<Utf8PathBuf>,
     /// The values of the `.env` beside the file, which Compose reads itself.
     pub dotenv: BTreeMap<String, String>,
     pub timeout: Duration,
@@ -48,6 +55,31 @@ pub enum Owner {
     /// One run's (`smoke --stack`): a name of its own, a password of its
     /// own, free loopback ports, everything gone when the run ends.
     Run,
+}
+
+/// The Compose file in `dir`, by the names Compose looks for.
+pub fn compose_file_in(dir: &Utf8Path) -> Option<Utf8PathBuf> {
+    ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"]
+        .into_iter()
+        .map(|name| dir.join(name))
+        .find(|file| file.is_file())
+}
+
+/// The sentence for a service that failed alone for want of its stack:
+/// its log (in `said`) could not reach a host that is a service of the
+/// Compose file in `dir`, whose image `tag` names.
+pub fn needs_stack(engine: &Engine, dir: &Utf8Path, tag: &str, said: &str) -> Option<String> {
+    let hosts = service_log::unreachable_hosts(said);
+    let file = compose_file_in(dir).filter(|_| !hosts.is_empty())?;
+    let mut compose = Project::new(engine, project::unique_name(RUN_PREFIX), vec![file.clone()]).ok()?;
+    compose.set(API_IMAGE, tag);
+    let stack = Stack::from_json(&compose.config().ok()?).ok()?;
+    let host = hosts.iter().find(|host| stack.service(host).is_some())?;
+    Some(format!(
+        "The service needs its stack: its log cannot reach {host}, a service of {}; smoke it with `cargo xtask \
+         smoke --stack`.",
+        project::shown(&file)
+    ))
 }
 
 /// The project name of the stack of the Compose file `file`: its
@@ -89,6 +121,12 @@ impl StackSpec {
         let given = std::env::var(PASSWORD).ok().or_else(|| self.variables.get(PASSWORD).cloned());
         if given.is_some() || self.dotenv.contains_key(PASSWORD) {
             return Ok(given);
+        }
+        // A stack whose file asks for no database password gets none, and
+        // no .env is written for it.
+        let file = std::fs::read_to_string(&self.file).unwrap_or_default();
+        if !file.contains(PASSWORD) {
+            return Ok(None);
         }
         let made = random_password()?;
         if owner == Owner::Checkout {
@@ -137,25 +175,61 @@ impl StackSpec {
         };
         let mut compose = Project::new(engine, name, vec![self.file.clone()])?;
         for (key, value) in &self.variables {
-            compose.set_secret(key, value);
+            if mask::says_secret(key, value) {
+                compose.set_secret(key, value);
+            } else {
+                compose.set(key, value);
+            }
         }
         if let Some(password) = self.password(owner)? {
-            mask::register(&password);
+            mask::secret(&password);
             compose.set_secret(PASSWORD, &password);
         }
-        if self.offline {
-            for (variable, image) in standins::stack_images(engine)? {
-                if std::env::var(variable).is_err() && !self.variables.contains_key(variable) {
-                    compose.set(variable, &image);
-                }
+        let standins = if self.offline { standins::stack_images(engine)? } else { Vec::new() };
+        for (variable, image) in &standins {
+            if std::env::var(variable).is_err() && !self.variables.contains_key(*variable) {
+                compose.set(variable, image);
             }
         }
         compose.set(API_IMAGE, api_image);
         let config = compose.config().with_context(|| format!("Compose cannot read {}", project::shown(&self.file)))?;
         let stack =
             Stack::from_json(&config).with_context(|| format!("{} cannot start", project::shown(&self.file)))?;
+        // The names of the stack's parts are shown as they are, whatever
+        // secret holds their text (a password `postgres`).
+        mask::name(compose.name());
+        let images = stack.services.iter().filter_map(|service| service.image.as_deref());
+        stack.services.iter().map(|service| service.name.as_str()).chain(images).for_each(mask::name);
         if owner == Owner::Run {
             compose.add_override(&stack.isolated_override(&Project::owner_labels(), engine.published_host()))?;
+        }
+        // Offline, a service's own image of a family the stand-ins serve
+        // (`postgres:11.5-alpine`, written in the file, not a variable),
+        // which the engine does not have, runs on the stand-in instead.
+        let images: Vec<&str> = standins.iter().map(|(_, image)| image.as_str()).collect();
+        let missing = |image: &str| engine.inspect_image(image).ok().flatten().is_none();
+        if let Some((yaml, replaced)) = stack.standins_override(&images, missing) {
+            for StandIn { service, image, standin } in replaced {
+                eprintln!(
+                    "Offline: service {service}'s image {image} is not here, so the stand-in {standin} serves it."
+                );
+            }
+            compose.add_override(&yaml)?;
+        }
+        let files: Vec<String> = self.env_files.iter().map(|file| file.to_string()).collect();
+        if let Some(yaml) = stack.settings_override(api_image, &files) {
+            compose.add_override(&yaml)?;
+        }
+        for file in &self.env_files {
+            let settings = env_file::pairs(&std::fs::read_to_string(file).unwrap_or_default());
+            for (key, service, api) in stack.localhost_settings(api_image, &settings) {
+                eprintln!(
+                    "warning: {} sets {key} to localhost, which inside the stack is {api}'s own container, and the \
+                     stack has {service}: set {key} in the Compose file's environment for {api} (host {service}), \
+                     which wins over the settings files.",
+                    project::shown(file)
+                );
+            }
         }
         Ok((compose, stack))
     }

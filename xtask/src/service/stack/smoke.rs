@@ -72,9 +72,14 @@ impl Checks {
         if report.checks.iter().any(|c| !c.ok) {
             bail!("Not every check of the stack passed: {}.", said.join(", "));
         }
-        let slowest = report.services.iter().max_by_key(|s| s.ready_ms).map(|s| s.name.as_str()).unwrap_or_default();
+        // Each service's time runs from its own start, so the slowest is
+        // not always the last one ready: the sentence says which it names.
+        let slowest = report.services.iter().max_by_key(|s| s.ready_ms);
+        let slowest = slowest.map_or(String::new(), |s| {
+            format!(" (the slowest to get ready: {}, {} ms)", s.name, s.ready_ms.unwrap_or(0))
+        });
         Ok(format!(
-            "{} passed with its stack of {} services on {}: {}; every service ready in {} ms ({slowest} last).",
+            "{} passed with its stack of {} services on {}: {}; every service ready in {} ms{slowest}.",
             self.spec.tag,
             report.services.len(),
             compose.engine().name(),
