@@ -203,7 +203,7 @@ fn a_container_that_exits_at_once_says_why() {
     no_server.write("docker/libraries.list", "");
     let run = task_in("smoke", &no_server, &tag.0, &[], &[]);
     assert_failed(&run, "The container exited with code 1 before it answered. The container's last log lines:");
-    assert!(run.str("message").contains("No module named uvicorn"), "{}", run.json);
+    assert!(run.str("message").contains("No module named 'uvicorn'"), "{}", run.json);
     assert!(docker(&["image", "inspect", &tag.0]).status.code() != Some(0), "a failed smoke tagged its build");
 }
 

@@ -38,17 +38,22 @@ impl Source {
     }
 
     /// The command that prints the app's requirements of the project in
-    /// `dir` (no dev group, no hashes: the list is installed with `pip
-    /// install -r`, and a hash on one line asks for one on every line).
+    /// `dir`: its own dependencies, no dependency group (uv's default
+    /// groups hold dev and lint tools), no workspace member as `-e ./…`
+    /// (no such folder reaches the builder), the index the lock came from
+    /// (a mirror, PyTorch's), and no hashes (the list is installed with
+    /// `pip install -r`, and a hash on one line asks for one on every line).
     pub fn export(self, dir: &str) -> Option<Vec<String>> {
         let words: &[&str] = match self {
             Source::UvLock => &[
                 "uv",
                 "export",
                 "--frozen",
-                "--no-dev",
+                "--no-default-groups",
                 "--no-hashes",
                 "--no-emit-project",
+                "--no-emit-workspace",
+                "--emit-index-url",
                 "--no-header",
                 "--no-annotate",
                 "--format",
@@ -153,8 +158,8 @@ mod tests {
         let uv = Source::UvLock.export("/p").unwrap().join(" ");
         assert_eq!(
             uv,
-            "uv export --frozen --no-dev --no-hashes --no-emit-project --no-header --no-annotate --format \
-             requirements-txt --project /p"
+            "uv export --frozen --no-default-groups --no-hashes --no-emit-project --no-emit-workspace \
+             --emit-index-url --no-header --no-annotate --format requirements-txt --project /p"
         );
         let poetry = Source::PoetryLock.export("/p").unwrap().join(" ");
         assert_eq!(poetry, "poetry export --without-hashes --format requirements.txt --directory /p");
